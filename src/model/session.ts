@@ -1,0 +1,37 @@
+import os from 'node:os';
+import type { InferenceSession } from 'onnxruntime-node';
+import { UserError } from '../errors.js';
+
+export interface SessionOptions {
+  /** ORT intra-op threads; parallelism comes from here, since session.run blocks the JS thread. */
+  threads?: number | undefined;
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+// ORT's own messages for a file it cannot use; they become one line naming the file.
+function ortLoadMessage(err: unknown): string {
+  const msg = (err as Error)?.message ?? String(err);
+  return msg.split('\n')[0]!.replace(/^\[[^\]]*\]\s*/, '').slice(0, 300);
+}
+
+export async function createSession(graphPath: string, opts: SessionOptions = {}): Promise<InferenceSession> {
+  // Loaded lazily so that --help and pure-JSON commands never pay for the native binding.
+  const ort = await import('onnxruntime-node');
+  const threads = opts.threads ?? defaultThreads();
+  try {
+    return await ort.InferenceSession.create(graphPath, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      // Spinning threads burn a core after every run; the JS side works between runs.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    });
+  } catch (err) {
+    throw new UserError('E_ONNX_LOAD', `${graphPath}: onnxruntime cannot load the graph (${ortLoadMessage(err)})`, graphPath);
+  }
+}

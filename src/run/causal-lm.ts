@@ -1,0 +1,232 @@
+import type ort from 'onnxruntime-node';
+import type { LoadedModel } from '../model/load-model.js';
+import { padBatch, planBatches } from './batching.js';
+import { boolTensor, emptyFloatTensor, intTensor, logitsData, type Tensor } from './tensors.js';
+
+export interface RunnerOptions {
+  /** Rows per forward pass. */
+  batchSize?: number | undefined;
+  /** Bound on logits bytes one pass may copy out of ORT (B × T × V × 4). */
+  maxLogitsBytes?: number | undefined;
+}
+
+export interface Generation {
+  tokens: number[];
+  /** True when the model emitted an end-of-sequence id (not included in tokens). */
+  stopped: boolean;
+  /** Next-token logits at each generated step, when asked for. */
+  stepLogits?: Float32Array[];
+}
+
+export interface RunStats {
+  forwardPasses: number;
+  /** Tokens fed to the model, padding included. */
+  tokensIn: number;
+  prefillTokens: number;
+  decodeTokens: number;
+}
+
+export interface TeacherForceItem {
+  prompt: readonly number[];
+  continuation: readonly number[];
+}
+
+type Feeds = Record<string, Tensor>;
+
+/**
+ * Batched forward passes over a causal LM graph: next-token logits, greedy decoding with the
+ * KV cache, and teacher-forced scoring of a given continuation in a single pass.
+ */
+export class CausalLM {
+  readonly vocab: number;
+  readonly stats: RunStats = { forwardPasses: 0, tokensIn: 0, prefillTokens: 0, decodeTokens: 0 };
+  private readonly batchSize: number;
+  private readonly maxTokens: number;
+
+  constructor(
+    private readonly model: LoadedModel,
+    opts: RunnerOptions = {},
+  ) {
+    if (model.io.task !== 'causal-lm') throw new Error('CausalLM needs a graph with [batch, seq, vocab] logits');
+    this.vocab = model.embedding?.rows ?? model.config.vocabSize ?? 0;
+    this.batchSize = opts.batchSize ?? 16;
+    const bytes = opts.maxLogitsBytes ?? 256 * 1024 * 1024;
+    this.maxTokens = Math.max(1, Math.floor(bytes / (4 * Math.max(1, this.vocab))));
+  }
+
+  private get exactLengths(): boolean {
+    // Without a position_ids input the graph numbers positions itself, so left padding would shift them.
+    return this.model.io.positionIds === undefined;
+  }
+
+  private emptyPast(batch: number): Feeds {
+    const kv = this.model.io.kv;
+    const feeds: Feeds = {};
+    if (!kv) return feeds;
+    const dims = kv.kind === 'stacked' ? [2, batch, kv.heads, 0, kv.headDim] : [batch, kv.heads, 0, kv.headDim];
+    for (const names of kv.pastNames) for (const n of names) feeds[n] = emptyFloatTensor(kv.dtype, dims);
+    return feeds;
+  }
+
+  private prefillFeeds(rows: readonly (readonly number[])[]) {
+    const io = this.model.io;
+    const p = padBatch(rows, this.model.padId, 'left');
+    const dims = [rows.length, p.width];
+    const feeds: Feeds = { [io.inputIds.name]: intTensor(io.inputIds.dtype, p.ids, dims), ...this.emptyPast(rows.length) };
+    if (io.attentionMask) feeds[io.attentionMask.name] = intTensor(io.attentionMask.dtype, p.mask, dims);
+    if (io.positionIds) feeds[io.positionIds.name] = intTensor(io.positionIds.dtype, p.positions, dims);
+    if (io.tokenTypeIds) feeds[io.tokenTypeIds.name] = intTensor(io.tokenTypeIds.dtype, new Array<number>(p.ids.length).fill(0), dims);
+    if (io.useCacheBranch) feeds[io.useCacheBranch] = boolTensor(false);
+    return { feeds, padded: p };
+  }
+
+  private async run(feeds: Feeds, fetch: string[], tokens: number): Promise<ort.InferenceSession.ReturnType> {
+    this.stats.forwardPasses++;
+    this.stats.tokensIn += tokens;
+    return this.model.session.run(feeds, fetch);
+  }
+
+  private async forEachBatch(lengths: number[], fn: (indices: number[]) => Promise<void>): Promise<void> {
+    const plan = planBatches(lengths, { batchSize: this.batchSize, maxTokens: this.maxTokens, exactLengths: this.exactLengths });
+    for (const b of plan.batches) await fn(b);
+  }
+
+  /**
+   * Teacher forcing: for each item, the logits that predict each continuation token, in one forward
+   * pass per batch. `onItem` gets a [K × V] array (a view, valid only during the call).
+   */
+  async teacherForce(items: readonly TeacherForceItem[], onItem: (index: number, logits: Float32Array) => void): Promise<void> {
+    const V = this.vocab;
+    const seqs = items.map((it) => [...it.prompt, ...it.continuation]);
+    await this.forEachBatch(
+      seqs.map((s) => s.length),
+      async (idx) => {
+        const { feeds, padded } = this.prefillFeeds(idx.map((i) => seqs[i]!));
+        const out = await this.run(feeds, [this.model.io.logits.name], idx.length * padded.width);
+        this.stats.prefillTokens += idx.length * padded.width;
+        const data = logitsData(out[this.model.io.logits.name]!);
+        const T = padded.width;
+        idx.forEach((i, b) => {
+          const it = items[i]!;
+          const K = it.continuation.length;
+          // Position t's logits predict token t+1; the first continuation token is predicted at the prompt's last slot.
+          const start = (b * T + padded.offsets[b]! + it.prompt.length - 1) * V;
+          onItem(i, data.subarray(start, start + K * V));
+        });
+      },
+    );
+  }
+
+  /** Logits for the token after each prompt (the first-token distribution). Copies, safe to keep. */
+  async nextTokenLogits(prompts: readonly (readonly number[])[]): Promise<Float32Array[]> {
+    const out: Float32Array[] = new Array(prompts.length);
+    const V = this.vocab;
+    await this.forEachBatch(
+      prompts.map((p) => p.length),
+      async (idx) => {
+        const { feeds, padded } = this.prefillFeeds(idx.map((i) => prompts[i]!));
+        const res = await this.run(feeds, [this.model.io.logits.name], idx.length * padded.width);
+        const data = logitsData(res[this.model.io.logits.name]!);
+        idx.forEach((i, b) => {
+          const start = (b * padded.width + padded.width - 1) * V;
+          out[i] = data.slice(start, start + V);
+        });
+      },
+    );
+    return out;
+  }
+
+  /** Greedy decoding with the KV cache, left-padded batches. */
+  async generate(
+    prompts: readonly (readonly number[])[],
+    maxNewTokens: number,
+    opts: { keepLogits?: boolean; stopAtEos?: boolean } = {},
+  ): Promise<Generation[]> {
+    const results: Generation[] = new Array(prompts.length);
+    await this.forEachBatch(
+      prompts.map((p) => p.length),
+      async (idx) => {
+        const gens = await this.generateBatch(idx.map((i) => prompts[i]!), maxNewTokens, opts);
+        idx.forEach((i, b) => (results[i] = gens[b]!));
+      },
+    );
+    return results;
+  }
+
+  private async generateBatch(
+    rows: readonly (readonly number[])[],
+    maxNewTokens: number,
+    opts: { keepLogits?: boolean; stopAtEos?: boolean },
+  ): Promise<Generation[]> {
+    const io = this.model.io;
+    const kv = io.kv;
+    const V = this.vocab;
+    const B = rows.length;
+    const stopAtEos = opts.stopAtEos ?? true;
+    const gens: Generation[] = rows.map(() => ({ tokens: [], stopped: false, ...(opts.keepLogits ? { stepLogits: [] } : {}) }));
+    if (maxNewTokens <= 0) return gens;
+
+    const { feeds, padded } = this.prefillFeeds(rows);
+    const presentNames = kv ? kv.presentNames.flat() : [];
+    const fetch = [io.logits.name, ...presentNames];
+    let out = await this.run(feeds, fetch, B * padded.width);
+    this.stats.prefillTokens += B * padded.width;
+    const mask = padded.mask.slice();
+    let width = padded.width;
+    let T = padded.width;
+    let cur: Feeds = feeds;
+    // Without a cache every step re-runs the whole sequence; the loop below handles both.
+    const seqs = rows.map((r) => [...r]);
+    const realLen = rows.map((r) => r.length);
+
+    for (let step = 0; step < maxNewTokens; step++) {
+      const data = logitsData(out[io.logits.name]!);
+      const next: number[] = [];
+      for (let b = 0; b < B; b++) {
+        const row = data.subarray((b * T + T - 1) * V, (b * T + T) * V);
+        let best = 0;
+        let bestVal = -Infinity;
+        for (let v = 0; v < V; v++) if (row[v]! > bestVal) { bestVal = row[v]!; best = v; }
+        const g = gens[b]!;
+        if (!g.stopped) {
+          if (g.stepLogits) g.stepLogits.push(row.slice());
+          if (stopAtEos && this.model.eosIds.has(best)) g.stopped = true;
+          else g.tokens.push(best);
+        }
+        next.push(g.stopped ? this.model.padId : best);
+      }
+      if (step === maxNewTokens - 1 || gens.every((g) => g.stopped)) break;
+
+      if (kv) {
+        const newMask = new Array<number>(B * (width + 1));
+        const pos: number[] = [];
+        for (let b = 0; b < B; b++) {
+          for (let t = 0; t < width; t++) newMask[b * (width + 1) + t] = mask[b * width + t]!;
+          newMask[b * (width + 1) + width] = 1;
+          pos.push(realLen[b]!);
+          realLen[b]!++;
+        }
+        width++;
+        mask.length = 0;
+        mask.push(...newMask);
+        const stepFeeds: Feeds = { [io.inputIds.name]: intTensor(io.inputIds.dtype, next, [B, 1]) };
+        if (io.attentionMask) stepFeeds[io.attentionMask.name] = intTensor(io.attentionMask.dtype, newMask, [B, width]);
+        if (io.positionIds) stepFeeds[io.positionIds.name] = intTensor(io.positionIds.dtype, pos, [B, 1]);
+        if (io.tokenTypeIds) stepFeeds[io.tokenTypeIds.name] = intTensor(io.tokenTypeIds.dtype, new Array<number>(B).fill(0), [B, 1]);
+        if (io.useCacheBranch) stepFeeds[io.useCacheBranch] = boolTensor(true);
+        kv.pastNames.forEach((names, l) => names.forEach((n, j) => (stepFeeds[n] = out[kv.presentNames[l]![j]!]!)));
+        cur = stepFeeds;
+        out = await this.run(cur, fetch, B);
+        this.stats.decodeTokens += B;
+        T = 1;
+      } else {
+        seqs.forEach((s, b) => s.push(next[b]!));
+        const p = this.prefillFeeds(seqs);
+        out = await this.run(p.feeds, fetch, B * p.padded.width);
+        T = p.padded.width;
+        this.stats.decodeTokens += B;
+      }
+    }
+    return gens;
+  }
+}
