@@ -59,7 +59,7 @@ export async function describeModel(dir: string, opts: LoadOptions = {}): Promis
   if (embedding && tokenizer.info.vocabSize > embedding.rows) {
     throw new UserError(
       'E_VOCAB_MISMATCH',
-      `${layout.tokenizerPath}: tokenizer has ${tokenizer.info.vocabSize} ids but the model's embedding has ${embedding.rows} rows (${embedding.source}); wrong tokenizer for ${path.relative(process.cwd(), layout.graphPath) || layout.graphPath}`,
+      `${layout.tokenizerPath}: tokenizer has ${tokenizer.info.vocabSize} ids but the model's embedding has ${embedding.rows} rows (${embedding.source}); wrong tokenizer for ${path.relative(layout.dir, layout.graphPath)}`,
       layout.tokenizerPath,
     );
   }

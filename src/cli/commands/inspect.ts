@@ -1,0 +1,32 @@
+import type { InspectReport } from '../../model/inspect.js';
+import { formatBytes, type Io } from '../output.js';
+
+const shape = (s: (number | string)[]) => `[${s.join(', ')}]`;
+
+export function renderInspect(r: InspectReport): string {
+  const lines: string[] = [];
+  lines.push(`model folder   ${r.dir}`);
+  lines.push(`layout         ${r.layout} (graph ${r.graph}${r.otherGraphs.length ? `; also ${r.otherGraphs.join(', ')}` : ''})`);
+  lines.push(`architecture   ${r.modelType ?? 'unknown'}${r.architectures.length ? ` (${r.architectures.join(', ')})` : ''}, task ${r.task}`);
+  lines.push(`graph          ${r.producer || 'unknown producer'}, IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}`);
+  lines.push(`parameters     ${r.parameters.toLocaleString('en-US')}${r.externalDataFiles.length ? ` (external data: ${r.externalDataFiles.join(', ')})` : ''}`);
+  const kv = r.kvCache ? `${r.kvCache.kind} cache, ${r.kvCache.layers} layers × ${r.kvCache.heads} heads × ${r.kvCache.headDim}, ${r.kvCache.dtype}` : 'no KV cache';
+  lines.push(`runtime        ids ${r.idsType}, logits ${r.logitsType}, ${kv}`);
+  const v = r.vocab;
+  lines.push(
+    `vocabulary     tokenizer ${v.tokenizer} ids; embedding ${v.embeddingRows ?? '?'} rows${v.embeddingSource ? ` (${v.embeddingSource})` : ''}${v.configVocabSize !== null ? `; config vocab_size ${v.configVocabSize}` : ''}`,
+  );
+  if (r.labels) lines.push(`labels         ${Object.entries(r.labels).map(([k, l]) => `${k}=${l}`).join(', ')}`);
+  lines.push(`prompt format  ${r.promptFormat}`);
+  lines.push('inputs');
+  for (const i of r.inputs) lines.push(`  ${i.name.padEnd(28)} ${i.type.padEnd(8)} ${shape(i.shape)}`);
+  lines.push('outputs');
+  for (const o of r.outputs) lines.push(`  ${o.name.padEnd(28)} ${o.type.padEnd(8)} ${shape(o.shape)}`);
+  lines.push('files');
+  for (const f of r.files) lines.push(`  ${formatBytes(f.bytes).padStart(10)}  ${f.path}`);
+  return lines.join('\n') + '\n';
+}
+
+export function printInspect(r: InspectReport, json: boolean, io: Io): void {
+  io.out(json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
+}

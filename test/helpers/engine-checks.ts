@@ -1,0 +1,66 @@
+import { expect } from 'vitest';
+import type { LoadedModel } from '../../src/model/load-model.js';
+import { CausalLM } from '../../src/run/causal-lm.js';
+
+export const PROMPTS = [
+  'What is the capital of France?',
+  'Write a Python function that adds two numbers.',
+  'hi',
+  'List three colours of the rainbow, please, and say why the sky looks blue on a clear day.',
+];
+
+export function encodePrompts(m: LoadedModel, prompts = PROMPTS): number[][] {
+  return prompts.map((p) => m.tokenizer.encode(m.format.render({ user: p }), m.format.addSpecialTokens));
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  return d;
+}
+
+/**
+ * Greedy decoding with the KV cache must pick the same tokens, with the same logits, as running
+ * the whole sequence again without a cache (teacher forcing on the generated tokens).
+ */
+export async function expectCacheMatchesRecompute(m: LoadedModel, tol: number, steps = 8): Promise<number> {
+  const lm = new CausalLM(m, { batchSize: 4 });
+  const prompts = encodePrompts(m);
+  const gens = await lm.generate(prompts, steps, { keepLogits: true, stopAtEos: false });
+  let worst = 0;
+  const items = prompts.map((p, i) => ({ prompt: p, continuation: gens[i]!.tokens }));
+  await lm.teacherForce(items, (i, logits) => {
+    const g = gens[i]!;
+    expect(g.tokens).toHaveLength(steps);
+    for (let k = 0; k < steps; k++) {
+      const full = logits.subarray(k * lm.vocab, (k + 1) * lm.vocab);
+      worst = Math.max(worst, maxAbsDiff(full, g.stepLogits![k]!));
+      // The cached step chose the argmax of its own logits; recomputation must agree on it.
+      let best = 0;
+      for (let v = 1; v < lm.vocab; v++) if (full[v]! > full[best]!) best = v;
+      const top2 = [...full].sort((a, b) => b - a);
+      if (top2[0]! - top2[1]! > tol) expect(best).toBe(g.tokens[k]);
+    }
+  });
+  expect(worst).toBeLessThanOrEqual(tol);
+  return worst;
+}
+
+/** A batch of prompts of different lengths gives what each prompt gives alone. */
+export async function expectBatchedEqualsSingle(m: LoadedModel, tol: number): Promise<void> {
+  const prompts = encodePrompts(m);
+  expect(new Set(prompts.map((p) => p.length)).size).toBeGreaterThan(1);
+  const batched = new CausalLM(m, { batchSize: 8 });
+  const single = new CausalLM(m, { batchSize: 1 });
+  const gb = await batched.generate(prompts, 6, { keepLogits: true, stopAtEos: false });
+  const gs = await single.generate(prompts, 6, { keepLogits: true, stopAtEos: false });
+  for (let i = 0; i < prompts.length; i++) {
+    expect(gb[i]!.tokens).toEqual(gs[i]!.tokens);
+    for (let k = 0; k < 6; k++) expect(maxAbsDiff(gb[i]!.stepLogits![k]!, gs[i]!.stepLogits![k]!)).toBeLessThanOrEqual(tol);
+  }
+  const nb = await batched.nextTokenLogits(prompts);
+  const ns = await single.nextTokenLogits(prompts);
+  for (let i = 0; i < prompts.length; i++) expect(maxAbsDiff(nb[i]!, ns[i]!)).toBeLessThanOrEqual(tol);
+  expect(batched.stats.forwardPasses).toBeLessThan(single.stats.forwardPasses);
+}
