@@ -1,0 +1,53 @@
+/**
+ * Divergences between next-token distributions given as raw logits. Loops run over subarray
+ * views with no allocation: these are called once per (probe, position), millions of times.
+ */
+
+/** log Σ exp(x), stable. */
+export function logSumExp(x: Float32Array): number {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) if (x[i]! > max) max = x[i]!;
+  if (max === -Infinity) return max;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += Math.exp(x[i]! - max);
+  return max + Math.log(s);
+}
+
+/** Turn logits into log-probabilities in place (the caller owns the copy). */
+export function logSoftmaxInPlace(x: Float32Array): Float32Array {
+  const lse = logSumExp(x);
+  for (let i = 0; i < x.length; i++) x[i] = x[i]! - lse;
+  return x;
+}
+
+/**
+ * Jensen–Shannon divergence (natural log, so bounded by ln 2) between P given as log-probs
+ * and Q given as raw logits. Terms with zero mass are skipped, so it never returns NaN.
+ */
+export function jsDivergence(logP: Float32Array, logitsQ: Float32Array): number {
+  const lseQ = logSumExp(logitsQ);
+  let js = 0;
+  for (let i = 0; i < logP.length; i++) {
+    const p = Math.exp(logP[i]!);
+    const q = Math.exp(logitsQ[i]! - lseQ);
+    const m = 0.5 * (p + q);
+    if (m <= 0) continue;
+    if (p > 0) js += 0.5 * p * Math.log(p / m);
+    if (q > 0) js += 0.5 * q * Math.log(q / m);
+  }
+  // Rounding can push a zero divergence a hair below zero or a maximal one past ln 2.
+  return Math.min(Math.LN2, Math.max(0, js));
+}
+
+/** Mean JS divergence over K positions: rows of logP (log-probs) against rows of logitsQ. */
+export function meanJsDivergence(logP: Float32Array, logitsQ: Float32Array, vocab: number, rows: number): { mean: number; first: number } {
+  if (rows === 0) return { mean: 0, first: 0 };
+  let sum = 0;
+  let first = 0;
+  for (let k = 0; k < rows; k++) {
+    const d = jsDivergence(logP.subarray(k * vocab, (k + 1) * vocab), logitsQ.subarray(k * vocab, (k + 1) * vocab));
+    if (k === 0) first = d;
+    sum += d;
+  }
+  return { mean: sum / rows, first };
+}

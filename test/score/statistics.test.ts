@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { benjaminiHochberg, binomialUpperTail, logGamma } from '../../src/score/statistics.js';
+import { jsDivergence, logSoftmaxInPlace, meanJsDivergence } from '../../src/score/divergence.js';
+
+describe('binomialUpperTail', () => {
+  it('matches exact sums', () => {
+    // P(X >= 2), X ~ Bin(3, 0.5) = 4/8.
+    expect(binomialUpperTail(2, 3, 0.5)).toBeCloseTo(0.5, 12);
+    // P(X >= 1), X ~ Bin(40, 0.05) = 1 - 0.95^40.
+    expect(binomialUpperTail(1, 40, 0.05)).toBeCloseTo(1 - 0.95 ** 40, 12);
+    expect(binomialUpperTail(0, 10, 0.3)).toBe(1);
+    expect(binomialUpperTail(11, 10, 0.3)).toBe(0);
+  });
+  it('keeps far tails accurate instead of rounding to zero', () => {
+    const p = binomialUpperTail(40, 40, 1 / 11);
+    expect(p).toBeGreaterThan(0);
+    expect(Math.log10(p)).toBeCloseTo(-40 * Math.log10(11), 6);
+  });
+  it('logGamma agrees with factorials', () => {
+    expect(Math.exp(logGamma(11))).toBeCloseTo(3628800, 3);
+    expect(logGamma(0.5)).toBeCloseTo(0.5 * Math.log(Math.PI), 12);
+  });
+});
+
+describe('benjaminiHochberg', () => {
+  it('gives the textbook adjusted values and keeps them monotone', () => {
+    const q = benjaminiHochberg([0.01, 0.04, 0.03, 0.005]);
+    expect(q[3]).toBeCloseTo(0.02, 12);
+    expect(q[0]).toBeCloseTo(0.02, 12);
+    expect(q[2]).toBeCloseTo(0.04, 12);
+    expect(q[1]).toBeCloseTo(0.04, 12);
+    expect(benjaminiHochberg([0.9, 0.8])).toEqual([0.9, 0.9]);
+  });
+});
+
+describe('Jensen–Shannon divergence', () => {
+  it('is zero for equal distributions and ln 2 for disjoint ones', () => {
+    const a = Float32Array.from([1, 2, 3]);
+    expect(jsDivergence(logSoftmaxInPlace(a.slice()), a)).toBeCloseTo(0, 7);
+    const p = logSoftmaxInPlace(Float32Array.from([0, -1e30, -1e30]));
+    expect(jsDivergence(p, Float32Array.from([-1e30, 0, -1e30]))).toBeCloseTo(Math.LN2, 6);
+  });
+  it('is symmetric and matches a direct computation', () => {
+    const x = Float32Array.from([0.3, -1.2, 2.0, 0.1]);
+    const y = Float32Array.from([1.1, 0.4, -0.5, 0.0]);
+    const sm = (v: Float32Array) => {
+      const e = [...v].map(Math.exp);
+      const s = e.reduce((a, b) => a + b);
+      return e.map((t) => t / s);
+    };
+    const P = sm(x);
+    const Q = sm(y);
+    const direct = P.reduce((acc, p, i) => {
+      const m = (p + Q[i]!) / 2;
+      return acc + 0.5 * p * Math.log(p / m) + 0.5 * Q[i]! * Math.log(Q[i]! / m);
+    }, 0);
+    expect(jsDivergence(logSoftmaxInPlace(x.slice()), y)).toBeCloseTo(direct, 6);
+    expect(jsDivergence(logSoftmaxInPlace(y.slice()), x)).toBeCloseTo(direct, 6);
+  });
+  it('averages over positions and reports the first', () => {
+    const lp = logSoftmaxInPlace(Float32Array.from([0, 0])); // one row, uniform
+    const both = new Float32Array(4);
+    both.set(lp, 0);
+    both.set(lp, 2);
+    const q = Float32Array.from([0, 0, 0, -1e30]);
+    const r = meanJsDivergence(both, q, 2, 2);
+    expect(r.first).toBeCloseTo(0, 7);
+    expect(r.mean).toBeGreaterThan(0);
+  });
+});
