@@ -44,3 +44,59 @@ export function benjaminiHochberg(pValues: readonly number[]): number[] {
   }
   return q;
 }
+
+/** Regularized incomplete beta I_x(a, b), by its continued fraction (modified Lentz). */
+export function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  // The fraction converges fast only below the mean; use the symmetry I_x(a,b) = 1 - I_{1-x}(b,a) above it.
+  if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
+  const lnFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log1p(-x);
+  const TINY = 1e-300;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  if (Math.abs(d) < TINY) d = TINY;
+  d = 1 / d;
+  let f = d;
+  for (let m = 1; m <= 500; m++) {
+    const m2 = 2 * m;
+    let num = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+    d = 1 + num * d;
+    if (Math.abs(d) < TINY) d = TINY;
+    c = 1 + num / c;
+    if (Math.abs(c) < TINY) c = TINY;
+    d = 1 / d;
+    f *= d * c;
+    num = -((a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+    d = 1 + num * d;
+    if (Math.abs(d) < TINY) d = TINY;
+    c = 1 + num / c;
+    if (Math.abs(c) < TINY) c = TINY;
+    d = 1 / d;
+    const delta = d * c;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-15) break;
+  }
+  return Math.exp(lnFront) * (f / a);
+}
+
+/** P(T ≥ t) for Student's t with `df` degrees of freedom. */
+export function studentTUpperTail(t: number, df: number): number {
+  if (!Number.isFinite(t)) return t > 0 ? 0 : 1;
+  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5);
+  return t >= 0 ? tail : 1 - tail;
+}
+
+/**
+ * One-sided prediction-interval test: is `x` larger than a new draw from the population the
+ * `sample` came from? t = (x − mean) / (sd·√(1 + 1/n)), with n − 1 degrees of freedom.
+ * `minSd` keeps a degenerate sample (all controls equal) from turning noise into significance.
+ */
+export function outlierTest(x: number, sample: readonly number[], minSd: number): { t: number; p: number; mean: number; sd: number } {
+  const n = sample.length;
+  const mean = sample.reduce((a, b) => a + b, 0) / n;
+  const variance = n > 1 ? sample.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
+  const sd = Math.max(Math.sqrt(variance), minSd);
+  const t = (x - mean) / (sd * Math.sqrt(1 + 1 / n));
+  return { t, p: n > 1 ? studentTUpperTail(t, n - 1) : 1, mean, sd };
+}

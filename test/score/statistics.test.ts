@@ -68,3 +68,23 @@ describe('Jensen–Shannon divergence', () => {
     expect(r.mean).toBeGreaterThan(0);
   });
 });
+
+describe('Student t tail and the outlier test', async () => {
+  const { studentTUpperTail, incompleteBeta, outlierTest } = await import('../../src/score/statistics.js');
+  it('matches tabulated values', () => {
+    // Critical values: t_{0.05, 9} = 1.833, t_{0.001, 9} = 4.297, t_{0.025, 1} = 12.706.
+    expect(studentTUpperTail(1.833, 9)).toBeCloseTo(0.05, 3);
+    expect(studentTUpperTail(4.297, 9)).toBeCloseTo(0.001, 4);
+    expect(studentTUpperTail(12.706, 1)).toBeCloseTo(0.025, 4);
+    expect(studentTUpperTail(0, 5)).toBeCloseTo(0.5, 12);
+    expect(studentTUpperTail(-1.833, 9)).toBeCloseTo(0.95, 3);
+    expect(incompleteBeta(0.5, 2, 2)).toBeCloseTo(0.5, 12);
+  });
+  it('calls an extreme value significant and a typical one not', () => {
+    const sample = [1, 1.2, 0.9, 1.1, 0.95, 1.05, 1.0, 0.98, 1.02, 1.1];
+    expect(outlierTest(3, sample, 0.01).p).toBeLessThan(1e-6);
+    expect(outlierTest(1.05, sample, 0.01).p).toBeGreaterThan(0.2);
+    // A degenerate sample does not make a tiny difference significant.
+    expect(outlierTest(1.001, [1, 1, 1, 1], 0.05).p).toBeGreaterThan(0.4);
+  });
+});

