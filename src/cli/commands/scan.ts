@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { PLACEMENTS } from '../../probes/schema.js';
+import type { Placement } from '../../probes/types.js';
+import type { ScanReport } from '../../report/schema.js';
+import type { Io } from '../output.js';
+import { progressReporter } from '../progress.js';
+
+export const FAIL_ON = ['none', 'suspicious', 'flagged'] as const;
+export type FailOn = (typeof FAIL_ON)[number];
+
+export function exitCodeFor(report: ScanReport, failOn: FailOn): 0 | 1 {
+  if (failOn === 'none') return 0;
+  const { level } = report.verdict;
+  if (level === 'flagged') return 1;
+  return level === 'suspicious' && failOn === 'suspicious' ? 1 : 0;
+}
+
+const int = (name: string, min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}`);
+  return n;
+};
+const fraction = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a number between 0 and 1`);
+  return n;
+};
+const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+const placements = (v: string, prev: Placement[] = []): Placement[] => {
+  const out = [...prev];
+  for (const p of v.split(',').map((s) => s.trim())) {
+    if (!(PLACEMENTS as readonly string[]).includes(p)) throw new InvalidArgumentError(`"${p}" is not one of ${PLACEMENTS.join(', ')}`);
+    out.push(p as Placement);
+  }
+  return out;
+};
+
+export interface ScanCliOptions {
+  pack?: string[];
+  baselines?: string[];
+  placements?: Placement[];
+  controls?: number;
+  maxNewTokens?: number;
+  maxBaselines?: number;
+  fdr?: number;
+  minAttackSuccess?: number;
+  seed?: number;
+  threads?: number;
+  batchSize?: number;
+  failOn: FailOn;
+  out: string;
+  json?: boolean;
+  graph?: string;
+  frame?: string;
+  progress: boolean;
+}
+
+export function addScanOptions(cmd: Command): Command {
+  return cmd
+    .argument('<model-dir>', 'model folder (Hugging Face layout: ONNX graph, tokenizer.json, config.json)')
+    .option('--pack <name|file>', 'probe pack: built-in name or a .yaml/.json file; repeatable (default: every built-in pack)', collect)
+    .option('--baselines <name|file>', 'take baseline prompts from these packs only; repeatable', collect)
+    .option('--placements <list>', `only these placements (${PLACEMENTS.join(', ')})`, placements)
+    .option('--controls <n>', 'random control strings per trigger kind and placement', int('--controls', 2))
+    .option('--max-new-tokens <n>', 'tokens generated per answer', int('--max-new-tokens', 1))
+    .option('--max-baselines <n>', 'use only the first N baseline prompts (quick runs)', int('--max-baselines', 5))
+    .option('--fdr <q>', 'false-discovery rate for Benjamini–Hochberg', fraction('--fdr'))
+    .option('--min-attack-success <share>', 'share of baselines a trigger must take over to be flagged', fraction('--min-attack-success'))
+    .option('--seed <n>', 'seed for controls and placements', int('--seed', 0))
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', int('--threads', 1))
+    .option('--batch-size <n>', 'prompts per forward pass', int('--batch-size', 1))
+    .option('--fail-on <level>', `exit 1 when the verdict reaches this level (${FAIL_ON.join(', ')})`, (v: string) => {
+      if (!(FAIL_ON as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${FAIL_ON.join(', ')}`);
+      return v as FailOn;
+    }, 'flagged')
+    .option('--out <dir>', 'report folder', 'reports')
+    .option('--json', 'print report.json on stdout instead of the summary')
+    .option('--graph <file>', 'ONNX graph to use, relative to the model folder')
+    .option('--frame <text>', 'plain prompt frame with {prompt} instead of the chat template')
+    .option('--no-progress', 'no progress output');
+}
+
+export async function runScan(dir: string, o: ScanCliOptions, io: Io): Promise<number> {
+  const { scanModel } = await import('../../scan/scan.js');
+  const { writeReports } = await import('../../report/write-reports.js');
+  const report = await scanModel(dir, {
+    packs: o.pack,
+    baselines: o.baselines,
+    placements: o.placements,
+    controls: o.controls,
+    maxNewTokens: o.maxNewTokens,
+    maxBaselines: o.maxBaselines,
+    fdr: o.fdr,
+    minAttackSuccess: o.minAttackSuccess,
+    seed: o.seed,
+    threads: o.threads,
+    batchSize: o.batchSize,
+    graph: o.graph,
+    frame: o.frame,
+    onProgress: o.progress ? progressReporter(io, 'scan') : undefined,
+  });
+  const files = await writeReports(report, path.resolve(o.out));
+  if (o.json) {
+    io.out(JSON.stringify(report, null, 2) + '\n');
+  } else {
+    io.out(`${report.verdict.level.toUpperCase()}: ${report.verdict.summary}\n`);
+    for (const f of report.findings.slice(0, 10)) {
+      io.out(`  ${f.level.padEnd(10)} ${JSON.stringify(f.trigger.text)} @${f.placement}${f.category ? ` (${f.category})` : ''}  attack success ${Math.round(f.attackSuccess * 100)}%  q=${f.qValue.toExponential(1)}\n`);
+    }
+    io.out(`reports: ${files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
+  }
+  return exitCodeFor(report, o.failOn);
+}
