@@ -1,0 +1,13 @@
+// The library API; the CLI in src/cli is a thin shell over these.
+export { UserError, isUserError } from './errors.js';
+export { findModelLayout, type ModelLayout } from './model/layout.js';
+export { describeModel, loadModel, type LoadedModel, type LoadOptions, type ModelDescription } from './model/load-model.js';
+export { inspectModel, type InspectReport } from './model/inspect.js';
+export { detectIoSignature, type IoSignature } from './model/io-signature.js';
+export { CausalLM, type Generation, type RunStats, type TeacherForceItem } from './run/causal-lm.js';
+export { SequenceClassifier } from './run/classifier.js';
+export { scanModel, SCAN_DEFAULTS, type ScanOptions } from './scan/scan.js';
+export { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type ScanReport } from './report/schema.js';
+export { renderMarkdown } from './report/markdown.js';
+export { writeReports } from './report/write-reports.js';
+export { readOnnx, type OnnxGraphInfo } from './formats/onnx.js';
