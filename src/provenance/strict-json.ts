@@ -24,7 +24,7 @@ export interface StrictJsonOptions {
 }
 
 export interface DuplicateKey {
-  /** JSON-pointer-like path of the object holding the duplicate, e.g. `/weight_map`. */
+  /** JSON-pointer-like path of the object holding the duplicate, e.g. `/weight_map` (`*` for array elements). */
   path: string;
   key: string;
 }
@@ -42,6 +42,8 @@ class JsonSyntaxError extends Error {
   }
 }
 
+// eslint-disable-next-line no-control-regex
+const SLOW_STRING = /[\u0000-\u001f\\]/;
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): StrictJsonResult {
@@ -71,6 +73,15 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Str
   const parseString = (): string => {
     // caller checked the opening quote
     pos++;
+    // Fast path: most strings have no escapes, so one indexOf and one native scan suffice.
+    const close = text.indexOf('"', pos);
+    if (close >= 0) {
+      const run = text.slice(pos, close);
+      if (!SLOW_STRING.test(run)) {
+        pos = close + 1;
+        return run;
+      }
+    }
     let out = '';
     let runStart = pos;
     for (;;) {
@@ -151,19 +162,22 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Str
     return fail('unexpected character');
   };
 
-  const parseValue = (depth: number, path: string): JsonValue => {
+  // Keys of the objects being parsed, joined into a path only when a duplicate needs reporting.
+  const keyPath: string[] = [];
+
+  const parseValue = (depth: number): JsonValue => {
     skipWs();
     countValue();
     const c = text.charCodeAt(pos);
     if (c === 0x22) return parseString();
-    if (c === 0x7b) return parseObject(depth + 1, path);
-    if (c === 0x5b) return parseArray(depth + 1, path);
+    if (c === 0x7b) return parseObject(depth + 1);
+    if (c === 0x5b) return parseArray(depth + 1);
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return parseNumber();
     if (Number.isNaN(c)) return fail('unexpected end of input');
     return parseLiteral();
   };
 
-  const parseArray = (depth: number, path: string): JsonValue[] => {
+  const parseArray = (depth: number): JsonValue[] => {
     if (depth > maxDepth) fail(`nesting deeper than ${maxDepth}`);
     pos++;
     const arr: JsonValue[] = [];
@@ -173,7 +187,9 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Str
       return arr;
     }
     for (;;) {
-      arr.push(parseValue(depth, `${path}/${arr.length}`));
+      keyPath.push('*');
+      arr.push(parseValue(depth));
+      keyPath.pop();
       skipWs();
       const c = text.charCodeAt(pos);
       if (c === 0x2c) {
@@ -188,7 +204,7 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Str
     }
   };
 
-  const parseObject = (depth: number, path: string): JsonObject => {
+  const parseObject = (depth: number): JsonObject => {
     if (depth > maxDepth) fail(`nesting deeper than ${maxDepth}`);
     pos++;
     const obj: JsonObject = new Map();
@@ -204,9 +220,11 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Str
       skipWs();
       if (text.charCodeAt(pos) !== 0x3a) fail("expected ':'");
       pos++;
-      const v = parseValue(depth, `${path}/${escapePointer(key)}`);
-      if (obj.has(key)) {
-        if (duplicates.length < maxDup) duplicates.push({ path: path === '' ? '/' : path, key });
+      keyPath.push(key);
+      const v = parseValue(depth);
+      keyPath.pop();
+      if (obj.has(key) && duplicates.length < maxDup) {
+        duplicates.push({ path: keyPath.length === 0 ? '/' : keyPath.map((k) => `/${escapePointer(k)}`).join(''), key });
       }
       obj.set(key, v);
       skipWs();
@@ -224,7 +242,7 @@ export function parseStrictJson(text: string, opts: StrictJsonOptions = {}): Str
   };
 
   try {
-    const value = parseValue(0, '');
+    const value = parseValue(0);
     skipWs();
     if (pos !== text.length) fail('trailing characters after the JSON value');
     return { ok: true, value, duplicates };

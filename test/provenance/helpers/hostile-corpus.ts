@@ -1,0 +1,355 @@
+/**
+ * The hostile corpus: small files that each break one rule, plus benign controls. The committed
+ * copies under test/fixtures/hostile/ are produced from this list by scripts/make-hostile-corpus.ts,
+ * and test/provenance/hostile-corpus.test.ts checks both that they are up to date and that each
+ * yields its finding ids.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Severity } from '../../../src/provenance/finding.js';
+import { concat, f32, pickle, pk, rawSafetensors, safetensors, zip } from './build.js';
+
+export interface HostileCase {
+  /** Relative to the corpus folder. */
+  path: string;
+  bytes: () => Uint8Array;
+  /** Which scanner the test runs on it; `index` runs on the file's folder. */
+  check: 'safetensors' | 'pickle' | 'index' | 'none';
+  /** Finding ids that must be reported. */
+  expect: string[];
+  /** For benign controls: no finding may be worse than this. */
+  worstAllowed?: Severity;
+  why: string;
+}
+
+const W = f32(1, 2);
+const entry = (dtype: string, shape: number[], begin: number, end: number): Record<string, unknown> => ({ dtype, shape, data_offsets: [begin, end] });
+const header = (h: Record<string, unknown>): string => JSON.stringify(h);
+
+/** `os.system("echo pwned")` written the way protocol 0 does it. */
+export const OS_SYSTEM_P0 = concat("cos\nsystem\n(S'echo pwned'\ntR.");
+
+/** The same call in protocol 4 through STACK_GLOBAL, with both names taken from memo slots. */
+export function osSystemP4Memo(): Uint8Array {
+  const body = pickle(
+    pk.str('os'),
+    pk.memoize(),
+    pk.str('system'),
+    pk.memoize(),
+    pk.pop(),
+    pk.pop(),
+    pk.binget(0),
+    pk.binget(1),
+    pk.stackGlobal(),
+    pk.memoize(),
+    pk.str('echo pwned'),
+    pk.memoize(),
+    pk.tuple1(),
+    pk.memoize(),
+    pk.reduce(),
+    pk.memoize(),
+    pk.stop(),
+  );
+  return pickle(pk.proto(4), pk.frame(body.length), body);
+}
+
+/** A protocol-2 state dict like torch.save's data.pkl: OrderedDict of one tensor rebuilt from a persistent storage. */
+export function benignTorchPickle(): Uint8Array {
+  return pickle(
+    pk.proto(2),
+    pk.global('collections', 'OrderedDict'),
+    pk.binput(0),
+    pk.emptyTuple(),
+    pk.reduce(),
+    pk.binput(1),
+    pk.binunicode('weight'),
+    pk.binput(2),
+    pk.global('torch._utils', '_rebuild_tensor_v2'),
+    pk.binput(3),
+    pk.mark(),
+    pk.mark(),
+    pk.binunicode('storage'),
+    pk.global('torch', 'FloatStorage'),
+    pk.binunicode('0'),
+    pk.binunicode('cpu'),
+    pk.binint1(4),
+    pk.tuple(),
+    pk.binpersid(),
+    pk.binint1(0),
+    pk.binint1(2),
+    pk.binint1(2),
+    pk.tuple2(),
+    pk.binint1(2),
+    pk.binint1(1),
+    pk.tuple2(),
+    pk.newfalse(),
+    pk.binget(0),
+    pk.emptyTuple(),
+    pk.reduce(),
+    pk.tuple(),
+    pk.reduce(),
+    pk.setitem(),
+    pk.stop(),
+  );
+}
+
+/** What `torch.save` writes into archive/data.pkl of a malicious checkpoint (protocol 2, GLOBAL). */
+export const POSIX_SYSTEM_P2 = pickle(pk.proto(2), pk.global('posix', 'system'), pk.binput(0), pk.binunicode('echo pwned'), pk.tuple1(), pk.reduce(), pk.stop());
+
+function torchZip(dataPkl: Uint8Array, opts: { method?: 0 | 8; zip64?: boolean } = {}): Uint8Array {
+  return zip(
+    [
+      { name: 'archive/data.pkl', data: dataPkl, method: opts.method ?? 0 },
+      { name: 'archive/byteorder', data: concat('little') },
+      { name: 'archive/data/0', data: f32(1, 2, 3, 4) },
+      { name: 'archive/version', data: concat('3\n') },
+    ],
+    { zip64: opts.zip64 ?? false },
+  );
+}
+
+/** Pre-1.6 torch.save: magic, protocol, sys_info, the state dict, storage keys, then raw storage bytes. */
+export function legacyTorchBin(): Uint8Array {
+  return concat(
+    [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e],
+    pickle(pk.proto(2), [0x4d, 0xe9, 0x03], pk.stop()),
+    pickle(pk.proto(2), pk.emptyDict(), pk.binput(0), pk.binunicode('protocol_version'), [0x4d, 0xe9, 0x03], pk.setitem(), pk.stop()),
+    benignTorchPickle(),
+    pickle(pk.proto(2), pk.emptyList(), pk.binput(0), pk.binunicode('0'), [0x61], pk.stop()),
+    // Raw storage: an 8-byte element count then the floats; these bytes are never pickle data,
+    // even when they happen to spell an import.
+    new Uint8Array(new BigUint64Array([4n]).buffer),
+    concat('cos\nsystem\n(tR.', [0, 0, 0]),
+  );
+}
+
+export const HOSTILE_CASES: HostileCase[] = [
+  // ---- safetensors
+  {
+    path: 'safetensors/truncated.safetensors',
+    bytes: () => rawSafetensors(header({ w: entry('F32', [2], 0, 8) }), W, 4096n),
+    check: 'safetensors',
+    expect: ['safetensors.header-out-of-bounds'],
+    why: 'header length larger than the file',
+  },
+  {
+    path: 'safetensors/oversized-header.safetensors',
+    bytes: () => rawSafetensors(header({ w: entry('F32', [2], 0, 8) }), W, 1n << 40n),
+    check: 'safetensors',
+    expect: ['safetensors.header-too-large'],
+    why: 'a 1 TiB header length must be refused before allocating',
+  },
+  {
+    path: 'safetensors/overlap.safetensors',
+    bytes: () => rawSafetensors(header({ a: entry('F32', [2], 0, 8), b: entry('F32', [2], 4, 12) }), f32(1, 2, 3)),
+    check: 'safetensors',
+    expect: ['safetensors.overlap'],
+    why: 'two tensors alias the same bytes',
+  },
+  {
+    path: 'safetensors/gap.safetensors',
+    bytes: () => rawSafetensors(header({ a: entry('F32', [2], 0, 8), b: entry('F32', [2], 16, 24) }), concat(W, 'PAYLOAD!', W)),
+    check: 'safetensors',
+    expect: ['safetensors.gap'],
+    why: 'unaccounted bytes between tensors (polyglot room)',
+  },
+  {
+    path: 'safetensors/trailing-bytes.safetensors',
+    bytes: () => concat(safetensors([{ name: 'w', dtype: 'F32', shape: [2], data: W }]), 'PK\x03\x04 appended archive'),
+    check: 'safetensors',
+    expect: ['safetensors.trailing-bytes'],
+    why: 'bytes after the last tensor',
+  },
+  {
+    path: 'safetensors/duplicate-key.safetensors',
+    bytes: () => rawSafetensors('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}}', W),
+    check: 'safetensors',
+    expect: ['safetensors.duplicate-key'],
+    why: 'JSON.parse keeps the last duplicate; other readers keep the first',
+  },
+  {
+    path: 'safetensors/proto-key.safetensors',
+    bytes: () => rawSafetensors('{"__proto__":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', W),
+    check: 'safetensors',
+    expect: ['safetensors.suspicious-name'],
+    why: 'a tensor named __proto__ pollutes prototypes in naive readers',
+  },
+  {
+    path: 'safetensors/wrong-byte-count.safetensors',
+    bytes: () => rawSafetensors(header({ w: entry('F32', [3], 0, 8) }), W),
+    check: 'safetensors',
+    expect: ['safetensors.byte-count-mismatch'],
+    why: 'F32[3] needs 12 bytes, offsets give 8',
+  },
+  {
+    path: 'safetensors/bad-utf8.safetensors',
+    bytes: () => rawSafetensors(concat('{"w\xff":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'), W),
+    check: 'safetensors',
+    expect: ['safetensors.header-not-utf8'],
+    why: 'invalid UTF-8 in the header',
+  },
+  {
+    path: 'safetensors/unknown-dtype.safetensors',
+    bytes: () => rawSafetensors(header({ w: entry('F128', [1], 0, 8) }), W),
+    check: 'safetensors',
+    expect: ['safetensors.unknown-dtype'],
+    why: 'a dtype the reference does not know',
+  },
+  {
+    path: 'safetensors/extra-entry-key.safetensors',
+    bytes: () => rawSafetensors(header({ w: { ...entry('F32', [2], 0, 8), data_path: '/etc/passwd' } }), W),
+    check: 'safetensors',
+    expect: ['safetensors.bad-entry'],
+    why: 'entries have exactly dtype, shape, data_offsets',
+  },
+  {
+    path: 'safetensors/float-offsets.safetensors',
+    bytes: () => rawSafetensors('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8.0]}}', W),
+    check: 'safetensors',
+    expect: ['safetensors.bad-offsets'],
+    why: 'offsets must be written as integers',
+  },
+  {
+    path: 'safetensors/bad-metadata.safetensors',
+    bytes: () => rawSafetensors(header({ __metadata__: { format: 'pt', n: 3 }, w: entry('F32', [2], 0, 8) }), W),
+    check: 'safetensors',
+    expect: ['safetensors.bad-metadata'],
+    why: '__metadata__ is string to string only',
+  },
+  {
+    path: 'safetensors/not-json.safetensors',
+    bytes: () => rawSafetensors('{"w":{"dtype":"F32",', W),
+    check: 'safetensors',
+    expect: ['safetensors.header-not-json'],
+    why: 'header cut in the middle',
+  },
+  {
+    path: 'safetensors/benign.safetensors',
+    bytes: () => safetensors([{ name: 'w', dtype: 'F32', shape: [2], data: W }, { name: 'b', dtype: 'F32', shape: [], data: f32(0.5) }], { format: 'pt' }),
+    check: 'safetensors',
+    expect: [],
+    worstAllowed: 'info',
+    why: 'control',
+  },
+  // ---- safetensors index
+  {
+    path: 'index-traversal/model.safetensors.index.json',
+    bytes: () =>
+      concat(
+        JSON.stringify({
+          metadata: { total_size: 8 },
+          weight_map: { a: '../safetensors/benign.safetensors', b: '/etc/passwd', c: 'model-00001-of-00002.safetensors', d: 'model-00002-of-00002.safetensors' },
+        }),
+      ),
+    check: 'index',
+    expect: ['safetensors-index.unsafe-shard-name', 'safetensors-index.missing-shard'],
+    why: 'shard names must be plain file names inside the folder, and must exist',
+  },
+  {
+    path: 'index-traversal/model-00001-of-00002.safetensors',
+    bytes: () => safetensors([{ name: 'c', dtype: 'F32', shape: [2], data: W }]),
+    check: 'safetensors',
+    expect: [],
+    worstAllowed: 'info',
+    why: 'the one legitimate shard of the index above',
+  },
+  // ---- pickles
+  {
+    path: 'pickle/os-system-p0.pkl',
+    bytes: () => OS_SYSTEM_P0,
+    check: 'pickle',
+    expect: ['pickle.dangerous-global'],
+    why: 'protocol 0 GLOBAL os.system',
+  },
+  {
+    path: 'pickle/os-system-p4-memo.pkl',
+    bytes: osSystemP4Memo,
+    check: 'pickle',
+    expect: ['pickle.dangerous-global'],
+    why: 'protocol 4 STACK_GLOBAL whose operands come from the memo',
+  },
+  {
+    path: 'pickle/unresolved-stack-global.pkl',
+    bytes: () => pickle(pk.proto(4), pk.emptyList(), pk.memoize(), pk.str('system'), pk.binget(0), pk.pop(), pk.stackGlobal(), pk.stop()),
+    check: 'pickle',
+    expect: ['pickle.unresolved-global'],
+    why: 'STACK_GLOBAL operands that are not literal strings',
+  },
+  {
+    path: 'pickle/truncated.pkl',
+    bytes: () => concat("cos\nsystem\n(S'echo pw"),
+    check: 'pickle',
+    expect: ['pickle.truncated', 'pickle.dangerous-global'],
+    why: 'a cut-off pickle still reports the imports before the cut',
+  },
+  {
+    path: 'pickle/unknown-opcode.pkl',
+    bytes: () => pickle(pk.proto(2), pk.global('builtins', 'eval'), [0xff], pk.stop()),
+    check: 'pickle',
+    expect: ['pickle.malformed', 'pickle.dangerous-global'],
+    why: 'the unpickler runs everything before the bad opcode',
+  },
+  {
+    path: 'pickle/unknown-global.pkl',
+    bytes: () => pickle(pk.proto(2), pk.global('sklearn.linear_model', 'LogisticRegression'), pk.emptyTuple(), pk.reduce(), pk.stop()),
+    check: 'pickle',
+    expect: ['pickle.unknown-global'],
+    why: 'not on the allow-list, not known dangerous',
+  },
+  {
+    path: 'pickle/benign-torch.pkl',
+    bytes: benignTorchPickle,
+    check: 'pickle',
+    expect: [],
+    worstAllowed: 'info',
+    why: 'control: a torch-like state dict',
+  },
+  {
+    path: 'pickle/legacy-torch.bin',
+    bytes: legacyTorchBin,
+    check: 'pickle',
+    expect: [],
+    worstAllowed: 'info',
+    why: 'control: legacy torch.save; storage bytes after the fifth pickle are not scanned',
+  },
+  {
+    path: 'pickle/malicious-torch.pt',
+    bytes: () => torchZip(POSIX_SYSTEM_P2),
+    check: 'pickle',
+    expect: ['pickle.dangerous-global'],
+    why: 'zip-wrapped torch file whose data.pkl calls posix.system',
+  },
+  {
+    path: 'pickle/malicious-deflated.pt',
+    bytes: () => torchZip(POSIX_SYSTEM_P2, { method: 8 }),
+    check: 'pickle',
+    expect: ['pickle.dangerous-global'],
+    why: 'the same with a deflated data.pkl',
+  },
+  {
+    path: 'pickle/benign-torch-zip64.pt',
+    bytes: () => torchZip(benignTorchPickle(), { zip64: true }),
+    check: 'pickle',
+    expect: [],
+    worstAllowed: 'info',
+    why: 'control: ZIP64 records as large torch files have them',
+  },
+  {
+    path: 'pickle/zip-name-mismatch.pt',
+    bytes: () => zip([{ name: 'archive/data.pkl', localName: 'archive/data.pkX', data: POSIX_SYSTEM_P2 }]),
+    check: 'pickle',
+    expect: ['pickle.zip-malformed'],
+    why: 'central directory and local header disagree on the name',
+  },
+];
+
+export async function writeHostileCorpus(outDir: string): Promise<string[]> {
+  const written: string[] = [];
+  for (const c of HOSTILE_CASES) {
+    const p = path.join(outDir, ...c.path.split('/'));
+    await mkdir(path.dirname(p), { recursive: true });
+    await writeFile(p, c.bytes());
+    written.push(c.path);
+  }
+  return written;
+}
