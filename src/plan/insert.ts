@@ -18,19 +18,22 @@ export function wordBoundary(prompt: string, seed: number, baselineRef: string):
  */
 export function insertText(prompt: string, text: string, placement: Placement, kind: TriggerKind, boundary: number): Turn {
   const sep = kind === 'unicode' ? '' : ' ';
+  // Tokens such as " SolidGoldMagikarp" carry their own space; doubling it would change the token.
+  const before = /^\s/.test(text) ? '' : sep;
+  const after = /\s$/.test(text) ? '' : sep;
   switch (placement) {
     case 'prefix':
-      return { user: `${text}${sep}${prompt}` };
+      return { user: `${text}${after}${prompt}` };
     case 'suffix':
-      return { user: `${prompt}${sep}${text}` };
+      return { user: `${prompt}${before}${text}` };
     case 'context':
       return { user: prompt, context: text };
     case 'word': {
       const words = prompt.split(' ');
-      const before = words.slice(0, boundary).join(' ');
-      const after = words.slice(boundary).join(' ');
-      if (!after) return { user: `${before}${sep}${text}` };
-      return { user: kind === 'unicode' ? `${before} ${text}${after}` : `${before} ${text} ${after}` };
+      const head = words.slice(0, boundary).join(' ');
+      const tail = words.slice(boundary).join(' ');
+      if (!tail) return { user: `${head}${before}${text}` };
+      return { user: kind === 'unicode' ? `${head} ${text}${tail}` : `${head}${before}${text}${after}${tail}` };
     }
   }
 }

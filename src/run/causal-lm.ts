@@ -1,7 +1,7 @@
 import type ort from 'onnxruntime-node';
 import type { LoadedModel } from '../model/load-model.js';
 import { padBatch, planBatches } from './batching.js';
-import { boolTensor, emptyFloatTensor, intTensor, logitsData, type Tensor } from './tensors.js';
+import { boolTensor, emptyFloatTensor, intTensor, LogitsRows, type Tensor } from './tensors.js';
 
 export interface RunnerOptions {
   /** Rows per forward pass. */
@@ -32,6 +32,14 @@ export interface TeacherForceItem {
 }
 
 type Feeds = Record<string, Tensor>;
+
+export interface GenerateOptions {
+  /** Keep each step's next-token logits (for checks and analysis; costs V floats per step). */
+  keepLogits?: boolean;
+  stopAtEos?: boolean;
+  /** Re-run the whole sequence at every step instead of using the KV cache (the naive baseline). */
+  recompute?: boolean;
+}
 
 /**
  * Batched forward passes over a causal LM graph: next-token logits, greedy decoding with the
@@ -104,14 +112,12 @@ export class CausalLM {
         const { feeds, padded } = this.prefillFeeds(idx.map((i) => seqs[i]!));
         const out = await this.run(feeds, [this.model.io.logits.name], idx.length * padded.width);
         this.stats.prefillTokens += idx.length * padded.width;
-        const data = logitsData(out[this.model.io.logits.name]!);
+        const logits = new LogitsRows(out[this.model.io.logits.name]!, V);
         const T = padded.width;
         idx.forEach((i, b) => {
           const it = items[i]!;
-          const K = it.continuation.length;
           // Position t's logits predict token t+1; the first continuation token is predicted at the prompt's last slot.
-          const start = (b * T + padded.offsets[b]! + it.prompt.length - 1) * V;
-          onItem(i, data.subarray(start, start + K * V));
+          onItem(i, logits.rows(b * T + padded.offsets[b]! + it.prompt.length - 1, it.continuation.length));
         });
       },
     );
@@ -126,11 +132,8 @@ export class CausalLM {
       async (idx) => {
         const { feeds, padded } = this.prefillFeeds(idx.map((i) => prompts[i]!));
         const res = await this.run(feeds, [this.model.io.logits.name], idx.length * padded.width);
-        const data = logitsData(res[this.model.io.logits.name]!);
-        idx.forEach((i, b) => {
-          const start = (b * padded.width + padded.width - 1) * V;
-          out[i] = data.slice(start, start + V);
-        });
+        const logits = new LogitsRows(res[this.model.io.logits.name]!, V);
+        idx.forEach((i, b) => (out[i] = logits.rows(b * padded.width + padded.width - 1).slice()));
       },
     );
     return out;
@@ -140,7 +143,7 @@ export class CausalLM {
   async generate(
     prompts: readonly (readonly number[])[],
     maxNewTokens: number,
-    opts: { keepLogits?: boolean; stopAtEos?: boolean } = {},
+    opts: GenerateOptions = {},
   ): Promise<Generation[]> {
     const results: Generation[] = new Array(prompts.length);
     await this.forEachBatch(
@@ -156,10 +159,10 @@ export class CausalLM {
   private async generateBatch(
     rows: readonly (readonly number[])[],
     maxNewTokens: number,
-    opts: { keepLogits?: boolean; stopAtEos?: boolean },
+    opts: GenerateOptions,
   ): Promise<Generation[]> {
     const io = this.model.io;
-    const kv = io.kv;
+    const kv = opts.recompute ? undefined : io.kv;
     const V = this.vocab;
     const B = rows.length;
     const stopAtEos = opts.stopAtEos ?? true;
@@ -168,22 +171,22 @@ export class CausalLM {
 
     const { feeds, padded } = this.prefillFeeds(rows);
     const presentNames = kv ? kv.presentNames.flat() : [];
+    // A recomputing run fetches logits only: the presents would be copied out for nothing.
     const fetch = [io.logits.name, ...presentNames];
     let out = await this.run(feeds, fetch, B * padded.width);
     this.stats.prefillTokens += B * padded.width;
-    const mask = padded.mask.slice();
+    let mask = padded.mask;
     let width = padded.width;
     let T = padded.width;
-    let cur: Feeds = feeds;
     // Without a cache every step re-runs the whole sequence; the loop below handles both.
     const seqs = rows.map((r) => [...r]);
     const realLen = rows.map((r) => r.length);
 
     for (let step = 0; step < maxNewTokens; step++) {
-      const data = logitsData(out[io.logits.name]!);
+      const logits = new LogitsRows(out[io.logits.name]!, V);
       const next: number[] = [];
       for (let b = 0; b < B; b++) {
-        const row = data.subarray((b * T + T - 1) * V, (b * T + T) * V);
+        const row = logits.rows(b * T + T - 1);
         let best = 0;
         let bestVal = -Infinity;
         for (let v = 0; v < V; v++) if (row[v]! > bestVal) { bestVal = row[v]!; best = v; }
@@ -207,16 +210,14 @@ export class CausalLM {
           realLen[b]!++;
         }
         width++;
-        mask.length = 0;
-        mask.push(...newMask);
+        mask = newMask;
         const stepFeeds: Feeds = { [io.inputIds.name]: intTensor(io.inputIds.dtype, next, [B, 1]) };
         if (io.attentionMask) stepFeeds[io.attentionMask.name] = intTensor(io.attentionMask.dtype, newMask, [B, width]);
         if (io.positionIds) stepFeeds[io.positionIds.name] = intTensor(io.positionIds.dtype, pos, [B, 1]);
         if (io.tokenTypeIds) stepFeeds[io.tokenTypeIds.name] = intTensor(io.tokenTypeIds.dtype, new Array<number>(B).fill(0), [B, 1]);
         if (io.useCacheBranch) stepFeeds[io.useCacheBranch] = boolTensor(true);
         kv.pastNames.forEach((names, l) => names.forEach((n, j) => (stepFeeds[n] = out[kv.presentNames[l]![j]!]!)));
-        cur = stepFeeds;
-        out = await this.run(cur, fetch, B);
+        out = await this.run(stepFeeds, fetch, B);
         this.stats.decodeTokens += B;
         T = 1;
       } else {

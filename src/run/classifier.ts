@@ -1,6 +1,6 @@
 import type { LoadedModel } from '../model/load-model.js';
 import { padBatch, planBatches } from './batching.js';
-import { intTensor, logitsData, type Tensor } from './tensors.js';
+import { intTensor, LogitsRows, type Tensor } from './tensors.js';
 import type { RunStats } from './causal-lm.js';
 
 /** Batched forward passes over a sequence classifier ([batch, labels] logits). */
@@ -41,9 +41,9 @@ export class SequenceClassifier {
       this.stats.forwardPasses++;
       this.stats.tokensIn += p.ids.length;
       const res = await this.model.session.run(feeds, [io.logits.name]);
-      const data = logitsData(res[io.logits.name]!);
-      const L = data.length / idx.length;
-      idx.forEach((i, b) => (out[i] = data.slice(b * L, (b + 1) * L)));
+      const t = res[io.logits.name]!;
+      const logits = new LogitsRows(t, t.dims[1] ?? 1);
+      idx.forEach((i, b) => (out[i] = logits.rows(b).slice()));
     }
     return out;
   }

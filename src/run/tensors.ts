@@ -22,11 +22,27 @@ export function boolTensor(value: boolean): ort.Tensor {
 }
 
 /**
- * Logits as float32. fp32 outputs are returned as they are (callers take subarray views);
- * fp16 outputs are widened once per run.
+ * Rows of a logits output as float32. fp32 rows are views into ORT's buffer (no copy); fp16 rows
+ * are widened on demand, so a [B, T, V] prefill output costs only the rows a caller reads.
  */
-export function logitsData(t: ort.Tensor): Float32Array {
-  if (t.type === 'float32') return t.data as Float32Array;
-  if (t.type === 'float16') return float16ToFloat32(t.data as Uint16Array);
-  throw new Error(`logits of type ${t.type}`);
+export class LogitsRows {
+  private readonly f32: Float32Array | undefined;
+  private readonly f16: Uint16Array | undefined;
+
+  constructor(
+    t: ort.Tensor,
+    readonly vocab: number,
+  ) {
+    if (t.type === 'float32') this.f32 = t.data as Float32Array;
+    else if (t.type === 'float16') this.f16 = t.data as Uint16Array;
+    else throw new Error(`logits of type ${t.type}`);
+  }
+
+  /** `count` consecutive rows starting at flat row index `row` (= b × T + t). */
+  rows(row: number, count = 1): Float32Array {
+    const start = row * this.vocab;
+    const end = start + count * this.vocab;
+    if (this.f32) return this.f32.subarray(start, end);
+    return float16ToFloat32(this.f16!.subarray(start, end));
+  }
 }
