@@ -175,7 +175,10 @@ async function hashFile(abs: string): Promise<{ size: number; sha256: string }> 
     if (e.code === 'ELOOP') throw new UserError('E_MANIFEST_SYMLINK', `${abs}: is a symlink; refusing to follow links in a model folder`, abs);
     throw new UserError('E_MANIFEST_READ', `${abs}: cannot read (${e.code ?? e.message})`, abs);
   }
-  const st = await fh.stat();
+  const st = await fh.stat().catch(async (err: NodeJS.ErrnoException) => {
+    await fh.close();
+    throw new UserError('E_MANIFEST_READ', `${abs}: cannot stat (${err.code ?? err.message})`, abs);
+  });
   if (!st.isFile()) {
     await fh.close();
     throw new UserError('E_MANIFEST_SPECIAL', `${abs}: is not a regular file; refusing to read it`, abs);
