@@ -265,7 +265,8 @@ def io_summary(model):
         return [d.dim_param or d.dim_value for d in vi.type.tensor_type.shape.dim]
 
     def dtype(vi):
-        return TensorProto.DataType.Name(vi.type.tensor_type.elem_type).lower()
+        return {TensorProto.FLOAT: "float32", TensorProto.INT64: "int64", TensorProto.BOOL: "bool"}[
+            vi.type.tensor_type.elem_type]
 
     inits = {i.name for i in model.graph.initializer}
     return {

@@ -104,10 +104,14 @@ def decoder_cases(model, onnx_path, kind):
         return [{"name": f"{onnx_path} prefill (left padded)", "model": onnx_path, "inputs": base,
                  "expected": {"logits": _t(logits)}}]
     cases = []
-    for label, feeds, exp_l, exp_p, past, branch in (
+    steps = [
         ("prefill past_len=0 (left padded)", base, logits, presents, _empty_past(model, 2), False),
         ("decode step past_len=6", step2, logits2, presents2, presents, True),
-    ):
+    ]
+    if kind == "merged":
+        # The with-past branch must also accept an empty past.
+        steps.append(("prefill past_len=0 (left padded)", base, logits, presents, _empty_past(model, 2), True))
+    for label, feeds, exp_l, exp_p, past, branch in steps:
         inputs = dict(feeds)
         inputs.update(past_feed(past))
         if kind == "merged":
