@@ -63,6 +63,8 @@ export class TextTokenizer {
   }
 
   decode(ids: readonly number[], skipSpecialTokens = true): string {
+    // The library refuses an empty list; an immediate end-of-sequence is a real, empty answer.
+    if (ids.length === 0) return '';
     return this.tok.decode([...ids], { skip_special_tokens: skipSpecialTokens });
   }
 
