@@ -105,6 +105,11 @@ function coarseMix(s: string): string {
   return parts.join('');
 }
 
+/** Token counts in buckets: controls may differ from a trigger by a token or two, not in scale. */
+function tokenBucket(n: number): string {
+  return n <= 2 ? String(n) : n <= 4 ? '3-4' : n <= 6 ? '5-6' : n <= 9 ? '7-9' : n <= 13 ? '10-13' : n <= 19 ? '14-19' : '20+';
+}
+
 export function controlGenerator(tokenizer: TextTokenizer, pools: VocabularyPools): ControlGenerator {
   const count = (s: string) => tokenizer.encode(s, false).length;
   const pieces = (s: string) => tokenizer.encode(s, false).map((id) => tokenizer.decode([id], false));
@@ -122,7 +127,7 @@ export function controlGenerator(tokenizer: TextTokenizer, pools: VocabularyPool
 
   return {
     signature(trigger) {
-      const n = count(trigger);
+      const n = tokenBucket(count(trigger));
       if (/[^\x00-\x7f]/.test(trigger)) {
         const ascii = trigger.replace(/[^\x00-\x7f]/g, '');
         const bytes = [...trigger].filter((c) => c.codePointAt(0)! >= 0x80).map((c) => Buffer.byteLength(c)).join('');

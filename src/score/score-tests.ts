@@ -115,10 +115,11 @@ function scoreRow(
   causal: boolean,
 ): Omit<TestResult, 'qValue' | 'level'> {
   const group = plan.groups.get(test.group)!;
-  const N = group.controls[0]?.length ?? 0;
+  const controlIdxAt = (b: number) => (test.paired ? [test.paired[b]!, ...group.controls[b]!] : group.controls[b]!);
+  const N = controlIdxAt(0).length;
   const B = rows.length;
   const triggered = rows.map((b) => exec.probes[test.probes[b]!]!);
-  const controlsAt = rows.map((b) => group.controls[b]!.map((i) => exec.probes[i]!));
+  const controlsAt = rows.map((b) => controlIdxAt(b).map((i) => exec.probes[i]!));
   const controlStrings = Array.from({ length: N }, (_, j) => controlsAt.map((cs) => cs[j]!));
   const allControls = controlsAt.flat();
 
@@ -164,7 +165,7 @@ function scoreRow(
   const conv = converged(triggered);
   const controlMode = Math.max(0, ...controlStrings.map((c) => converged(c).share));
 
-  const controlIdx = rows.flatMap((b) => group.controls[b]!);
+  const controlIdx = rows.flatMap(controlIdxAt);
   const tallies: DetectorTally[] = hits.detectors.map((d) => ({
     detector: d.ref,
     severity: d.severity,
