@@ -7,6 +7,8 @@ import type { Finding } from '../../src/provenance/finding.js';
 import { scanPickleFile } from '../../src/provenance/pickle-scan.js';
 import { inspectSafetensors } from '../../src/provenance/safetensors.js';
 import { checkSafetensorsIndex } from '../../src/provenance/safetensors-index.js';
+import { auditOnnx } from '../../src/provenance/onnx-audit.js';
+import { runProvenanceCli } from './helpers/provenance-cli.js';
 import { HOSTILE_CASES } from './helpers/hostile-corpus.js';
 
 const CORPUS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'hostile');
@@ -15,6 +17,7 @@ async function run(check: string, file: string): Promise<Finding[]> {
   if (check === 'safetensors') return (await inspectSafetensors(file)).findings;
   if (check === 'pickle') return (await scanPickleFile(file)).findings;
   if (check === 'index') return (await checkSafetensorsIndex(path.dirname(file), { indexName: path.basename(file), checkShards: true })).findings;
+  if (check === 'onnx') return (await auditOnnx(file, { modelDir: path.dirname(file) })).findings;
   return [];
 }
 
@@ -33,5 +36,25 @@ describe('hostile corpus (test/fixtures/hostile)', () => {
       expect(worst, JSON.stringify(findings)).toBeLessThanOrEqual(severityRank(c.worstAllowed));
     }
     for (const f of findings) expect(f.message).not.toContain('\n');
+  });
+});
+
+describe('trigger-scan verify on each corpus folder', () => {
+  // Every folder of the corpus is treated as a model folder: it must yield the ids of its files and
+  // exit 1 when any of them is hostile, 0 for a folder of controls; nothing may crash (exit 3).
+  const folders = new Map<string, { ids: Set<string>; hostile: boolean }>();
+  for (const c of HOSTILE_CASES) {
+    const dir = path.posix.dirname(c.path);
+    const f = folders.get(dir) ?? { ids: new Set<string>(), hostile: false };
+    for (const id of c.expect) f.ids.add(id);
+    if (c.expect.length > 0) f.hostile = true;
+    folders.set(dir, f);
+  }
+  it.each([...folders].map(([dir, f]) => [dir, f.hostile ? 1 : 0, f] as const))('%s exits %i with its finding ids', async (dir, code, f) => {
+    const r = await runProvenanceCli(['verify', path.join(CORPUS, ...dir.split('/')), '--pin', 'off', '--json']);
+    expect(r.code, r.stderr).toBe(code);
+    const out = JSON.parse(r.stdout) as { findings: Finding[]; ok: boolean };
+    const got = new Set(out.findings.map((x) => x.id));
+    for (const id of f.ids) expect(got, `expected ${id}`).toContain(id);
   });
 });

@@ -8,13 +8,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Severity } from '../../../src/provenance/finding.js';
 import { concat, f32, pickle, pk, rawSafetensors, safetensors, zip } from './build.js';
+import { DIM, VOCAB, cleanLm, customDomainGraph, externalDataGraph, oversizeGraph, shadowLogicIf, shadowLogicLm } from './onnx-graphs.js';
 
 export interface HostileCase {
   /** Relative to the corpus folder. */
   path: string;
   bytes: () => Uint8Array;
-  /** Which scanner the test runs on it; `index` runs on the file's folder. */
-  check: 'safetensors' | 'pickle' | 'index' | 'none';
+  /** Which scanner the test runs on it; `index` runs on the file's folder, `onnx` audits the graph with its folder as the model folder. */
+  check: 'safetensors' | 'pickle' | 'index' | 'onnx' | 'none';
   /** Finding ids that must be reported. */
   expect: string[];
   /** For benign controls: no finding may be worse than this. */
@@ -340,6 +341,92 @@ export const HOSTILE_CASES: HostileCase[] = [
     check: 'pickle',
     expect: ['pickle.zip-malformed'],
     why: 'central directory and local header disagree on the name',
+  },
+  // ---- ONNX graphs (each in its own folder, which is the model folder for `verify`)
+  {
+    path: 'onnx/external-traversal/model.onnx',
+    bytes: () => externalDataGraph([['location', '../../etc/passwd']]),
+    check: 'onnx',
+    expect: ['onnx.external-data-escape'],
+    why: 'external data location climbs out of the model folder (CVE-2022-25882)',
+  },
+  {
+    path: 'onnx/external-absolute/model.onnx',
+    bytes: () => externalDataGraph([['location', '/etc/passwd'], ['offset', '0'], ['length', '64']]),
+    check: 'onnx',
+    expect: ['onnx.external-data-escape'],
+    why: 'absolute external data location',
+  },
+  {
+    path: 'onnx/external-out-of-bounds/model.onnx',
+    bytes: () => externalDataGraph([['location', 'weights.bin'], ['offset', '4096'], ['length', String(DIM * VOCAB * 4)]]),
+    check: 'onnx',
+    expect: ['onnx.external-data-out-of-bounds'],
+    why: 'offset past the end of the data file',
+  },
+  {
+    path: 'onnx/external-out-of-bounds/weights.bin',
+    bytes: () => new Uint8Array(DIM * VOCAB * 4),
+    check: 'none',
+    expect: [],
+    why: 'the data file the graph above points past',
+  },
+  {
+    path: 'onnx/external-negative-offset/model.onnx',
+    bytes: () => externalDataGraph([['location', 'weights.bin'], ['offset', '-4096']]),
+    check: 'onnx',
+    expect: ['onnx.external-data-bad-number'],
+    why: 'negative external data offset (GHSA-538c-55jv-c5g9)',
+  },
+  {
+    path: 'onnx/external-negative-offset/weights.bin',
+    bytes: () => new Uint8Array(DIM * VOCAB * 4),
+    check: 'none',
+    expect: [],
+    why: 'the data file of the graph above',
+  },
+  {
+    path: 'onnx/ort-mem-addr/model.onnx',
+    bytes: () => externalDataGraph([['location', '*/_ORT_MEM_ADDR_/*'], ['offset', '140737488355328'], ['length', String(DIM * VOCAB * 4)]]),
+    check: 'onnx',
+    expect: ['onnx.ort-mem-addr'],
+    why: "ONNX Runtime's in-memory tag: the offset would be used as a raw pointer",
+  },
+  {
+    path: 'onnx/shadowlogic/model.onnx',
+    bytes: shadowLogicLm,
+    check: 'onnx',
+    expect: ['onnx.input-conditioned-branch'],
+    why: 'Equal(input_ids, trigger) -> ReduceMax -> Where(cond, hacked_logits, logits)',
+  },
+  {
+    path: 'onnx/shadowlogic-if/model.onnx',
+    bytes: shadowLogicIf,
+    check: 'onnx',
+    expect: ['onnx.input-conditioned-branch'],
+    why: 'the trigger condition drives an If whose branch flips the logits',
+  },
+  {
+    path: 'onnx/custom-domain/model.onnx',
+    bytes: customDomainGraph,
+    check: 'onnx',
+    expect: ['onnx.unknown-domain'],
+    why: 'an operator only a host-registered shared library implements',
+  },
+  {
+    path: 'onnx/oversize/model.onnx',
+    bytes: oversizeGraph,
+    check: 'onnx',
+    expect: ['onnx.oversize-constant-shape', 'onnx.tensor-size-mismatch'],
+    why: 'a 2^34-element ConstantOfShape and an initializer whose dims its data does not back',
+  },
+  {
+    path: 'onnx/clean/model.onnx',
+    bytes: cleanLm,
+    check: 'onnx',
+    expect: [],
+    worstAllowed: 'info',
+    why: 'control: attention-mask Equal/Where/Mul, Range causal mask, use_cache_branch If',
   },
 ];
 

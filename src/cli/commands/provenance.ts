@@ -1,0 +1,232 @@
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { UserError } from '../../errors.js';
+import type { Io } from '../output.js';
+import { formatBytes } from '../output.js';
+
+/**
+ * Provenance commands: `verify` (static audit + pins + expected digests + model signature),
+ * `pin list|update|revoke`, `attest` and `verify-attestation`.
+ *
+ * Exit codes: 0 all good; 1 a finding at high or critical, a failed integrity check (pin,
+ * expectation, signature, attestation) or a blocked graph; 2 bad input (thrown UserError, printed
+ * by main as one line).
+ */
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+async function readPem(file: string, what: string): Promise<string> {
+  const { readSmallFile, decodeUtf8 } = await import('../../provenance/untrusted-json.js');
+  const r = await readSmallFile(file, 1024 * 1024);
+  if (!r.ok) throw new UserError('E_PEM_READ', `${file}: ${what} ${r.error}`, file);
+  const text = decodeUtf8(r.bytes);
+  if (text === undefined || !text.includes('-----BEGIN')) throw new UserError('E_PEM_READ', `${file}: ${what} is not a PEM file`, file);
+  return text;
+}
+
+interface VerifyCliOptions {
+  pins?: string;
+  pin: 'strict' | 'accept-new' | 'off';
+  pinName?: string;
+  expect: string[];
+  signature?: string;
+  key?: string;
+  trustCert?: string;
+  graph?: string;
+  json?: boolean;
+}
+
+const SEV_LABEL: Record<string, string> = { critical: 'CRITICAL', high: 'HIGH    ', medium: 'MEDIUM  ', low: 'LOW     ', info: 'INFO    ' };
+
+export function addProvenanceCommands(program: Command, io: Io, setCode: (c: number) => void): void {
+  program
+    .command('verify')
+    .description('check a model folder without running it: file safety, ONNX graph, pins, expected digests, model signature')
+    .argument('<model-dir>', 'model folder')
+    .option('--pins <file>', 'pin file (default $TRIGGER_SCAN_PINS or ~/.config/trigger-scan/pins.json)')
+    .addOption(new Option('--pin <mode>', 'trust on first use: strict (unknown model fails), accept-new (record first sight), off').choices(['strict', 'accept-new', 'off']).default('accept-new'))
+    .option('--pin-name <name>', 'pin the model under this name (default: the folder\'s absolute real path)')
+    .option('--expect <digest|file>', 'a published digest (root or dirHash1), SHA256SUMS file or model.sig the folder must match; repeatable', collect, [])
+    .option('--signature <file>', 'model_signing signature (default <model-dir>/model.sig when present)')
+    .option('--key <pem>', 'public key of the model signer (key method)')
+    .option('--trust-cert <pem>', 'trusted CA certificate for certificate-method signatures')
+    .option('--graph <file>', 'the ONNX graph the scan would load, relative to the model folder')
+    .option('--json', 'machine-readable output')
+    .action(async (dir: string, o: VerifyCliOptions) => {
+      const { auditModelFolder } = await import('../../provenance/audit-folder.js');
+      const { formatPinMismatch } = await import('../../provenance/pins.js');
+      const { severityRank } = await import('../../provenance/finding.js');
+      const signature: { path?: string; publicKeyPem?: string; trustCertPem?: string } = {};
+      if (o.signature !== undefined) signature.path = o.signature;
+      if (o.key !== undefined) signature.publicKeyPem = await readPem(o.key, 'public key');
+      if (o.trustCert !== undefined) signature.trustCertPem = await readPem(o.trustCert, 'trusted certificate');
+      const a = await auditModelFolder(dir, {
+        ...(o.graph !== undefined ? { graphPath: o.graph } : {}),
+        pins: { mode: o.pin, ...(o.pins !== undefined ? { file: o.pins } : {}), ...(o.pinName !== undefined ? { name: o.pinName } : {}) },
+        expect: o.expect,
+        signature,
+      });
+      const serious = a.fileFindings.filter((f) => severityRank(f.severity) >= severityRank('high'));
+      const ok = serious.length === 0 && a.failedChecks.length === 0 && !a.blocked;
+      if (o.json) {
+        io.out(
+          `${JSON.stringify(
+            {
+              ok,
+              dir: a.dir,
+              rootDigest: a.manifest.rootDigest,
+              directoryDigest: a.manifest.directoryDigest,
+              files: a.manifest.files,
+              graph: a.graph ?? null,
+              blocked: a.blocked,
+              blockReason: a.blockReason ?? null,
+              pin: a.pin,
+              expectations: a.expectations,
+              signature: { status: a.signature.status, method: a.signature.method, file: a.signature.file, reasons: a.signature.reasons, signer: a.signature.signer, diff: a.signature.diff },
+              failedChecks: a.failedChecks,
+              findings: a.fileFindings,
+            },
+            null,
+            2,
+          )}\n`,
+        );
+      } else {
+        const total = a.manifest.files.reduce((s, f) => s + f.size, 0);
+        io.out(`${a.dir}\n`);
+        io.out(`  files      ${a.manifest.files.length} (${formatBytes(total)})  root sha256:${a.manifest.rootDigest}  dirHash1 ${a.manifest.directoryDigest}\n`);
+        io.out(`  graph      ${a.graph ?? '(none)'}${a.blocked ? `  BLOCKED: ${a.blockReason}` : ''}\n`);
+        if (a.pin.status === 'mismatch') io.err(`${formatPinMismatch(a.pin)}\n`);
+        io.out(`  pin        ${a.pin.status}${a.pin.status === 'off' ? '' : `: ${a.pin.message}`}\n`);
+        for (const e of a.expectations) io.out(`  expect     ${e.ok ? 'ok' : 'FAILED'}  ${e.message}\n`);
+        const s = a.signature;
+        io.out(`  signature  ${s.status}${s.status === 'absent' ? '' : ` (${s.method}, ${s.file})`}${s.reasons.length ? `: ${s.reasons.join('; ')}` : ''}\n`);
+        const shown = a.fileFindings.filter((f) => f.severity !== 'info');
+        if (shown.length) {
+          io.out('  findings\n');
+          for (const f of shown) io.out(`    ${SEV_LABEL[f.severity]} ${f.id}  ${f.message}\n`);
+        }
+        const info = a.fileFindings.length - shown.length;
+        if (info) io.out(`  (${info} informational finding${info === 1 ? '' : 's'}; --json lists them)\n`);
+        const why: string[] = [];
+        if (serious.length) why.push(`${serious.length} finding${serious.length === 1 ? '' : 's'} at high or critical`);
+        if (a.failedChecks.length) why.push(`${a.failedChecks.length} failed check${a.failedChecks.length === 1 ? '' : 's'}`);
+        if (a.blocked) why.push('graph blocked');
+        io.out(ok ? 'result: ok\n' : `result: FAILED (${why.join(', ')})\n`);
+      }
+      setCode(ok ? 0 : 1);
+    });
+
+  const pin = program.command('pin').description('list, update and revoke trust-on-first-use pins of model folders');
+
+  pin
+    .command('list')
+    .description('list pinned models')
+    .option('--pins <file>', 'pin file')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { pins?: string; json?: boolean }) => {
+      const { defaultPinFile, listPins } = await import('../../provenance/pins.js');
+      const file = o.pins ?? defaultPinFile();
+      const entries = await listPins(file);
+      if (o.json) io.out(`${JSON.stringify({ file, models: Object.fromEntries(entries.map((e) => [e.name, e.record])) }, null, 2)}\n`);
+      else {
+        io.out(`${file}: ${entries.length} pinned model${entries.length === 1 ? '' : 's'}\n`);
+        for (const e of entries) {
+          io.out(`  ${e.name}\n    ${Object.keys(e.record.files).length} files  root sha256:${e.record.rootDigest}  first seen ${e.record.firstSeen}${e.record.lastSeen ? `  last seen ${e.record.lastSeen}` : ''}${e.record.note ? `  (${e.record.note})` : ''}\n`);
+        }
+      }
+      setCode(0);
+    });
+
+  pin
+    .command('update')
+    .description("record the folder's current contents as its pin (accepts a change after a mismatch)")
+    .argument('<model-dir>')
+    .option('--pins <file>', 'pin file')
+    .option('--pin-name <name>', "pin name (default: the folder's absolute real path)")
+    .option('--note <text>', 'a note stored with the pin')
+    .action(async (dir: string, o: { pins?: string; pinName?: string; note?: string }) => {
+      const { buildManifest, MODEL_SIGNING_IGNORE } = await import('../../provenance/manifest.js');
+      const { updatePin, summariseDiff } = await import('../../provenance/pins.js');
+      const m = await buildManifest(dir, { ignore: MODEL_SIGNING_IGNORE });
+      const r = await updatePin(m, { ...(o.pins !== undefined ? { file: o.pins } : {}), ...(o.pinName !== undefined ? { name: o.pinName } : {}), ...(o.note !== undefined ? { note: o.note } : {}) });
+      const changes = r.diff.changed.length + r.diff.missing.length + r.diff.extra.length;
+      io.out(
+        r.previous
+          ? `updated pin ${JSON.stringify(r.name)} in ${r.file}: ${changes ? summariseDiff(r.diff) : 'no change'}\n`
+          : `pinned ${m.files.length} files of ${m.dir} as ${JSON.stringify(r.name)} in ${r.file}\n`,
+      );
+      for (const c of r.diff.changed) io.out(`  changed  ${c.path}\n`);
+      for (const p of r.diff.missing) io.out(`  removed  ${p}\n`);
+      for (const p of r.diff.extra) io.out(`  added    ${p}\n`);
+      setCode(0);
+    });
+
+  pin
+    .command('revoke')
+    .description('remove a pin (the next verify treats the model as unknown)')
+    .argument('<name>')
+    .option('--pins <file>', 'pin file')
+    .action(async (name: string, o: { pins?: string }) => {
+      const { defaultPinFile, revokePin } = await import('../../provenance/pins.js');
+      const file = o.pins ?? defaultPinFile();
+      const rec = await revokePin(name, file);
+      io.out(`revoked pin ${JSON.stringify(name)} (${Object.keys(rec.files).length} files, first seen ${rec.firstSeen}) from ${file}\n`);
+      setCode(0);
+    });
+
+  program
+    .command('attest')
+    .description('sign an in-toto test-result attestation of a scan report (DSSE, ECDSA P-256 or Ed25519)')
+    .requiredOption('--report <file>', 'report.json written by a scan')
+    .requiredOption('--key <pem>', 'private key (PEM)')
+    .option('--name <name>', 'subject name (default: the model folder name from the report)')
+    .option('--out <file>', 'write the envelope here (default: stdout)')
+    .action(async (o: { report: string; key: string; name?: string; out?: string }) => {
+      const { attestReport } = await import('../../provenance/attestation.js');
+      const { readSmallFile, decodeUtf8, parseUntrustedJson } = await import('../../provenance/untrusted-json.js');
+      const r = await readSmallFile(o.report, 256 * 1024 * 1024);
+      const text = r.ok ? decodeUtf8(r.bytes) : undefined;
+      const parsed = text === undefined ? undefined : parseUntrustedJson(text);
+      if (!parsed?.ok) throw new UserError('E_REPORT_READ', `${o.report}: not a readable report.json`, o.report);
+      const rep = parsed.value as { model?: { dir?: unknown; rootDigest?: unknown; directoryDigest?: unknown }; packs?: unknown };
+      const m = rep.model ?? {};
+      if (typeof m.rootDigest !== 'string' || typeof m.directoryDigest !== 'string') throw new UserError('E_REPORT_PARSE', `${o.report}: report has no model.rootDigest/directoryDigest`, o.report);
+      const packs = Array.isArray(rep.packs) ? (rep.packs as { name?: unknown; digest?: unknown }[]).filter((p) => typeof p.name === 'string' && typeof p.digest === 'string').map((p) => ({ name: p.name as string, digest: p.digest as string })) : [];
+      const path = await import('node:path');
+      const env = await attestReport({
+        reportPath: o.report,
+        keyPem: await readPem(o.key, 'private key'),
+        subject: { name: o.name ?? (typeof m.dir === 'string' ? path.basename(m.dir) : 'model'), rootDigest: m.rootDigest, directoryDigest: m.directoryDigest },
+        packs,
+      });
+      const json = `${JSON.stringify(env, null, 2)}\n`;
+      if (o.out) {
+        const { writeFile } = await import('node:fs/promises');
+        await writeFile(o.out, json).catch((err: NodeJS.ErrnoException) => {
+          throw new UserError('E_WRITE', `${o.out}: cannot write (${err.code ?? err.message})`, o.out);
+        });
+        io.out(`wrote ${o.out}\n`);
+      } else io.out(json);
+      setCode(0);
+    });
+
+  program
+    .command('verify-attestation')
+    .description('verify a scan attestation against its report and the signer\'s public key')
+    .argument('<envelope>', 'attestation (DSSE envelope JSON)')
+    .requiredOption('--report <file>', 'the report.json the attestation is about')
+    .requiredOption('--key <pem>', "signer's public key (PEM)")
+    .option('--model <dir>', 'also check that this model folder has the attested digests')
+    .option('--json', 'machine-readable output')
+    .action(async (envelope: string, o: { report: string; key: string; model?: string; json?: boolean }) => {
+      const { verifyAttestation } = await import('../../provenance/attestation.js');
+      const v = await verifyAttestation({ envelopePath: envelope, reportPath: o.report, publicKeyPem: await readPem(o.key, 'public key'), ...(o.model !== undefined ? { modelDir: o.model } : {}) });
+      if (o.json) io.out(`${JSON.stringify(v, null, 2)}\n`);
+      else if (v.ok) io.out(`ok: ${envelope} attests ${v.result} for ${v.subject?.name} (root sha256:${v.subject?.sha256}), signed by key ${v.keyid?.slice(0, 16)}…\n`);
+      else {
+        io.out(`FAILED: ${envelope}: ${v.reasons[0]}\n`);
+        for (const r of v.reasons.slice(1)) io.out(`  also: ${r}\n`);
+      }
+      setCode(v.ok ? 0 : 1);
+    });
+}
