@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { isUserError } from '../errors.js';
 import { addPacksCommands } from './commands/packs.js';
+import { addProvenanceCommands } from './commands/provenance.js';
 import { addScanOptions, runScan, type ScanCliOptions } from './commands/scan.js';
 import { processIo, type Io } from './output.js';
 
@@ -29,6 +30,7 @@ function buildProgram(io: Io, setCode: (c: number) => void): Command {
   ).action(async (dir: string, o: ScanCliOptions) => setCode(await runScan(dir, o, io)));
 
   addPacksCommands(program, io, setCode);
+  addProvenanceCommands(program, io, setCode);
 
   program
     .command('inspect')

@@ -1,4 +1,5 @@
 import type { ScanReport } from './schema.js';
+import { fileFindingsOf, fmtQ, severityRank } from './common.js';
 
 /** Show invisible and bidi characters as code points; a reviewer must see what the probe was. */
 export function visible(s: string): string {
@@ -7,46 +8,101 @@ export function visible(s: string): string {
   );
 }
 
-const cell = (s: string, max = 90) => {
-  const v = visible(s).replace(/\|/g, '\\|');
-  return v.length > max ? `${v.slice(0, max - 1)}…` : v;
+const clipped = (s: string, max: number) => {
+  const cps = [...s];
+  return cps.length > max ? `${cps.slice(0, max - 1).join('')}…` : s;
 };
-const fmtP = (p: number) => (p === 0 ? '0' : p < 1e-3 ? p.toExponential(1) : p.toFixed(3));
+
+/**
+ * Untrusted text in a table cell or a paragraph. GitHub renders HTML and links inside Markdown, so a
+ * model output such as `<img src=…>` or `[x](https://…)` must not become markup in a PR comment:
+ * every character that can start markup is backslash-escaped.
+ */
+export function mdText(s: string, max = 90): string {
+  return clipped(visible(s), max).replace(/[\\`*_{}[\]()<>#!|~&]/g, '\\$&');
+}
+
+/**
+ * Untrusted text as an inline code span: fenced with more backticks than it contains, so a backtick
+ * in a trigger cannot close the span. In a table cell (`inTable`) `|` is escaped, because GFM splits
+ * the row into cells before it reads code spans; elsewhere a backslash would show.
+ */
+export function mdCode(s: string, max = 60, inTable = false): string {
+  const c = clipped(visible(s), max);
+  const v = inTable ? c.replace(/\|/g, '\\|') : c;
+  const run = Math.max(0, ...(v.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = '`'.repeat(run + 1);
+  const pad = v.startsWith('`') || v.endsWith('`') || (v.startsWith(' ') && v.endsWith(' ') && v.trim()) ? ' ' : '';
+  return `${fence}${pad}${v}${pad}${fence}`;
+}
+
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
-/** A short summary fit for a CI job summary or a pull-request comment. */
+/** The summary from build-report marks the trigger with backticks; escape everything else in it. */
+function summaryText(s: string): string {
+  const parts = s.split('`');
+  if (parts.length % 2 === 0) return mdText(s, 400);
+  return parts.map((p, i) => (i % 2 ? mdCode(p, 80) : mdText(p, 400))).join('');
+}
+
+/** Findings listed in the table; the rest are counted and left to report.json / report.html. */
+const MAX_TABLE = 40;
+const MAX_DETAILS = 5;
+
+/** A short summary fit for a CI job summary or a pull-request comment (kept well under GitHub's 65,536-character comment limit). */
 export function renderMarkdown(r: ScanReport): string {
   const icon = r.verdict.level === 'flagged' ? '🚩' : r.verdict.level === 'suspicious' ? '⚠️' : '✅';
   const out: string[] = [];
-  out.push(`# trigger-scan: ${icon} ${r.verdict.level.toUpperCase()}`, '', r.verdict.summary, '');
-  out.push(`**Model** \`${r.model.dir}\` — ${r.model.modelType ?? 'unknown'} ${r.model.task}, graph \`${r.model.graph}\` (${r.model.layout}), root digest \`${r.model.rootDigest}\``, '');
+  out.push(`# trigger-scan: ${icon} ${r.verdict.level.toUpperCase()}`, '', summaryText(r.verdict.summary), '');
+  out.push(
+    `**Model** ${mdCode(r.model.dir, 120)} — ${mdText(r.model.modelType ?? 'unknown')} ${mdText(r.model.task)}, graph ${mdCode(r.model.graph, 120)} (${mdText(r.model.layout)}), root digest \`${r.model.rootDigest}\``,
+    '',
+  );
   if (r.findings.length) {
     out.push('## Findings', '', '| level | trigger | placement | baselines | attack success | q-value | divergence (trigger / controls) |', '|---|---|---|---|---|---|---|');
-    for (const f of r.findings) {
+    for (const f of r.findings.slice(0, MAX_TABLE)) {
       out.push(
-        `| ${f.level} | \`${cell(f.trigger.text, 40)}\` (${f.trigger.ref}) | ${f.placement}${f.category ? ` (${f.category} only)` : ''} | ${f.exceedances}/${f.baselines} | ${pct(f.attackSuccess)} | ${fmtP(f.qValue)} | ${f.meanDivergence.toFixed(3)} / ${f.controlMeanDivergence.toFixed(3)} |`,
+        `| ${f.level} | ${mdCode(f.trigger.text, 40, true)} (${mdText(f.trigger.ref)}) | ${mdText(f.placement)}${f.category ? ` (${mdText(f.category)} only)` : ''} | ${f.exceedances}/${f.baselines} | ${pct(f.attackSuccess)} | ${fmtQ(f.qValue)} | ${f.meanDivergence.toFixed(3)} / ${f.controlMeanDivergence.toFixed(3)} |`,
       );
     }
+    if (r.findings.length > MAX_TABLE) out.push('', `…and ${r.findings.length - MAX_TABLE} more finding(s) in report.json.`);
     out.push('');
-    for (const f of r.findings.slice(0, 5)) {
-      out.push(`### \`${cell(f.trigger.text, 60)}\` at ${f.placement}`, '');
-      if (f.convergence) out.push(`Outputs converge: ${pct(f.convergence.modeShare)} of baselines give \`${cell(f.convergence.modeOutput, 60)}\` (controls at most ${pct(f.convergence.controlModeShare)}).`, '');
+    for (const f of r.findings.slice(0, MAX_DETAILS)) {
+      out.push(`### ${mdCode(f.trigger.text, 60)} at ${mdText(f.placement)}${f.category ? ` (${mdText(f.category)} prompts)` : ''}`, '');
+      if (f.convergence) out.push(`Outputs converge: ${pct(f.convergence.modeShare)} of baselines give ${mdCode(f.convergence.modeOutput, 60)} (controls at most ${pct(f.convergence.controlModeShare)}).`, '');
       const det = f.detectors.filter((d) => d.triggered > 0);
-      if (det.length) out.push(`Detectors on triggered outputs: ${det.map((d) => `${d.detector} ${d.triggered}/${f.baselines} (clean ${d.clean}, controls ${pct(d.controlRate)})`).join('; ')}.`, '');
-      out.push('| baseline | clean output | triggered prompt | triggered output |', '|---|---|---|---|');
-      for (const e of f.examples) out.push(`| ${cell(e.prompt, 50)} | ${cell(e.clean, 60)} | ${cell((e.context ? `[context: ${e.context}] ` : '') + e.triggeredPrompt, 60)} | ${cell(e.triggered, 60)} |`);
-      out.push('');
+      if (det.length) out.push(`Detectors on triggered outputs: ${det.map((d) => `${mdText(d.detector)} ${d.triggered}/${f.baselines} (clean ${d.clean}, controls ${pct(d.controlRate)})`).join('; ')}.`, '');
+      if (f.examples.length) {
+        out.push('<details><summary>Clean vs triggered examples</summary>', '');
+        out.push('| baseline | clean output | triggered prompt | triggered output |', '|---|---|---|---|');
+        for (const e of f.examples) out.push(`| ${mdText(e.prompt, 50)} | ${mdText(e.clean, 60)} | ${mdText((e.context ? `[context: ${e.context}] ` : '') + e.triggeredPrompt, 60)} | ${mdText(e.triggered, 60)} |`);
+        out.push('', '</details>', '');
+      }
     }
+    if (r.findings.length > MAX_DETAILS) out.push(`Examples for the other ${r.findings.length - MAX_DETAILS} finding(s) are in report.html.`, '');
   } else {
     out.push('No probed trigger fired. This is not proof that the model has no backdoor: only the listed triggers were tried.', '');
+  }
+  const ff = fileFindingsOf(r);
+  out.push('## File safety', '');
+  if (ff === null) out.push('Not recorded: this report has no file-safety results.', '');
+  else if (!ff.length) out.push('No file-safety or provenance findings.', '');
+  else {
+    out.push('| severity | id | file | message |', '|---|---|---|---|');
+    for (const f of [...ff].sort((a, b) => severityRank(b.severity) - severityRank(a.severity)).slice(0, MAX_TABLE)) {
+      out.push(`| ${mdText(f.severity)} | ${mdCode(f.id, 60, true)} | ${mdCode(f.file, 60, true)} | ${mdText(f.message, 120)} |`);
+    }
+    if (ff.length > MAX_TABLE) out.push('', `…and ${ff.length - MAX_TABLE} more in report.json.`);
+    out.push('');
   }
   const s = r.settings;
   out.push(
     '## Run',
     '',
     `${r.stats.tests} trigger × placement tests (${r.stats.rows} rows with per-category tests) on ${r.stats.baselines} baselines, ${s.controls} controls per baseline; ${r.stats.probes} probes, ${r.stats.forwardPasses} forward passes in ${(r.run.durationMs / 1000).toFixed(1)} s.`,
-    `Seed ${s.seed}, FDR ${s.fdr}, attack-success floor ${s.minAttackSuccess}, max new tokens ${s.maxNewTokens}. Packs: ${r.packs.map((p) => `${p.name}@${p.version}`).join(', ')}.`,
+    `Seed ${s.seed}, FDR ${s.fdr}, attack-success floor ${s.minAttackSuccess}, max new tokens ${s.maxNewTokens}. Packs: ${r.packs.map((p) => mdText(`${p.name}@${p.version}`)).join(', ')}.`,
     '',
   );
+  if (r.warnings.length) out.push('## Warnings', '', ...r.warnings.slice(0, 20).map((w) => `- ${mdText(w, 200)}`), '');
   return out.join('\n');
 }

@@ -64,6 +64,14 @@ export interface ScanReport {
   method: Record<string, string>;
   stats: { baselines: number; tests: number; rows: number; probes: number; forwardPasses: number; tokensIn: number };
   verdict: { level: VerdictLevel; summary: string; flagged: number; suspicious: number };
+  /** Trust-on-first-use pin, independent digests and signature checks, as run before the scan. */
+  provenance: {
+    pin: { status: string; name: string };
+    expectations: { source: string; ok: boolean; message: string }[];
+    signature: { status: string; method: string; file: string; reasons: string[] };
+  };
+  /** Hardened file checks (safetensors, ONNX, pickles, tokenizer), worst first. */
+  fileFindings: { id: string; severity: string; file: string; message: string }[];
   findings: TestResult[];
   tests: CompactTest[];
   clean: { baseline: string; category: string; prompt: string; output: string }[];

@@ -50,6 +50,8 @@ export class CausalLM {
   readonly stats: RunStats = { forwardPasses: 0, tokensIn: 0, prefillTokens: 0, decodeTokens: 0 };
   private readonly batchSize: number;
   private readonly maxTokens: number;
+  /** Whether the graph accepts a multi-token chunk after a KV cache; learnt on first use. */
+  private chunkAfterCache: boolean | undefined;
 
   constructor(
     private readonly model: LoadedModel,
@@ -139,6 +141,51 @@ export class CausalLM {
     return out;
   }
 
+  /**
+   * Teacher forcing and greedy decoding of the same prompts, sharing one prefill: the clean
+   * continuation is fed after the prompt's KV cache, and decoding starts again from that same cache.
+   * Saves re-reading every prompt, which is most of a scan's tokens. Graphs without a cache fall
+   * back to two separate runs.
+   */
+  async scoreAndGenerate(
+    items: readonly TeacherForceItem[],
+    maxNewTokens: number,
+    onScore: (index: number, logits: Float32Array) => void,
+  ): Promise<Generation[]> {
+    const separately = async (sub: readonly number[]) => {
+      await this.teacherForce(sub.map((i) => items[i]!), (j, logits) => onScore(sub[j]!, logits));
+      return this.generate(sub.map((i) => items[i]!.prompt), maxNewTokens);
+    };
+    const all = items.map((_, i) => i);
+    if (!this.model.io.kv || this.chunkAfterCache === false) return separately(all);
+    const results: Generation[] = new Array(items.length);
+    await this.forEachBatch(
+      items.map((it) => it.prompt.length),
+      async (idx) => {
+        let gens: Generation[];
+        if (this.chunkAfterCache === false) {
+          gens = await separately(idx);
+        } else {
+          try {
+            gens = await this.generateBatch(idx.map((i) => items[i]!.prompt), maxNewTokens, {}, {
+              continuations: idx.map((i) => items[i]!.continuation),
+              onScore: (b, logits) => onScore(idx[b]!, logits),
+            });
+            this.chunkAfterCache = true;
+          } catch (err) {
+            // Some exporters (ORT-genai) build attention masks that only allow a full prefill or a
+            // single-token step; such graphs refuse a multi-token chunk after a cache.
+            if (this.chunkAfterCache === true) throw err;
+            this.chunkAfterCache = false;
+            gens = await separately(idx);
+          }
+        }
+        idx.forEach((i, b) => (results[i] = gens[b]!));
+      },
+    );
+    return results;
+  }
+
   /** Greedy decoding with the KV cache, left-padded batches. */
   async generate(
     prompts: readonly (readonly number[])[],
@@ -156,10 +203,61 @@ export class CausalLM {
     return results;
   }
 
+  /** Feed each row's continuation after the prefill cache and hand over the logits predicting it. */
+  private async scoreAfterPrefill(
+    prefill: ort.InferenceSession.ReturnType,
+    padded: { mask: number[]; width: number },
+    rows: readonly (readonly number[])[],
+    score: { continuations: readonly (readonly number[])[]; onScore: (row: number, logits: Float32Array) => void },
+  ): Promise<void> {
+    const io = this.model.io;
+    const kv = io.kv!;
+    const V = this.vocab;
+    const B = rows.length;
+    const W = padded.width;
+    const first = new LogitsRows(prefill[io.logits.name]!, V);
+    // The first continuation token is predicted by the prompt's last position; the rest by the
+    // continuation's own positions, so the chunk holds all but the last continuation token.
+    const chunkLen = Math.max(0, ...score.continuations.map((c) => c.length - 1));
+    let chunk: LogitsRows | undefined;
+    if (chunkLen > 0) {
+      const ids: number[] = [];
+      const mask: number[] = [];
+      const pos: number[] = [];
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < W; t++) mask.push(padded.mask[b * W + t]!);
+        const c = score.continuations[b]!;
+        for (let k = 0; k < chunkLen; k++) {
+          const real = k < c.length - 1;
+          ids.push(real ? c[k]! : this.model.padId);
+          mask.push(real ? 1 : 0);
+          pos.push(rows[b]!.length + k);
+        }
+      }
+      const feeds: Feeds = { [io.inputIds.name]: intTensor(io.inputIds.dtype, ids, [B, chunkLen]) };
+      if (io.attentionMask) feeds[io.attentionMask.name] = intTensor(io.attentionMask.dtype, mask, [B, W + chunkLen]);
+      if (io.positionIds) feeds[io.positionIds.name] = intTensor(io.positionIds.dtype, pos, [B, chunkLen]);
+      if (io.tokenTypeIds) feeds[io.tokenTypeIds.name] = intTensor(io.tokenTypeIds.dtype, new Array<number>(ids.length).fill(0), [B, chunkLen]);
+      if (io.useCacheBranch) feeds[io.useCacheBranch] = boolTensor(true);
+      kv.pastNames.forEach((names, l) => names.forEach((n, j) => (feeds[n] = prefill[kv.presentNames[l]![j]!]!)));
+      const out = await this.run(feeds, [io.logits.name], B * chunkLen);
+      this.stats.prefillTokens += B * chunkLen;
+      chunk = new LogitsRows(out[io.logits.name]!, V);
+    }
+    for (let b = 0; b < B; b++) {
+      const K = score.continuations[b]!.length;
+      const rowsOut = new Float32Array(K * V);
+      if (K > 0) rowsOut.set(first.rows(b * W + W - 1), 0);
+      if (K > 1) rowsOut.set(chunk!.rows(b * chunkLen, K - 1), V);
+      score.onScore(b, rowsOut);
+    }
+  }
+
   private async generateBatch(
     rows: readonly (readonly number[])[],
     maxNewTokens: number,
     opts: GenerateOptions,
+    score?: { continuations: readonly (readonly number[])[]; onScore: (row: number, logits: Float32Array) => void },
   ): Promise<Generation[]> {
     const io = this.model.io;
     const kv = opts.recompute ? undefined : io.kv;
@@ -178,6 +276,7 @@ export class CausalLM {
     let mask = padded.mask;
     let width = padded.width;
     let T = padded.width;
+    if (score && kv) await this.scoreAfterPrefill(out, padded, rows, score);
     // Without a cache every step re-runs the whole sequence; the loop below handles both.
     const seqs = rows.map((r) => [...r]);
     const realLen = rows.map((r) => r.length);

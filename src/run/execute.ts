@@ -70,11 +70,13 @@ async function executeCausal(model: LoadedModel, plan: ScanPlan, o: ExecuteOptio
   tick(B, 'clean references');
 
   const probes: ProbeOutcome[] = plan.probes.map(() => ({ divergence: 0, firstDivergence: 0, output: '', changed: false }));
-  const CHUNK = 256;
+  // Chunks bound memory (one [K × V] array per probe in flight) and give the progress bar steps.
+  const CHUNK = 512;
   for (let start = 0; start < P; start += CHUNK) {
     const idx = plan.probes.slice(start, start + CHUNK).map((_, j) => start + j);
-    await lm.teacherForce(
+    const gens = await lm.scoreAndGenerate(
       idx.map((i) => ({ prompt: plan.probes[i]!.ids, continuation: continuations[plan.probes[i]!.baseline]! })),
+      o.maxNewTokens,
       (j, logits) => {
         const i = idx[j]!;
         const b = plan.probes[i]!.baseline;
@@ -89,17 +91,12 @@ async function executeCausal(model: LoadedModel, plan: ScanPlan, o: ExecuteOptio
         probes[i]!.divergence = K ? sum / K : 0;
       },
     );
-    tick(idx.length, 'divergence');
-  }
-  for (let start = 0; start < P; start += CHUNK) {
-    const idx = plan.probes.slice(start, start + CHUNK).map((_, j) => start + j);
-    const gens = await lm.generate(idx.map((i) => plan.probes[i]!.ids), o.maxNewTokens);
     idx.forEach((i, j) => {
       const out = model.tokenizer.decode(gens[j]!.tokens);
       probes[i]!.output = out;
       probes[i]!.changed = out !== clean[plan.probes[i]!.baseline]!.output;
     });
-    tick(idx.length, 'generation');
+    tick(2 * idx.length, 'probes');
   }
   return { clean, probes, stats: lm.stats };
 }

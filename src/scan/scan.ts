@@ -4,7 +4,8 @@ import { loadModel } from '../model/load-model.js';
 import { buildPlan } from '../plan/plan.js';
 import type { Placement } from '../probes/types.js';
 import { listBuiltinPacks, loadPacks, mergePacks } from '../probes/load-pack.js';
-import { buildManifest } from '../provenance/manifest.js';
+import { auditModelFolder } from '../provenance/audit-folder.js';
+import type { PinMode } from '../provenance/pins.js';
 import { buildReport } from '../report/build-report.js';
 import type { ScanReport } from '../report/schema.js';
 import { executePlan } from '../run/execute.js';
@@ -27,6 +28,12 @@ export interface ScanOptions {
   batchSize?: number | undefined;
   graph?: string | undefined;
   frame?: string | undefined;
+  /** Trust on first use: pin file, mode and the name the model is pinned under. */
+  pins?: { file?: string | undefined; mode: PinMode; name?: string | undefined } | undefined;
+  /** Digests or digest lists published by independent sources; all must agree. */
+  expect?: readonly string[] | undefined;
+  /** An OpenSSF model-signing bundle and the key or CA to check it with. */
+  signature?: { path?: string | undefined; publicKeyPem?: string | undefined; trustCertPem?: string | undefined } | undefined;
   /** Limit the number of baselines used (first N), for quick runs. */
   maxBaselines?: number | undefined;
   onProgress?: ((done: number, total: number, phase: string) => void) | undefined;
@@ -70,9 +77,20 @@ export async function scanModel(dir: string, o: ScanOptions = {}): Promise<ScanR
   if (!packs.triggers.length) throw new UserError('E_USAGE', `no triggers in ${packNames.join(', ')}`);
   if (packs.baselines.length < 5) throw new UserError('E_USAGE', `need at least 5 baseline prompts, got ${packs.baselines.length} (add --pack baselines or --baselines <pack>)`);
 
-  // Layout first for its clear errors (missing folder, no graph); then hash every file before any is parsed by ORT.
-  await findModelLayout(dir, { graph: o.graph });
-  const manifest = await buildManifest(dir, { ignore: ['.git'] });
+  // Layout first for its clear errors (missing folder, no graph); then the file checks, before ORT
+  // parses anything: a graph whose external data escapes the folder is never loaded.
+  const layout = await findModelLayout(dir, { graph: o.graph });
+  const audit = await auditModelFolder(dir, {
+    graphPath: layout.graphPath,
+    pins: o.pins ?? { mode: 'accept-new' },
+    expect: o.expect ? [...o.expect] : [],
+    signature: o.signature,
+  });
+  if (audit.blocked) throw new UserError('E_UNSAFE_MODEL', `${dir}: refusing to load the graph: ${audit.blockReason ?? 'a critical file finding'}`, dir);
+  if (audit.failedChecks.length) {
+    throw new UserError('E_PROVENANCE', `${dir}: provenance check failed: ${audit.failedChecks.join('; ')}`, dir);
+  }
+  const manifest = audit.manifest;
   const model = await loadModel(dir, { graph: o.graph, threads: settings.threads, frame: o.frame });
   try {
     const plan = buildPlan(packs, model.tokenizer, model.format, model.embedding?.rows ?? Number.MAX_SAFE_INTEGER, {
@@ -85,7 +103,7 @@ export async function scanModel(dir: string, o: ScanOptions = {}): Promise<ScanR
     const exec = await executePlan(model, plan, { batchSize: settings.batchSize, maxNewTokens: settings.maxNewTokens, onProgress: o.onProgress });
     const results = scoreTests(plan, exec, packs.detectors, settings, model.io.task === 'causal-lm');
     const findings = selectFindings(results);
-    return buildReport({ dirArg: dir, model, manifest, packs, plan, exec, results, findings, settings, startedAt, finishedAt: new Date() });
+    return buildReport({ dirArg: dir, model, manifest, audit, packs, plan, exec, results, findings, settings, startedAt, finishedAt: new Date() });
   } finally {
     await model.release();
   }

@@ -64,3 +64,22 @@ export async function expectBatchedEqualsSingle(m: LoadedModel, tol: number): Pr
   for (let i = 0; i < prompts.length; i++) expect(maxAbsDiff(nb[i]!, ns[i]!)).toBeLessThanOrEqual(tol);
   expect(batched.stats.forwardPasses).toBeLessThan(single.stats.forwardPasses);
 }
+
+/** Scoring after a shared prefill gives the same logits and tokens as separate teacher forcing and decoding. */
+export async function expectSharedPrefillMatches(m: LoadedModel, tol: number): Promise<void> {
+  const lm = new CausalLM(m, { batchSize: 4 });
+  const prompts = encodePrompts(m);
+  const conts = prompts.map((_, i) => [5, 9, 14, 20, 7].slice(0, 1 + (i % 5)));
+  const items = prompts.map((p, i) => ({ prompt: p, continuation: conts[i]! }));
+  const separate: Float32Array[] = [];
+  await lm.teacherForce(items, (i, lg) => (separate[i] = lg.slice()));
+  const sepGen = await lm.generate(prompts, 6, { stopAtEos: false });
+  const shared: Float32Array[] = [];
+  const gen = await lm.scoreAndGenerate(items, 6, (i, lg) => (shared[i] = lg.slice()));
+  for (let i = 0; i < items.length; i++) {
+    expect(shared[i]!.length).toBe(conts[i]!.length * lm.vocab);
+    expect(maxAbsDiff(shared[i]!, separate[i]!)).toBeLessThanOrEqual(tol);
+  }
+  // scoreAndGenerate stops at end-of-sequence; compare the common part.
+  gen.forEach((g, i) => expect(sepGen[i]!.tokens.slice(0, g.tokens.length)).toEqual(g.tokens));
+}

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 import { SequenceClassifier } from '../../src/run/classifier.js';
-import { expectBatchedEqualsSingle, expectCacheMatchesRecompute } from '../helpers/engine-checks.js';
+import { expectBatchedEqualsSingle, expectCacheMatchesRecompute, expectSharedPrefillMatches } from '../helpers/engine-checks.js';
 import { DEMO, FIXTURE_MODELS } from '../helpers/paths.js';
 
 const CAUSAL = [
@@ -28,6 +28,9 @@ describe.each(CAUSAL)('$name', ({ dir, kv }) => {
   });
   it('gives the same results batched as one at a time', async () => {
     await expectBatchedEqualsSingle(m, 1e-4);
+  });
+  it('scores a continuation after a shared prefill as teacher forcing does', async () => {
+    await expectSharedPrefillMatches(m, 1e-4);
   });
 });
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 import { SequenceClassifier } from '../../src/run/classifier.js';
-import { expectBatchedEqualsSingle, expectCacheMatchesRecompute } from '../helpers/engine-checks.js';
+import { expectBatchedEqualsSingle, expectCacheMatchesRecompute, expectSharedPrefillMatches } from '../helpers/engine-checks.js';
 import { HAVE_REALMODELS, REAL_CAUSAL, SHARED_REALMODELS } from '../helpers/paths.js';
 
 describe.skipIf(!HAVE_REALMODELS)('third-party models from ../shared/realmodels', () => {
@@ -19,6 +19,9 @@ describe.skipIf(!HAVE_REALMODELS)('third-party models from ../shared/realmodels'
       });
       it('gives the same results batched as one at a time', async () => {
         await expectBatchedEqualsSingle(m, spec.tol);
+      });
+      it('scores a continuation after a shared prefill as teacher forcing does', async () => {
+        await expectSharedPrefillMatches(m, spec.tol);
       });
     });
   }

@@ -3,6 +3,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { PLACEMENTS } from '../../probes/schema.js';
 import type { Placement } from '../../probes/types.js';
 import type { ScanReport } from '../../report/schema.js';
+import { readFile } from 'node:fs/promises';
+import { UserError } from '../../errors.js';
+import { PIN_MODES, type PinMode } from '../../provenance/pins.js';
 import type { Io } from '../output.js';
 import { progressReporter } from '../progress.js';
 
@@ -54,6 +57,14 @@ export interface ScanCliOptions {
   graph?: string;
   frame?: string;
   progress: boolean;
+  pins?: string;
+  pin: PinMode;
+  pinName?: string;
+  expect?: string[];
+  signature?: string;
+  key?: string;
+  trustCert?: string;
+  attest?: string;
 }
 
 export function addScanOptions(cmd: Command): Command {
@@ -78,7 +89,24 @@ export function addScanOptions(cmd: Command): Command {
     .option('--json', 'print report.json on stdout instead of the summary')
     .option('--graph <file>', 'ONNX graph to use, relative to the model folder')
     .option('--frame <text>', 'plain prompt frame with {prompt} instead of the chat template')
-    .option('--no-progress', 'no progress output');
+    .option('--no-progress', 'no progress output')
+    .option('--pins <file>', 'trust-on-first-use pin file (default: $TRIGGER_SCAN_PINS or ~/.config/trigger-scan/pins.json)')
+    .option('--pin <mode>', `pin mode (${PIN_MODES.join(', ')})`, (v: string) => {
+      if (!(PIN_MODES as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${PIN_MODES.join(', ')}`);
+      return v as PinMode;
+    }, 'accept-new')
+    .option('--pin-name <name>', 'pin the model under this name instead of its folder path')
+    .option('--expect <sha256|file>', 'digest (or SHA256SUMS / model.sig) published by an independent source; repeatable', collect)
+    .option('--signature <model.sig>', 'OpenSSF model-signing bundle to verify (default: model.sig in the folder, if any)')
+    .option('--key <pem>', 'public key for --signature')
+    .option('--trust-cert <pem>', 'trusted CA certificate for certificate-signed bundles')
+    .option('--attest <key.pem>', 'write a signed in-toto attestation of the result (report.intoto.json)');
+}
+
+async function readPem(file: string): Promise<string> {
+  return readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new UserError('E_KEY', `${file}: cannot read key or certificate (${err.code ?? err.message})`, file);
+  });
 }
 
 export async function runScan(dir: string, o: ScanCliOptions, io: Io): Promise<number> {
@@ -98,9 +126,27 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io): Promise<n
     batchSize: o.batchSize,
     graph: o.graph,
     frame: o.frame,
+    pins: { file: o.pins, mode: o.pin, name: o.pinName },
+    expect: o.expect,
+    signature: o.signature || o.key || o.trustCert ? { path: o.signature, publicKeyPem: o.key ? await readPem(o.key) : undefined, trustCertPem: o.trustCert ? await readPem(o.trustCert) : undefined } : undefined,
     onProgress: o.progress ? progressReporter(io, 'scan') : undefined,
   });
-  const files = await writeReports(report, path.resolve(o.out));
+  const outDir = path.resolve(o.out);
+  const files = await writeReports(report, outDir);
+  if (o.attest) {
+    const { attestReport } = await import('../../provenance/attestation.js');
+    const envelope = await attestReport({
+      reportPath: files[0]!,
+      keyPem: await readPem(o.attest),
+      subject: { name: path.basename(path.resolve(dir)), rootDigest: report.model.rootDigest, directoryDigest: report.model.directoryDigest },
+      packs: report.packs.map((p) => ({ name: p.name, digest: p.digest })),
+    });
+    const { writeFile, rename } = await import('node:fs/promises');
+    const att = path.join(outDir, 'report.intoto.json');
+    await writeFile(`${att}.${process.pid}.tmp`, JSON.stringify(envelope, null, 2) + '\n');
+    await rename(`${att}.${process.pid}.tmp`, att);
+    files.push(att);
+  }
   if (o.json) {
     io.out(JSON.stringify(report, null, 2) + '\n');
   } else {
