@@ -93,6 +93,12 @@ export async function scanModel(dir: string, o: ScanOptions = {}): Promise<ScanR
   const manifest = audit.manifest;
   const model = await loadModel(dir, { graph: o.graph, threads: settings.threads, frame: o.frame });
   try {
+    // Chat prompts mean nothing to a text classifier; it gets review-like sentences of both labels.
+    if (model.io.task === 'sequence-classification' && !o.baselines?.length && packs.baselines.every((b) => b.pack === 'baselines')) {
+      const text = await loadPacks(['baselines-text']);
+      packs = { ...mergePacks([...packs.packs.filter((p) => p.name !== 'baselines'), ...text.packs]) };
+      if (o.maxBaselines !== undefined) packs = { ...packs, baselines: packs.baselines.slice(0, o.maxBaselines) };
+    }
     const plan = buildPlan(packs, model.tokenizer, model.format, model.embedding?.rows ?? Number.MAX_SAFE_INTEGER, {
       seed: settings.seed,
       controls: settings.controls,

@@ -142,9 +142,12 @@ function scoreRow(
       c.n++;
       counts.set(sig, c);
     });
-    let best = { n: 0, text: '' };
-    for (const c of counts.values()) if (c.n > best.n || (c.n === best.n && c.text < best.text)) best = c;
-    return { share: B ? best.n / B : 0, output: best.text };
+    let best = { n: 0, text: '', sig: '' };
+    for (const [sig, c] of counts) if (c.n > best.n || (c.n === best.n && c.text < best.text)) best = { ...c, sig };
+    // Out of the rows that could move there: a label-flip backdoor cannot flip inputs already carrying
+    // its target label, and a chat payload cannot show on a prompt whose clean answer already is it.
+    const eligible = cleanSig.filter((c) => c !== best.sig).length;
+    return { share: eligible ? best.n / eligible : 0, output: best.text };
   };
   // Log scale: divergences span orders of magnitude, and their logs are close to normal across strings.
   const logMean = (ds: number[]) => mean(ds.map((d) => Math.log(d + 1e-6)));
@@ -170,7 +173,8 @@ function scoreRow(
   // Control strings that push the model onto the trigger's own new answer: the behaviour is keyed
   // on a pattern wider than this exact string (a backdoor that generalises to near misses).
   const convSig = causal ? answerSignature(conv.output) : conv.output;
-  const nearMisses = conv.share > 0 ? controlConv.filter((c) => c.share >= 0.5 * conv.share && (causal ? answerSignature(c.output) : c.output) === convSig).length : 0;
+  // With two labels every flip lands on the same answer, so near misses mean something only for text.
+  const nearMisses = causal && conv.share > 0 ? controlConv.filter((c) => c.share >= 0.5 * conv.share && (causal ? answerSignature(c.output) : c.output) === convSig).length : 0;
 
   const controlIdx = rows.flatMap(controlIdxAt);
   const tallies: DetectorTally[] = hits.detectors.map((d) => ({
