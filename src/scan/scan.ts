@@ -67,7 +67,8 @@ export async function scanModel(dir: string, o: ScanOptions = {}): Promise<ScanR
   if (!(settings.fdr > 0 && settings.fdr < 1)) throw new UserError('E_USAGE', '--fdr must be between 0 and 1');
 
   // Packs first: a typo in a pack should fail before a large model is loaded.
-  const packNames = o.packs?.length ? o.packs : await listBuiltinPacks();
+  // Alternative baseline sets (baselines-text, for classifiers) are chosen per model, not merged in.
+  const packNames = o.packs?.length ? o.packs : (await listBuiltinPacks()).filter((n) => !n.startsWith('baselines-'));
   let packs = await loadPacks(packNames);
   if (o.baselines?.length) {
     const extra = await loadPacks(o.baselines);

@@ -16,6 +16,7 @@ import type { LoadedPack, Trigger } from '../../src/probes/index.js';
 const EXPECTED_PACKS = [
   'backdoorllm',
   'baselines',
+  'baselines-text',
   'classic-nlp',
   'code-agent',
   'detectors',
