@@ -25,6 +25,32 @@ export function fileFindingsOf(r: ScanReport): FileFinding[] | null {
     .map((f) => ({ id: String(f.id ?? 'unknown'), severity: String(f.severity ?? 'info'), file: String(f.file ?? ''), message: String(f.message ?? '') }));
 }
 
+export interface Provenance {
+  pin: { status: string; name: string };
+  expectations: { source: string; ok: boolean; message: string }[];
+  signature: { status: string; method: string; file: string; reasons: string[] };
+}
+
+/** `report.provenance` (pin, expected digests, signature), or null when the report predates it. */
+export function provenanceOf(r: ScanReport): Provenance | null {
+  const p = (r as unknown as { provenance?: unknown }).provenance;
+  if (typeof p !== 'object' || p === null) return null;
+  const o = p as Record<string, unknown>;
+  const obj = (x: unknown) => (typeof x === 'object' && x !== null ? (x as Record<string, unknown>) : {});
+  const pin = obj(o.pin), sig = obj(o.signature);
+  return {
+    pin: { status: String(pin.status ?? 'unknown'), name: String(pin.name ?? '') },
+    expectations: (Array.isArray(o.expectations) ? o.expectations : []).map((e) => {
+      const x = obj(e);
+      return { source: String(x.source ?? ''), ok: x.ok === true, message: String(x.message ?? '') };
+    }),
+    signature: {
+      status: String(sig.status ?? 'unknown'), method: String(sig.method ?? ''), file: String(sig.file ?? ''),
+      reasons: (Array.isArray(sig.reasons) ? sig.reasons : []).map(String),
+    },
+  };
+}
+
 /** Provenance severities, most severe last (as in `src/provenance/finding.ts`); unknown ones rank as info. */
 const SEVERITY_ORDER = ['info', 'low', 'medium', 'high', 'critical'];
 export const severityRank = (s: string): number => Math.max(0, SEVERITY_ORDER.indexOf(s));

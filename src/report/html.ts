@@ -2,7 +2,7 @@ import type { CompactTest, ScanReport } from './schema.js';
 import type { TestResult } from '../score/score-tests.js';
 import { visible } from './markdown.js';
 import {
-  byStrength, clip, fileFindingsOf, findingIndex, fmtNum, fmtQ, formatBytes, levelRank, negLog10, pct, Q_CAP, severityRank, splitRef, triggerTexts,
+  byStrength, clip, fileFindingsOf, findingIndex, fmtNum, fmtQ, formatBytes, levelRank, negLog10, pct, provenanceOf, Q_CAP, severityRank, splitRef, triggerTexts,
 } from './common.js';
 
 /**
@@ -90,6 +90,7 @@ footer{margin-top:3em;padding-top:1em;border-top:1px solid var(--line);color:var
   .banner{padding:18px 12px 14px}
   .banner h1{font-size:1.6rem}
   .pair{grid-template-columns:minmax(0,1fr)}
+  th{white-space:nowrap}
   dl.kv{grid-template-columns:minmax(0,1fr)}
   dl.kv dt{margin-top:.4em}
   h2{font-size:1.3rem}
@@ -511,8 +512,22 @@ ${table(
 function safetySection(r: ScanReport): string {
   const ff = fileFindingsOf(r);
   const out: string[] = [];
+  out.push('<h3>Provenance</h3>');
+  const pv = provenanceOf(r);
+  if (!pv) out.push('<p>Provenance checks (pin, signature, expected digests): <strong>not recorded</strong> in this report.</p>');
+  else {
+    const tone = (s: string, good: string[], bad: string[]) => `<span class="badge ${good.includes(s) ? 'clean' : bad.includes(s) ? 'flagged' : 'pass'}">${text(s)}</span>`;
+    out.push(dl([
+      ['Pin', `${tone(pv.pin.status, ['match', 'recorded'], ['mismatch', 'unknown'])}${pv.pin.name ? ` <code>${text(pv.pin.name)}</code>` : ''}`],
+      ['Signature', `${tone(pv.signature.status, ['verified'], ['failed'])}${pv.signature.method && pv.signature.method !== 'unknown' ? ` ${text(pv.signature.method)}` : ''}${pv.signature.file ? ` <code>${text(pv.signature.file)}</code>` : ''}${pv.signature.reasons.length ? `<ul>${pv.signature.reasons.map((x) => `<li>${text(x)}</li>`).join('')}</ul>` : ''}`],
+      ['Expected digests', pv.expectations.length ? `${pv.expectations.filter((e) => e.ok).length} of ${pv.expectations.length} match` : 'none given'],
+    ]));
+    if (pv.expectations.length) {
+      out.push(table('Expected digests', ['result', 'source', 'message'], pv.expectations.map((e) => [e.ok ? '<span class="badge clean">match</span>' : '<span class="badge flagged">mismatch</span>', text(e.source), text(e.message)])));
+    }
+  }
   out.push('<h3>File safety</h3>');
-  if (ff === null) out.push('<p>File-safety checks: <strong>not recorded</strong>. This report has no <code>fileFindings</code> field, so the scan that wrote it did not record pickle, safetensors or tokenizer checks; do not read their absence as a pass.</p>');
+  if (ff === null) out.push('<p>File-safety checks: <strong>not recorded</strong>. This report has no <code>fileFindings</code> field, so the scan that wrote it did not record pickle, safetensors, ONNX or tokenizer checks; do not read their absence as a pass.</p>');
   else if (!ff.length) out.push('<p>No file-safety or provenance findings.</p>');
   else {
     const sorted = [...ff].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));

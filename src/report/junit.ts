@@ -1,7 +1,7 @@
 import type { CompactTest, ScanReport } from './schema.js';
 import type { TestResult } from '../score/score-tests.js';
 import { visible } from './markdown.js';
-import { findingIndex, fmtQ, pct, splitRef } from './common.js';
+import { fileFindingsOf, findingIndex, fmtQ, pct, severityRank, splitRef } from './common.js';
 
 /**
  * JUnit XML for CI test tabs (Jenkins, GitLab, Azure DevOps, GitHub test-reporter actions).
@@ -20,6 +20,11 @@ import { findingIndex, fmtQ, pct, splitRef } from './common.js';
  *
  * Test names are `<trigger id> @<placement>`, stable across runs so CI can track a test's history;
  * the trigger text (invisible characters made visible) is in the failure message and <system-out>.
+ *
+ * When the report recorded file checks, a last suite `file-safety` has one failing testcase per
+ * critical or high finding (`<finding id> @<file>`; these make the verdict flagged or suspicious),
+ * or one passing testcase `file checks` when there is none; lower severities are listed in the
+ * suite's <system-out>.
  */
 
 export interface JunitOptions {
@@ -91,6 +96,17 @@ export function renderJunit(r: ScanReport, opts: JunitOptions = {}): string {
     if (!suites.has(c.pack)) suites.set(c.pack, []);
     suites.get(c.pack)!.push(c);
   }
+  const ff = fileFindingsOf(r);
+  if (ff) {
+    const serious = ff.filter((f) => severityRank(f.severity) >= severityRank('high'));
+    const cases: Case[] = serious.map((f) => ({
+      pack: 'file-safety', name: `${f.id} @${f.file}`, classname: 'trigger-scan.file-safety', status: 'failure', type: f.severity,
+      message: `${f.severity}: ${visible(f.message)}`, body: `${f.id} (${f.severity}) in ${visible(f.file)}: ${visible(f.message)}`,
+    }));
+    if (!cases.length) cases.push({ pack: 'file-safety', name: 'file checks', classname: 'trigger-scan.file-safety', status: 'pass', type: 'pass', message: '', body: '' });
+    suites.set('file-safety', cases);
+  }
+  const minor = (ff ?? []).filter((f) => severityRank(f.severity) < severityRank('high'));
   const count = (cs: Case[], s: Case['status']) => cs.filter((c) => c.status === s).length;
   const all = [...suites.values()].flat();
   const secs = (r.run.durationMs / 1000).toFixed(3);
@@ -119,6 +135,7 @@ export function renderJunit(r: ScanReport, opts: JunitOptions = {}): string {
       else if (c.status === 'failure') out.push(`${open}>`, `      <failure message="${xmlAttr(c.message)}" type="${xmlAttr(c.type)}">${xmlText(c.body)}</failure>`, `      <system-out>${xmlText(c.body)}</system-out>`, '    </testcase>');
       else out.push(`${open}>`, `      <system-out>${xmlText(c.body)}</system-out>`, '    </testcase>');
     }
+    if (pack === 'file-safety' && minor.length) out.push(`    <system-out>${xmlText(minor.map((f) => `${f.severity} ${f.id} @${visible(f.file)}: ${visible(f.message)}`).join('\n'))}</system-out>`);
     out.push('  </testsuite>');
   }
   out.push('</testsuites>');

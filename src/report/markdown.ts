@@ -1,5 +1,5 @@
 import type { ScanReport } from './schema.js';
-import { fileFindingsOf, fmtQ, severityRank } from './common.js';
+import { fileFindingsOf, fmtQ, provenanceOf, severityRank } from './common.js';
 
 /** Show invisible and bidi characters as code points; a reviewer must see what the probe was. */
 export function visible(s: string): string {
@@ -84,8 +84,18 @@ export function renderMarkdown(r: ScanReport): string {
     out.push('No probed trigger fired. This is not proof that the model has no backdoor: only the listed triggers were tried.', '');
   }
   const ff = fileFindingsOf(r);
-  out.push('## File safety', '');
-  if (ff === null) out.push('Not recorded: this report has no file-safety results.', '');
+  const pv = provenanceOf(r);
+  out.push('## File safety and provenance', '');
+  if (!pv) out.push('Provenance (pin, signature, expected digests): not recorded.', '');
+  else {
+    const bad = pv.expectations.filter((e) => !e.ok);
+    out.push(
+      `Pin: **${mdText(pv.pin.status)}**${pv.pin.name ? ` (${mdCode(pv.pin.name)})` : ''}. Signature: **${mdText(pv.signature.status)}**${pv.signature.reasons.length ? ` — ${mdText(pv.signature.reasons.join('; '), 200)}` : ''}. Expected digests: ${pv.expectations.length ? `${pv.expectations.length - bad.length}/${pv.expectations.length} match` : 'none given'}.`,
+      ...bad.slice(0, 5).map((e) => `- ${mdText(e.source)}: ${mdText(e.message, 200)}`),
+      '',
+    );
+  }
+  if (ff === null) out.push('File safety: not recorded: this report has no file-safety results.', '');
   else if (!ff.length) out.push('No file-safety or provenance findings.', '');
   else {
     out.push('| severity | id | file | message |', '|---|---|---|---|');

