@@ -11,3 +11,7 @@ export { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type ScanReport } from './report/
 export { renderMarkdown } from './report/markdown.js';
 export { writeReports } from './report/write-reports.js';
 export { readOnnx, type OnnxGraphInfo } from './formats/onnx.js';
+export { renderAll, parseFormats, FORMATS, type Format } from './report/render.js';
+export { loadReport } from './report/load-report.js';
+export { huntModel, type HuntOptions, type HuntReport } from './hunt/hunt.js';
+export { auditModelFolder, type FolderAudit } from './provenance/audit-folder.js';

