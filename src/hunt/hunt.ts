@@ -72,11 +72,11 @@ export async function huntModel(dir: string, o: HuntOptions = {}): Promise<HuntR
   const startedAt = new Date();
   const seed = o.seed ?? 1;
   const budgetMs = (o.budgetMinutes ?? 20) * 60_000;
-  const limit = o.candidates ?? 24;
+  const limit = o.candidates ?? 16;
   const samples = o.samples ?? 240;
   const settings = {
     seed, budgetMinutes: o.budgetMinutes ?? 20, candidates: limit, samples, base: o.base ?? null,
-    controls: o.controls ?? 10, fdr: o.fdr ?? 0.01, minAttackSuccess: o.minAttackSuccess ?? 0.5,
+    controls: o.controls ?? 8, fdr: o.fdr ?? 0.01, minAttackSuccess: o.minAttackSuccess ?? 0.5,
   };
   const base = await loadPacks(['baselines', 'detectors']);
   const audit = await auditModelFolder(dir, { pins: o.pins ?? { mode: 'accept-new' }, ...(o.graph ? { graphPath: o.graph } : {}) });
@@ -130,10 +130,12 @@ export async function huntModel(dir: string, o: HuntOptions = {}): Promise<HuntR
     }
     const triggers: ResolvedTrigger[] = candidates.map((c, i) => ({
       ref: `hunt/c${i + 1}`, pack: 'hunt', id: `c${i + 1}`, text: c.text, kind: kindOf(c.text),
-      placements: ['prefix', 'suffix', 'word'], tags: c.signals, source: undefined, expect: [], control: undefined,
+      placements: ['prefix', 'suffix'], tags: c.signals, source: undefined, expect: [], control: undefined,
       notes: undefined, negativeControl: false, expectRefs: [],
     }));
-    const packs: PackSet = { ...base, triggers };
+    // Confirmation runs on every other baseline (all four categories stay represented), which halves
+    // its cost; the statistic and its controls are exactly the scan's.
+    const packs: PackSet = { ...base, triggers, baselines: base.baselines.filter((_, i) => i % 2 === 0) };
     const plan = buildPlan(packs, model.tokenizer, model.format, lm.vocab, { seed, controls: settings.controls, input: 'chat' });
     const exec = await executePlan(model, plan, { batchSize: o.batchSize ?? 64, maxNewTokens: 32, onProgress: o.onProgress });
     const results = scoreTests(plan, exec, packs.detectors, { fdr: settings.fdr, minAttackSuccess: settings.minAttackSuccess, minCategorySize: 8 }, true);
