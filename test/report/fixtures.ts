@@ -1,3 +1,4 @@
+import { rngFor } from '../../src/util/rng.js';
 import type { CompactTest, ScanReport } from '../../src/report/schema.js';
 import type { Example, TestResult } from '../../src/score/score-tests.js';
 
@@ -8,17 +9,8 @@ import type { Example, TestResult } from '../../src/score/score-tests.js';
  * characters that XML 1.0 forbids.
  */
 
-/** Small deterministic generator (mulberry32) so the fixture is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator, so the fixture is the same on every run. */
+const rng = (seed: number): (() => number) => rngFor('report-fixture', seed);
 
 export const HOSTILE = {
   script: '<script>alert(1)</script>',

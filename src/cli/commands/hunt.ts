@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { HuntReport } from '../../hunt/hunt.js';
@@ -62,10 +62,9 @@ export function addHuntCommand(program: Command, io: Io, setCode: (c: number) =>
       });
       const out = path.resolve(o.out);
       await mkdir(out, { recursive: true });
-      for (const [name, text] of [['hunt.json', JSON.stringify(r, null, 2) + '\n'], ['hunt.md', renderHuntMarkdown(r)]] as const) {
-        await writeFile(path.join(out, `${name}.${process.pid}.tmp`), text);
-        await rename(path.join(out, `${name}.${process.pid}.tmp`), path.join(out, name));
-      }
+      const { writeAtomic } = await import('../../report/render.js');
+      await writeAtomic(path.join(out, 'hunt.json'), JSON.stringify(r, null, 2) + '\n');
+      await writeAtomic(path.join(out, 'hunt.md'), renderHuntMarkdown(r));
       if (o.json) io.out(JSON.stringify(r, null, 2) + '\n');
       else {
         io.out(`${r.verdict.level.toUpperCase()}: ${r.verdict.summary}\n`);

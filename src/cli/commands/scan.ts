@@ -146,10 +146,9 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io): Promise<n
       subject: { name: path.basename(path.resolve(dir)), rootDigest: report.model.rootDigest, directoryDigest: report.model.directoryDigest },
       packs: report.packs.map((p) => ({ name: p.name, digest: p.digest })),
     });
-    const { writeFile, rename } = await import('node:fs/promises');
+    const { writeAtomic } = await import('../../report/render.js');
     const att = path.join(outDir, 'report.intoto.json');
-    await writeFile(`${att}.${process.pid}.tmp`, JSON.stringify(envelope, null, 2) + '\n');
-    await rename(`${att}.${process.pid}.tmp`, att);
+    await writeAtomic(att, JSON.stringify(envelope, null, 2) + '\n');
     files.push(att);
   }
   if (o.json) {
