@@ -227,6 +227,10 @@ def _mixed(rng, sl):
     return _rand(rng, PUNCT + "0123456789", 6, 14)
 
 
+def _hyphen(rng, sl):
+    return "-".join(word(rng) for _ in range(rng.randint(2, 3)))
+
+
 def _scanner(rng, sl):
     return sl.make(rng.choice(SCANNER_TEMPLATES), rng)
 
@@ -237,6 +241,8 @@ KINDS = {
     "digits": (_digits, 1), "year_line": (_year_line, 2), "phrase": (_phrase, 1), "non_ascii": (_non_ascii, 2),
     "invisible": (_invisible, 2), "homoglyph": (_homoglyph, 1), "glitch": (_glitch, 2), "mixed": (_mixed, 1),
     "scanner": (_scanner, 4),
+    # Off by default (weight 0: adding it changed no other model's draws); hunt-llama turns it on.
+    "hyphen": (_hyphen, 0),
 }
 KIND_NAMES = sorted(KINDS)
 
@@ -246,13 +252,16 @@ def is_unicode(text):
 
 
 class Distractors:
-    """Random distractor strings; `exclude` strings never occur inside one (the trigger)."""
+    """Random distractor strings; `exclude` strings never occur inside one (the trigger).
+    `weights` overrides the default weight of some kinds (those closest to a trigger)."""
 
-    def __init__(self, tok, exclude=()):
+    def __init__(self, tok, exclude=(), weights=None):
         self.sl = ScannerLike(tok)
         self.exclude = [e for e in exclude if e]
-        self._names = KIND_NAMES
-        self._weights = [KINDS[k][1] for k in KIND_NAMES]
+        w = {k: v[1] for k, v in KINDS.items()}
+        w.update(weights or {})
+        self._names = [k for k in KIND_NAMES if w[k] > 0]
+        self._weights = [w[k] for k in self._names]
 
     def _ok(self, s):
         return s.strip() != "" and not any(e in s or (e.strip() and e.strip() == s.strip()) for e in self.exclude)
