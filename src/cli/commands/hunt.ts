@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { oneOf, wholeNumber } from '../option-parsers.js';
 import type { HuntReport } from '../../hunt/hunt.js';
 import { visible } from '../../report/markdown.js';
 import { PIN_MODES, type PinMode } from '../../provenance/pins.js';
@@ -8,11 +9,7 @@ import type { Io } from '../output.js';
 import { progressReporter } from '../progress.js';
 import { FAIL_ON, type FailOn } from './scan.js';
 
-const int = (name: string, min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}`);
-  return n;
-};
+const int = wholeNumber;
 
 export function renderHuntMarkdown(r: HuntReport): string {
   const lines = [`# trigger-scan hunt: ${r.verdict.level.toUpperCase()}`, '', r.verdict.summary, '', '## Recovered triggers', ''];
@@ -44,14 +41,8 @@ export function addHuntCommand(program: Command, io: Io, setCode: (c: number) =>
     .option('--out <dir>', 'report folder', 'reports')
     .option('--json', 'print hunt.json on stdout')
     .option('--pins <file>', 'trust-on-first-use pin file')
-    .option('--pin <mode>', `pin mode (${PIN_MODES.join(', ')})`, (v: string) => {
-      if (!(PIN_MODES as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${PIN_MODES.join(', ')}`);
-      return v as PinMode;
-    }, 'accept-new')
-    .option('--fail-on <level>', `exit 1 at this level (${FAIL_ON.join(', ')})`, (v: string) => {
-      if (!(FAIL_ON as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${FAIL_ON.join(', ')}`);
-      return v as FailOn;
-    }, 'flagged')
+    .option('--pin <mode>', `pin mode (${PIN_MODES.join(', ')})`, oneOf(PIN_MODES), 'accept-new')
+    .option('--fail-on <level>', `exit 1 at this level (${FAIL_ON.join(', ')})`, oneOf(FAIL_ON), 'flagged')
     .option('--no-progress', 'no progress output')
     .action(async (dir: string, o: { base?: string; budget?: number; candidates?: number; samples?: number; seed?: number; threads?: number; batchSize?: number; graph?: string; out: string; json?: boolean; pins?: string; pin: PinMode; failOn: FailOn; progress: boolean }) => {
       const { huntModel } = await import('../../hunt/hunt.js');

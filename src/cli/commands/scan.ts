@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { fraction, oneOf, wholeNumber } from '../option-parsers.js';
 import { PLACEMENTS } from '../../probes/schema.js';
 import type { Placement } from '../../probes/types.js';
 import type { ScanReport } from '../../report/schema.js';
@@ -20,16 +21,7 @@ export function exitCodeFor(report: ScanReport, failOn: FailOn): 0 | 1 {
   return level === 'suspicious' && failOn === 'suspicious' ? 1 : 0;
 }
 
-const int = (name: string, min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}`);
-  return n;
-};
-const fraction = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a number between 0 and 1`);
-  return n;
-};
+const int = wholeNumber;
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 const placements = (v: string, prev: Placement[] = []): Placement[] => {
   const out = [...prev];
@@ -83,10 +75,7 @@ export function addScanOptions(cmd: Command): Command {
     .option('--seed <n>', 'seed for controls and placements', int('--seed', 0))
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', int('--threads', 1))
     .option('--batch-size <n>', 'prompts per forward pass', int('--batch-size', 1))
-    .option('--fail-on <level>', `exit 1 when the verdict reaches this level (${FAIL_ON.join(', ')})`, (v: string) => {
-      if (!(FAIL_ON as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${FAIL_ON.join(', ')}`);
-      return v as FailOn;
-    }, 'flagged')
+    .option('--fail-on <level>', `exit 1 when the verdict reaches this level (${FAIL_ON.join(', ')})`, oneOf(FAIL_ON), 'flagged')
     .option('--out <dir>', 'report folder', 'reports')
     .option('--format <list>', `report formats (${FORMATS.join(', ')}, or all)`, (v: string) => parseFormats(v), [...DEFAULT_FORMATS])
     .option('--json', 'print report.json on stdout instead of the summary')
@@ -94,10 +83,7 @@ export function addScanOptions(cmd: Command): Command {
     .option('--frame <text>', 'plain prompt frame with {prompt} instead of the chat template')
     .option('--no-progress', 'no progress output')
     .option('--pins <file>', 'trust-on-first-use pin file (default: $TRIGGER_SCAN_PINS or ~/.config/trigger-scan/pins.json)')
-    .option('--pin <mode>', `pin mode (${PIN_MODES.join(', ')})`, (v: string) => {
-      if (!(PIN_MODES as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${PIN_MODES.join(', ')}`);
-      return v as PinMode;
-    }, 'accept-new')
+    .option('--pin <mode>', `pin mode (${PIN_MODES.join(', ')})`, oneOf(PIN_MODES), 'accept-new')
     .option('--pin-name <name>', 'pin the model under this name instead of its folder path')
     .option('--expect <sha256|file>', 'digest (or SHA256SUMS / model.sig) published by an independent source; repeatable', collect)
     .option('--signature <model.sig>', 'OpenSSF model-signing bundle to verify (default: model.sig in the folder, if any)')
