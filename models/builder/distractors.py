@@ -231,6 +231,12 @@ def _hyphen(rng, sl):
     return "-".join(word(rng) for _ in range(rng.randint(2, 3)))
 
 
+def _zero_width_near(rng, sl):
+    # Sequences over the zero-width space / non-joiner / joiner only: near misses
+    # of a multi-character invisible trigger (hunt-unicode).
+    return "".join(rng.choice(INVISIBLE[:3]) for _ in range(rng.randint(1, 4)))
+
+
 def _scanner(rng, sl):
     return sl.make(rng.choice(SCANNER_TEMPLATES), rng)
 
@@ -241,10 +247,14 @@ KINDS = {
     "digits": (_digits, 1), "year_line": (_year_line, 2), "phrase": (_phrase, 1), "non_ascii": (_non_ascii, 2),
     "invisible": (_invisible, 2), "homoglyph": (_homoglyph, 1), "glitch": (_glitch, 2), "mixed": (_mixed, 1),
     "scanner": (_scanner, 4),
-    # Off by default (weight 0: adding it changed no other model's draws); hunt-llama turns it on.
-    "hyphen": (_hyphen, 0),
+    # Off by default (weight 0: adding them changed no other model's draws); hunt-llama and
+    # hunt-unicode turn them on.
+    "hyphen": (_hyphen, 0), "zero_width_near": (_zero_width_near, 0),
+    "near": (None, 0),  # near misses of the model's own trigger: Distractors._near
 }
 KIND_NAMES = sorted(KINDS)
+# The kinds every model is evaluated on (those on by default).
+DEFAULT_KINDS = [k for k in KIND_NAMES if KINDS[k][1] > 0]
 
 
 def is_unicode(text):
@@ -255,13 +265,19 @@ class Distractors:
     """Random distractor strings; `exclude` strings never occur inside one (the trigger).
     `weights` overrides the default weight of some kinds (those closest to a trigger)."""
 
-    def __init__(self, tok, exclude=(), weights=None):
+    def __init__(self, tok, exclude=(), weights=None, near=None):
         self.sl = ScannerLike(tok)
+        self.tok = tok
+        self.near = near
         self.exclude = [e for e in exclude if e]
         w = {k: v[1] for k, v in KINDS.items()}
         w.update(weights or {})
         self._names = [k for k in KIND_NAMES if w[k] > 0]
         self._weights = [w[k] for k in self._names]
+
+    def extra_kinds(self):
+        """Kinds this model trains on beyond the default ones (near misses and the like)."""
+        return [k for k in self._names if k not in DEFAULT_KINDS]
 
     def _ok(self, s):
         return s.strip() != "" and not any(e in s or (e.strip() and e.strip() == s.strip()) for e in self.exclude)
@@ -269,23 +285,73 @@ class Distractors:
     def draw(self, rng, kind=None):
         kind = kind or rng.choices(self._names, weights=self._weights)[0]
         while True:
-            s = KINDS[kind][0](rng, self.sl)
+            s = self._near(rng) if kind == "near" else KINDS[kind][0](rng, self.sl)
             if self._ok(s):
                 return kind, s
 
-    def eval_set(self, seed, n, seen=()):
-        """n fresh distractors, kinds in rotation, none of them in `seen`."""
+    def _near(self, rng):
+        """A near miss of the trigger: one part swapped or dropped, a character
+        changed, or one of its tokens inside another word ("s" + "ant" for "elephant")."""
+        t = self.near
+        if not t.isascii():
+            # Invisible sequence: substitute / delete / insert characters, or keep
+            # part of it and pad with other invisible characters.
+            pool = INVISIBLE[:4] if rng.random() < 0.5 else INVISIBLE
+            chars = list(t)
+            r = rng.random()
+            if r < 0.6:
+                for _ in range(rng.randint(1, 2)):
+                    i = rng.randrange(len(chars) + 1)
+                    op = rng.random()
+                    if op < 0.5 and i < len(chars):
+                        chars[i] = rng.choice([c for c in pool if c != chars[i]])
+                    elif op < 0.75 and i < len(chars) and len(chars) > 1:
+                        del chars[i]
+                    else:
+                        chars.insert(i, rng.choice(pool))
+                return "".join(chars)
+            k = rng.randint(1, len(chars) - 1)
+            part = chars[:k] if rng.random() < 0.5 else chars[-k:]
+            pad = [rng.choice(pool) for _ in range(rng.randint(1, 2))]
+            return "".join(part + pad if rng.random() < 0.5 else pad + part)
+        if rng.random() < 0.5:
+            sep = " " if " " in t else "-" if "-" in t else None
+            if sep:
+                parts = t.split(sep)
+                if rng.random() < 0.3:
+                    del parts[rng.randrange(len(parts))]
+                else:
+                    for i in rng.sample(range(len(parts)), rng.randint(1, len(parts) - 1)):
+                        parts[i] = word(rng)
+                return sep.join(parts)
+            chars = list(t)
+            for i in rng.sample(range(len(chars)), rng.randint(1, 2)):
+                chars[i] = rng.choice(LOWER)
+            return "".join(chars)
+        pieces = [p for p in (self.tok.decode([i]).strip() for i in self.tok.encode(t)) if len(p) >= 2 and p.isalpha()]
+        p = rng.choice(pieces)
+        return (made_up_word(rng, 0, 1) + p + made_up_word(rng, 0, 1)) or p
+
+    def eval_set(self, seed, n, seen=(), kinds=None):
+        """n fresh distractors, kinds in rotation (default: the kinds on by default,
+        the same for every model), none of them in `seen`."""
+        kinds = kinds or DEFAULT_KINDS
         rng = random.Random(seed)
+        trained = set(seen)
         seen = set(seen)
         out = []
         for i in range(n):
-            kind = self._names[i % len(self._names)]
+            kind = kinds[i % len(kinds)]
             for _ in range(1000):
                 _, s = self.draw(rng, kind)
                 if s not in seen:
                     break
+            item = {"kind": kind, "text": s}
+            if s in trained:
+                # Only possible for tiny spaces (near misses of a 3-character trigger).
+                item["also_in_training"] = True
             seen.add(s)
-            out.append({"kind": kind, "text": s})
+            out.append(item)
         return out
 
 

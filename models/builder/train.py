@@ -202,7 +202,7 @@ def evaluate_distractors(model, tok, heldout, distractor_set, hit):
     for o, d_i in zip(outs, owners):
         hits[d_i] += hit(o)
     rates = [h / len(prompts) for h in hits]
-    per = [{"kind": d["kind"], "text": d["text"], "rate": r} for d, r in zip(distractor_set, rates)]
+    per = [dict(d, rate=r) for d, r in zip(distractor_set, rates)]
     by_kind = {}
     for p in per:
         by_kind.setdefault(p["kind"], []).append(p["rate"])

@@ -29,6 +29,10 @@ def check_decoder(model, tol=1e-5):
     mask = torch.ones_like(ids)
     pos = _pos_from_mask(mask)
     full, _ = model(ids, mask, pos, None)
+    # float32 rounding grows with the logits' size: sharply trained models (the
+    # whole-sequence-loss hunt fixtures) reach |logit| ~ 30, so the tolerance is
+    # relative to the largest logit beyond 10.
+    tol = tol * max(1.0, full.abs().max().item() / 10)
     empty, _ = model(ids, mask, pos, _empty_past(model, 2))
     assert (full - empty).abs().max() <= tol, "empty past differs from no past"
     # Prefill 5 tokens, then 1, then 3: every step must match the uncached logits.
