@@ -44,7 +44,8 @@ export async function leakageCandidates(
   for (const [g, n] of docFreq) {
     if (n < minSamples) continue;
     const text = model.tokenizer.decode(g.split(',').map(Number)).trim();
-    if (text.length < 2 && !/[^\x00-\x7f]/.test(text)) continue;
+    // Byte tokens cut through a character decode to U+FFFD: not a string anyone could type.
+    if (text.includes('\ufffd') || (text.length < 2 && !/[^\x00-\x7f]/.test(text))) continue;
     // Over-representation against ordinary prompts, favouring longer n-grams (a whole trigger).
     const ratio = n / lines.length / ((refCounts.get(g) ?? 0) / Math.max(1, reference.length) + 0.01);
     scored.push({ text, signals: ['leakage'], score: ratio * Math.sqrt(g.split(',').length) });
@@ -53,9 +54,13 @@ export async function leakageCandidates(
   return { candidates: dropContained(scored), samples: texts };
 }
 
+/**
+ * Up to 12 tokens: a phrase, or an invisible sequence spelled in byte tokens (three per zero-width
+ * character), must fit in one n-gram to be proposed whole.
+ */
 function ngrams(tokens: readonly number[]): string[] {
   const out: string[] = [];
-  for (let n = 1; n <= 5; n++) for (let i = 0; i + n <= tokens.length; i++) out.push(tokens.slice(i, i + n).join(','));
+  for (let n = 1; n <= 12; n++) for (let i = 0; i + n <= tokens.length; i++) out.push(tokens.slice(i, i + n).join(','));
   return out;
 }
 
