@@ -1,7 +1,6 @@
 import { open } from 'node:fs/promises';
-import protobuf from 'protobufjs';
 import { UserError } from '../errors.js';
-import { ONNX_PROTO } from './onnx-schema.js';
+import { type Msg, arr, decodeOnnxModel, has, str, toNum } from './onnx-proto.js';
 
 /** A graph input/output as declared: dims are numbers or symbolic names ('?' when neither). */
 export interface OnnxValueInfo {
@@ -54,27 +53,9 @@ const DATA_TYPES: Record<number, string> = {
   21: 'uint4', 22: 'int4',
 };
 
-let modelType: protobuf.Type | undefined;
-function modelProtoType(): protobuf.Type {
-  modelType ??= protobuf.parse(ONNX_PROTO, { keepCase: true }).root.lookupType('onnx.ModelProto');
-  return modelType;
-}
-
-// int64 fields decode to Long objects (protobufjs ships `long`); dims and offsets fit in doubles.
-function toNum(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (v && typeof v === 'object' && 'toNumber' in v && typeof v.toNumber === 'function') return v.toNumber() as number;
-  return Number(v ?? 0);
-}
-
-type Msg = Record<string, unknown>;
-const arr = (v: unknown): Msg[] => (Array.isArray(v) ? (v as Msg[]) : []);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-
 function valueInfo(v: Msg): OnnxValueInfo {
   const tensor = ((v.type as Msg | undefined)?.tensor_type ?? {}) as Msg;
   // Unset proto2 fields read as defaults from the prototype, so ask which member of the oneof was sent.
-  const has = (o: Msg, k: string) => Object.prototype.hasOwnProperty.call(o, k);
   const dims = arr((tensor.shape as Msg | undefined)?.dim).map((d) =>
     has(d, 'dim_value') ? toNum(d.dim_value) : has(d, 'dim_param') ? str(d.dim_param) : '?',
   );
@@ -122,10 +103,15 @@ function walkGraph(g: Msg, depth: number, out: { nodes: OnnxNode[]; inits: OnnxI
 export function parseOnnx(bytes: Uint8Array, file: string): OnnxGraphInfo {
   let m: Msg;
   try {
-    m = modelProtoType().decode(bytes) as unknown as Msg;
+    m = decodeOnnxModel(bytes);
   } catch (err) {
     throw new UserError('E_ONNX_PARSE', `${file}: not a readable ONNX graph (${(err as Error).message})`, file);
   }
+  return onnxGraphInfo(m, file);
+}
+
+/** The structure the scan needs, from a model already decoded (the audit decodes once and shares it). */
+export function onnxGraphInfo(m: Msg, file: string): OnnxGraphInfo {
   const graph = m.graph as Msg | undefined;
   if (!graph || arr(graph.node).length === 0) {
     throw new UserError('E_ONNX_PARSE', `${file}: not a readable ONNX graph (no graph or no nodes)`, file);

@@ -4,7 +4,7 @@ import { buildPlan } from '../plan/plan.js';
 import { loadPacks } from '../probes/load-pack.js';
 import type { PackSet, ResolvedTrigger } from '../probes/types.js';
 import { auditModelFolder } from '../provenance/audit-folder.js';
-import type { PinMode } from '../provenance/pins.js';
+import type { PinMode } from '../provenance/integrity/pins.js';
 import { CausalLM } from '../run/causal-lm.js';
 import { executePlan } from '../run/execute.js';
 import { detectorExcess, scoreTests, selectFindings, type TestResult } from '../score/score-tests.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { stat } from 'node:fs/promises';
 import { UserError } from '../errors.js';
-import { openSafetensors } from '../provenance/safetensors.js';
+import { openSafetensors } from '../formats/safetensors.js';
 
 const EMBEDDING_NAMES = ['transformer.wte.weight', 'model.embed_tokens.weight', 'embed_tokens.weight', 'wte.weight', 'gpt_neox.embed_in.weight'];
 

@@ -1,24 +1,19 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { embeddingRows } from '../formats/onnx.js';
-import { checkExpectations } from './expect.js';
-import type { ExpectationResult } from './expect.js';
-import { finding, severityRank } from './finding.js';
-import type { Finding } from './finding.js';
-import { MODEL_SIGNING_IGNORE, buildManifest } from './manifest.js';
-import type { Manifest } from './manifest.js';
-import { absentSignature, verifyModelSignature } from './model-signing.js';
-import type { SignatureCheck } from './model-signing.js';
-import { auditOnnx } from './onnx-audit.js';
-import type { OnnxAudit } from './onnx-audit.js';
-import { checkPins } from './pins.js';
-import type { PinCheck, PinMode } from './pins.js';
-import { scanModelPickles } from './pickle-scan.js';
-import { inspectSafetensors } from './safetensors.js';
-import { checkSafetensorsIndex } from './safetensors-index.js';
-import { auditTokenizer } from './tokenizer-audit.js';
-import { decodeUtf8, parseUntrustedJson, readSmallFile } from './untrusted-json.js';
+import { finding, severityRank } from '../formats/finding.js';
+import type { Finding } from '../formats/finding.js';
+import { createAuditContext } from './audits/context.js';
+import type { OnnxAudit } from './audits/onnx-audit.js';
+import { FOLDER_CHECKS } from './audits/registry.js';
+import { checkExpectations } from './integrity/expect.js';
+import type { ExpectationResult } from './integrity/expect.js';
+import { MODEL_SIGNING_IGNORE, buildManifest } from './integrity/manifest.js';
+import type { Manifest } from './integrity/manifest.js';
+import { absentSignature, verifyModelSignature } from './integrity/model-signing.js';
+import type { SignatureCheck } from './integrity/model-signing.js';
+import { checkPins } from './integrity/pins.js';
+import type { PinCheck, PinMode } from './integrity/pins.js';
 
 /**
  * Everything the provenance layer knows about a model folder, in one call, before any model code
@@ -60,56 +55,8 @@ export interface FolderAudit {
   blockReason?: string;
 }
 
-const GRAPH_PREFERENCE = ['model.onnx', 'onnx/model.onnx', 'decoder_model_merged.onnx', 'onnx/decoder_model_merged.onnx', 'past.onnx'];
-const SHARED_LIBRARY = /\.(so|dll|dylib)(\.\d+)*$/i;
-const MAX_JSON_BYTES = 256 * 1024 * 1024;
-
 async function exists(p: string): Promise<boolean> {
   return stat(p).then((s) => s.isFile(), () => false);
-}
-
-/**
- * Config files go through the duplicate-key check; tokenizer.json (megabytes) is read with
- * JSON.parse like the tokenizer library reads it, since the audit must see what the loader sees.
- */
-async function readJson(abs: string, strict = true): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> {
-  const r = await readSmallFile(abs, MAX_JSON_BYTES);
-  if (!r.ok) return r;
-  const text = decodeUtf8(r.bytes);
-  if (text === undefined) return { ok: false, error: 'not UTF-8' };
-  if (strict) return parseUntrustedJson(text);
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (err) {
-    return { ok: false, error: `not valid JSON (${(err as Error).message})` };
-  }
-}
-
-/** Token ids config.json (and generation_config.json) declare, with the key that declares them. */
-function specialIds(configs: unknown[]): Map<number, string> {
-  const out = new Map<number, string>();
-  const walk = (o: unknown, prefix: string, depth: number): void => {
-    if (depth > 3 || o === null || typeof o !== 'object' || Array.isArray(o)) return;
-    for (const [k, v] of Object.entries(o)) {
-      const key = prefix ? `${prefix}.${k}` : k;
-      if (/token_(id|index)s?$|_token_ids?$/.test(k)) {
-        for (const x of Array.isArray(v) ? v : [v]) if (typeof x === 'number' && Number.isInteger(x) && !out.has(x)) out.set(x, key);
-      } else if (v && typeof v === 'object') walk(v, key, depth + 1);
-    }
-  };
-  for (const c of configs) walk(c, '', 0);
-  return out;
-}
-
-/** id → token text from a tokenizer.json, for messages. */
-function tokenTexts(tok: unknown): Map<number, string> {
-  const out = new Map<number, string>();
-  const m = (tok as { model?: { vocab?: unknown } } | null)?.model?.vocab;
-  if (Array.isArray(m)) m.forEach((e, i) => Array.isArray(e) && typeof e[0] === 'string' && out.set(i, e[0]));
-  else if (m && typeof m === 'object') for (const [t, id] of Object.entries(m)) if (typeof id === 'number') out.set(id, t);
-  const added = (tok as { added_tokens?: unknown } | null)?.added_tokens;
-  if (Array.isArray(added)) for (const a of added) if (a && typeof a.id === 'number' && typeof a.content === 'string') out.set(a.id, a.content);
-  return out;
 }
 
 export async function auditModelFolder(dirArg: string, opts: AuditFolderOptions = {}): Promise<FolderAudit> {
@@ -128,67 +75,12 @@ export async function auditModelFolder(dirArg: string, opts: AuditFolderOptions 
     if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) ignore.push(rel.split(path.sep).join('/'));
   }
   const manifest = await buildManifest(dir, { ignore });
-  const files = manifest.files.map((f) => f.path);
-  const abs = (rel: string) => path.join(dir, ...rel.split('/'));
 
-  // ---- folder-level
-  for (const f of files) {
-    const base = path.posix.basename(f);
-    if (SHARED_LIBRARY.test(base)) findings.push(finding('folder.shared-library', 'high', abs(f), `${abs(f)}: native shared library in the model folder; custom-op libraries run arbitrary code when a host registers them`));
-    else if (/\.py$/i.test(base)) findings.push(finding('folder.python-code', 'medium', abs(f), `${abs(f)}: Python code in the model folder; transformers runs it with trust_remote_code (trigger-scan never does)`));
-  }
-
-  // ---- pickles, safetensors, index
-  findings.push(...(await scanModelPickles(dir, files)).findings);
-  for (const f of files.filter((p) => /\.safetensors$/i.test(p))) findings.push(...(await inspectSafetensors(abs(f))).findings);
-  for (const f of files.filter((p) => /\.safetensors\.index\.json$/i.test(p))) {
-    findings.push(...(await checkSafetensorsIndex(path.dirname(abs(f)), { indexName: path.posix.basename(f), checkShards: true })).findings);
-  }
-
-  // ---- config and tokenizer (for messages and the tokenizer audit)
-  const configs: unknown[] = [];
-  for (const name of ['config.json', 'generation_config.json']) {
-    if (!files.includes(name)) continue;
-    const c = await readJson(abs(name));
-    if (c.ok) configs.push(c.value);
-    else findings.push(finding('config.unreadable', 'medium', abs(name), `${abs(name)}: ${c.error}`));
-  }
-  const special = specialIds(configs);
-  let tokenizer: unknown;
-  let texts = new Map<number, string>();
-  const tokRel = files.includes('tokenizer.json') ? 'tokenizer.json' : files.find((f) => path.posix.basename(f) === 'tokenizer.json');
-  if (tokRel) {
-    const t = await readJson(abs(tokRel), false);
-    if (t.ok) {
-      tokenizer = t.value;
-      texts = tokenTexts(tokenizer);
-    } else findings.push(finding('tokenizer.unreadable', 'high', abs(tokRel), `${abs(tokRel)}: ${t.error}`));
-  }
-
-  // ---- ONNX graphs
-  const graphs = files.filter((f) => /\.onnx$/i.test(f));
-  let mainRel: string | undefined;
-  if (opts.graphPath !== undefined) {
-    const g = path.resolve(dir, opts.graphPath);
-    mainRel = path.relative(dir, g).split(path.sep).join('/');
-    if (!graphs.includes(mainRel)) graphs.push(mainRel);
-  } else {
-    mainRel = GRAPH_PREFERENCE.find((p) => graphs.includes(p)) ?? graphs[0];
-  }
-  const onnx: OnnxAudit[] = [];
-  let rows: number | undefined;
-  for (const g of graphs) {
-    const a = await auditOnnx(path.resolve(dir, g), {
-      modelDir: dir,
-      specialTokenIds: special,
-      tokenText: (id) => texts.get(id),
-      withInfo: g === mainRel,
-    });
-    onnx.push(a);
-    findings.push(...a.findings);
-    if (g === mainRel && a.info) rows = embeddingRows(a.info)?.rows;
-  }
-  if (tokenizer !== undefined && tokRel) findings.push(...auditTokenizer(tokenizer, { file: abs(tokRel), ...(rows !== undefined ? { embeddingRows: rows } : {}) }).findings);
+  // ---- content audits (registry.ts), over one shared context
+  const ctx = createAuditContext(manifest, opts.graphPath);
+  for (const check of FOLDER_CHECKS) findings.push(...(await check.run(ctx)));
+  const onnx = await ctx.onnxAudits();
+  const mainRel = ctx.mainGraph;
 
   // ---- signature
   let signature: SignatureCheck;

@@ -1,5 +1,5 @@
 import type { FolderAudit } from '../provenance/audit-folder.js';
-import type { Manifest } from '../provenance/manifest.js';
+import type { Manifest } from '../provenance/integrity/manifest.js';
 import type { LoadedModel } from '../model/load-model.js';
 import type { ScanPlan } from '../plan/plan.js';
 import type { PackSet } from '../probes/types.js';

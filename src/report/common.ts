@@ -5,7 +5,7 @@ import type { TestResult } from '../score/score-tests.js';
  * Helpers the renderers share. Everything here reads a `ScanReport` and never changes it.
  */
 
-/** A file-safety or provenance finding as the provenance checks report it (`src/provenance/finding.ts`). */
+/** A file-safety or provenance finding as the provenance checks report it (`src/formats/finding.ts`). */
 export interface FileFinding {
   id: string;
   severity: string;
@@ -51,7 +51,7 @@ export function provenanceOf(r: ScanReport): Provenance | null {
   };
 }
 
-/** Provenance severities, most severe last (as in `src/provenance/finding.ts`); unknown ones rank as info. */
+/** Provenance severities, most severe last (as in `src/formats/finding.ts`); unknown ones rank as info. */
 const SEVERITY_ORDER = ['info', 'low', 'medium', 'high', 'critical'];
 export const severityRank = (s: string): number => Math.max(0, SEVERITY_ORDER.indexOf(s));
 

@@ -5,7 +5,7 @@ import { buildPlan } from '../plan/plan.js';
 import type { Placement } from '../probes/types.js';
 import { listBuiltinPacks, loadPacks, mergePacks } from '../probes/load-pack.js';
 import { auditModelFolder } from '../provenance/audit-folder.js';
-import type { PinMode } from '../provenance/pins.js';
+import type { PinMode } from '../provenance/integrity/pins.js';
 import { buildReport } from '../report/build-report.js';
 import type { ScanReport } from '../report/schema.js';
 import { executePlan } from '../run/execute.js';

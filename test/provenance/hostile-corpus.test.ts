@@ -2,12 +2,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { severityRank } from '../../src/provenance/finding.js';
-import type { Finding } from '../../src/provenance/finding.js';
-import { scanPickleFile } from '../../src/provenance/pickle-scan.js';
-import { inspectSafetensors } from '../../src/provenance/safetensors.js';
-import { checkSafetensorsIndex } from '../../src/provenance/safetensors-index.js';
-import { auditOnnx } from '../../src/provenance/onnx-audit.js';
+import { severityRank } from '../../src/formats/finding.js';
+import type { Finding } from '../../src/formats/finding.js';
+import { scanPickleFile } from '../../src/formats/pickle-scan.js';
+import { inspectSafetensors } from '../../src/formats/safetensors.js';
+import { checkSafetensorsIndex } from '../../src/formats/safetensors-index.js';
+import { auditOnnx } from '../../src/provenance/audits/onnx-audit.js';
 import { runProvenanceCli } from './helpers/provenance-cli.js';
 import { HOSTILE_CASES } from './helpers/hostile-corpus.js';
 

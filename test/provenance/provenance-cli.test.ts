@@ -8,7 +8,7 @@ import { ecKeys, signModelFolder } from './helpers/model-signer.js';
 import * as G from './helpers/onnx-graphs.js';
 import { runProvenanceCli as cli } from './helpers/provenance-cli.js';
 
-const VECTORS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'vectors', 'model-signing');
+const VECTORS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'integrity', 'vectors', 'model-signing');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-prov-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let n = 0;

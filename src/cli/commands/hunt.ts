@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { oneOf, wholeNumber } from '../option-parsers.js';
 import type { HuntReport } from '../../hunt/hunt.js';
 import { visible } from '../../report/markdown.js';
-import { PIN_MODES, type PinMode } from '../../provenance/pins.js';
+import { PIN_MODES, type PinMode } from '../../provenance/integrity/pins.js';
 import type { Io } from '../output.js';
 import { progressReporter } from '../progress.js';
 import { FAIL_ON, type FailOn } from './scan.js';

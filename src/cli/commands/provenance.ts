@@ -16,7 +16,7 @@ import { formatBytes } from '../output.js';
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 async function readPem(file: string, what: string): Promise<string> {
-  const { readSmallFile, decodeUtf8 } = await import('../../provenance/untrusted-json.js');
+  const { readSmallFile, decodeUtf8 } = await import('../../formats/untrusted-json.js');
   const r = await readSmallFile(file, 1024 * 1024);
   if (!r.ok) throw new UserError('E_PEM_READ', `${file}: ${what} ${r.error}`, file);
   const text = decodeUtf8(r.bytes);
@@ -54,8 +54,8 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
     .option('--json', 'machine-readable output')
     .action(async (dir: string, o: VerifyCliOptions) => {
       const { auditModelFolder } = await import('../../provenance/audit-folder.js');
-      const { formatPinMismatch } = await import('../../provenance/pins.js');
-      const { severityRank } = await import('../../provenance/finding.js');
+      const { formatPinMismatch } = await import('../../provenance/integrity/pins.js');
+      const { severityRank } = await import('../../formats/finding.js');
       const signature: { path?: string; publicKeyPem?: string; trustCertPem?: string } = {};
       if (o.signature !== undefined) signature.path = o.signature;
       if (o.key !== undefined) signature.publicKeyPem = await readPem(o.key, 'public key');
@@ -124,7 +124,7 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
     .option('--pins <file>', 'pin file')
     .option('--json', 'machine-readable output')
     .action(async (o: { pins?: string; json?: boolean }) => {
-      const { defaultPinFile, listPins } = await import('../../provenance/pins.js');
+      const { defaultPinFile, listPins } = await import('../../provenance/integrity/pins.js');
       const file = o.pins ?? defaultPinFile();
       const entries = await listPins(file);
       if (o.json) io.out(`${JSON.stringify({ file, models: Object.fromEntries(entries.map((e) => [e.name, e.record])) }, null, 2)}\n`);
@@ -145,8 +145,8 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
     .option('--pin-name <name>', "pin name (default: the folder's absolute real path)")
     .option('--note <text>', 'a note stored with the pin')
     .action(async (dir: string, o: { pins?: string; pinName?: string; note?: string }) => {
-      const { buildManifest, MODEL_SIGNING_IGNORE } = await import('../../provenance/manifest.js');
-      const { updatePin, summariseDiff } = await import('../../provenance/pins.js');
+      const { buildManifest, MODEL_SIGNING_IGNORE } = await import('../../provenance/integrity/manifest.js');
+      const { updatePin, summariseDiff } = await import('../../provenance/integrity/pins.js');
       const m = await buildManifest(dir, { ignore: MODEL_SIGNING_IGNORE });
       const r = await updatePin(m, { ...(o.pins !== undefined ? { file: o.pins } : {}), ...(o.pinName !== undefined ? { name: o.pinName } : {}), ...(o.note !== undefined ? { note: o.note } : {}) });
       const changes = r.diff.changed.length + r.diff.missing.length + r.diff.extra.length;
@@ -167,7 +167,7 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
     .argument('<name>')
     .option('--pins <file>', 'pin file')
     .action(async (name: string, o: { pins?: string }) => {
-      const { defaultPinFile, revokePin } = await import('../../provenance/pins.js');
+      const { defaultPinFile, revokePin } = await import('../../provenance/integrity/pins.js');
       const file = o.pins ?? defaultPinFile();
       const rec = await revokePin(name, file);
       io.out(`revoked pin ${JSON.stringify(name)} (${Object.keys(rec.files).length} files, first seen ${rec.firstSeen}) from ${file}\n`);
@@ -182,8 +182,8 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
     .option('--name <name>', 'subject name (default: the model folder name from the report)')
     .option('--out <file>', 'write the envelope here (default: stdout)')
     .action(async (o: { report: string; key: string; name?: string; out?: string }) => {
-      const { attestReport } = await import('../../provenance/attestation.js');
-      const { readSmallFile, decodeUtf8, parseUntrustedJson } = await import('../../provenance/untrusted-json.js');
+      const { attestReport } = await import('../../attest/attestation.js');
+      const { readSmallFile, decodeUtf8, parseUntrustedJson } = await import('../../formats/untrusted-json.js');
       const r = await readSmallFile(o.report, 256 * 1024 * 1024);
       const text = r.ok ? decodeUtf8(r.bytes) : undefined;
       const parsed = text === undefined ? undefined : parseUntrustedJson(text);
@@ -219,7 +219,7 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
     .option('--model <dir>', 'also check that this model folder has the attested digests')
     .option('--json', 'machine-readable output')
     .action(async (envelope: string, o: { report: string; key: string; model?: string; json?: boolean }) => {
-      const { verifyAttestation } = await import('../../provenance/attestation.js');
+      const { verifyAttestation } = await import('../../attest/attestation.js');
       const v = await verifyAttestation({ envelopePath: envelope, reportPath: o.report, publicKeyPem: await readPem(o.key, 'public key'), ...(o.model !== undefined ? { modelDir: o.model } : {}) });
       if (o.json) io.out(`${JSON.stringify(v, null, 2)}\n`);
       else if (v.ok) io.out(`ok: ${envelope} attests ${v.result} for ${v.subject?.name} (root sha256:${v.subject?.sha256}), signed by key ${v.keyid?.slice(0, 16)}…\n`);

@@ -6,7 +6,7 @@ import type { Placement } from '../../probes/types.js';
 import type { ScanReport } from '../../report/schema.js';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../errors.js';
-import { PIN_MODES, type PinMode } from '../../provenance/pins.js';
+import { PIN_MODES, type PinMode } from '../../provenance/integrity/pins.js';
 import { DEFAULT_FORMATS, FORMATS, parseFormats, type Format } from '../../report/render.js';
 import type { Io } from '../output.js';
 import { progressReporter } from '../progress.js';
@@ -125,7 +125,7 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io): Promise<n
   const formats: Format[] = o.format.includes('json') ? o.format : ['json', ...o.format];
   const files = await writeReports(report, outDir, formats);
   if (o.attest) {
-    const { attestReport } = await import('../../provenance/attestation.js');
+    const { attestReport } = await import('../../attest/attestation.js');
     const envelope = await attestReport({
       reportPath: files.find((f) => f.endsWith('report.json'))!,
       keyPem: await readPem(o.attest),

@@ -6,7 +6,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Severity } from '../../../src/provenance/finding.js';
+import type { Severity } from '../../../src/formats/finding.js';
 import { concat, f32, pickle, pk, rawSafetensors, safetensors, zip } from './build.js';
 import { DIM, VOCAB, cleanLm, customDomainGraph, externalDataGraph, oversizeGraph, shadowLogicIf, shadowLogicLm } from './onnx-graphs.js';
 

@@ -1,0 +1,107 @@
+import path from 'node:path';
+import { finding } from '../../formats/finding.js';
+import type { Finding } from '../../formats/finding.js';
+import { decodeUtf8, parseUntrustedJson, readSmallFile } from '../../formats/untrusted-json.js';
+import type { Manifest } from '../integrity/manifest.js';
+import type { AuditContext } from './check.js';
+import { auditOnnx } from './onnx-audit.js';
+import type { OnnxAudit } from './onnx-audit.js';
+
+const GRAPH_PREFERENCE = ['model.onnx', 'onnx/model.onnx', 'decoder_model_merged.onnx', 'onnx/decoder_model_merged.onnx', 'past.onnx'];
+const MAX_JSON_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Config files go through the duplicate-key check; tokenizer.json (megabytes) is read with
+ * JSON.parse like the tokenizer library reads it, since the audit must see what the loader sees.
+ */
+async function readJson(abs: string, strict = true): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> {
+  const r = await readSmallFile(abs, MAX_JSON_BYTES);
+  if (!r.ok) return r;
+  const text = decodeUtf8(r.bytes);
+  if (text === undefined) return { ok: false, error: 'not UTF-8' };
+  if (strict) return parseUntrustedJson(text);
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { ok: false, error: `not valid JSON (${(err as Error).message})` };
+  }
+}
+
+/** Token ids config.json (and generation_config.json) declare, with the key that declares them. */
+export function specialIds(configs: unknown[]): Map<number, string> {
+  const out = new Map<number, string>();
+  const walk = (o: unknown, prefix: string, depth: number): void => {
+    if (depth > 3 || o === null || typeof o !== 'object' || Array.isArray(o)) return;
+    for (const [k, v] of Object.entries(o)) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (/token_(id|index)s?$|_token_ids?$/.test(k)) {
+        for (const x of Array.isArray(v) ? v : [v]) if (typeof x === 'number' && Number.isInteger(x) && !out.has(x)) out.set(x, key);
+      } else if (v && typeof v === 'object') walk(v, key, depth + 1);
+    }
+  };
+  for (const c of configs) walk(c, '', 0);
+  return out;
+}
+
+/** id → token text from a tokenizer.json, for messages. */
+function tokenTexts(tok: unknown): Map<number, string> {
+  const out = new Map<number, string>();
+  const m = (tok as { model?: { vocab?: unknown } } | null)?.model?.vocab;
+  if (Array.isArray(m)) m.forEach((e, i) => Array.isArray(e) && typeof e[0] === 'string' && out.set(i, e[0]));
+  else if (m && typeof m === 'object') for (const [t, id] of Object.entries(m)) if (typeof id === 'number') out.set(id, t);
+  const added = (tok as { added_tokens?: unknown } | null)?.added_tokens;
+  if (Array.isArray(added)) for (const a of added) if (a && typeof a.id === 'number' && typeof a.content === 'string') out.set(a.id, a.content);
+  return out;
+}
+
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= f());
+}
+
+/** The shared context of one folder audit; `graphPath` (absolute or relative to the folder) is the graph the caller will load. */
+export function createAuditContext(manifest: Manifest, graphPath?: string): AuditContext {
+  const dir = manifest.dir;
+  const files = manifest.files.map((f) => f.path);
+  const abs = (rel: string): string => path.join(dir, ...rel.split('/'));
+  const graphs = files.filter((f) => /\.onnx$/i.test(f));
+  let mainGraph: string | undefined;
+  if (graphPath !== undefined) {
+    mainGraph = path.relative(dir, path.resolve(dir, graphPath)).split(path.sep).join('/');
+    if (!graphs.includes(mainGraph)) graphs.push(mainGraph);
+  } else {
+    mainGraph = GRAPH_PREFERENCE.find((p) => graphs.includes(p)) ?? graphs[0];
+  }
+
+  const configs = once(async () => {
+    const values: unknown[] = [];
+    const findings: Finding[] = [];
+    for (const name of ['config.json', 'generation_config.json']) {
+      if (!files.includes(name)) continue;
+      const c = await readJson(abs(name));
+      if (c.ok) values.push(c.value);
+      else findings.push(finding('config.unreadable', 'medium', abs(name), `${abs(name)}: ${c.error}`));
+    }
+    return { values, findings };
+  });
+
+  const tokenizer = once(async () => {
+    const rel = files.includes('tokenizer.json') ? 'tokenizer.json' : files.find((f) => path.posix.basename(f) === 'tokenizer.json');
+    if (!rel) return undefined;
+    const t = await readJson(abs(rel), false);
+    if (!t.ok) return { rel, texts: new Map<number, string>(), findings: [finding('tokenizer.unreadable', 'high', abs(rel), `${abs(rel)}: ${t.error}`)] };
+    return { rel, value: t.value, texts: tokenTexts(t.value), findings: [] };
+  });
+
+  const onnxAudits = once(async () => {
+    const special = specialIds((await configs()).values);
+    const texts = (await tokenizer())?.texts ?? new Map<number, string>();
+    const out: OnnxAudit[] = [];
+    for (const g of graphs) {
+      out.push(await auditOnnx(path.resolve(dir, g), { modelDir: dir, specialTokenIds: special, tokenText: (id) => texts.get(id), withInfo: g === mainGraph }));
+    }
+    return out;
+  });
+
+  return { dir, manifest, files, abs, mainGraph, graphs, configs, tokenizer, onnxAudits };
+}
