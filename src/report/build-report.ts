@@ -7,6 +7,7 @@ import type { Execution } from '../run/execute.js';
 import type { TestResult } from '../score/score-tests.js';
 import { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type ScanReport, type VerdictLevel } from './schema.js';
 import { visible } from './markdown.js';
+import { compactTest, reportFinding } from './rows.js';
 
 export const TOOL_VERSION = '0.1.0';
 
@@ -96,13 +97,12 @@ export function buildReport(i: ReportInputs): ScanReport {
       signature: { status: i.audit.signature.status, method: i.audit.signature.method, file: i.audit.signature.file, reasons: i.audit.signature.reasons },
     },
     fileFindings: i.audit.fileFindings.map((f) => ({ id: f.id, severity: f.severity, file: f.file, message: f.message })),
-    findings: i.findings,
-    tests: i.results.map((r) => ({
-      key: r.key, trigger: r.trigger.ref, placement: r.placement, category: r.category, exceedances: r.exceedances, baselines: r.baselines,
-      t: r.t, pValue: r.pValue, qValue: r.qValue, attackSuccess: r.attackSuccess, meanDivergence: r.meanDivergence, controlMeanDivergence: r.controlMeanDivergence, level: r.level,
-    })),
+    findings: i.findings.map((f) => reportFinding(f)),
+    steering: [],
+    tests: i.results.map((r) => compactTest(reportFinding(r))),
     clean: i.plan.baselines.map((b, k) => ({ baseline: b.baseline.ref, category: b.baseline.category, prompt: b.baseline.text, output: i.exec.clean[k]!.output })),
     controlGroups: [...i.plan.groups.values()].map((g) => ({ key: g.key, placement: g.placement, examples: g.examples })),
+    discovery: null,
     warnings: [...i.packs.warnings],
   };
 }

@@ -1,59 +1,11 @@
-import type { CompactTest, ScanReport } from './schema.js';
-import type { TestResult } from '../score/score-tests.js';
+import { FileSeverity, type CompactTest, type ReportFinding, type ScanReport } from './schema.js';
 
 /**
  * Helpers the renderers share. Everything here reads a `ScanReport` and never changes it.
  */
 
-/** A file-safety or provenance finding as the provenance checks report it (`src/formats/finding.ts`). */
-export interface FileFinding {
-  id: string;
-  severity: string;
-  file: string;
-  message: string;
-}
-
-/**
- * `report.fileFindings`, when the scan recorded it. The field is not in schema version 1 yet, so it is
- * read defensively: `null` means "not recorded", which renderers must say rather than imply "none".
- */
-export function fileFindingsOf(r: ScanReport): FileFinding[] | null {
-  const raw = (r as unknown as { fileFindings?: unknown }).fileFindings;
-  if (!Array.isArray(raw)) return null;
-  return raw
-    .filter((f): f is Record<string, unknown> => typeof f === 'object' && f !== null)
-    .map((f) => ({ id: String(f.id ?? 'unknown'), severity: String(f.severity ?? 'info'), file: String(f.file ?? ''), message: String(f.message ?? '') }));
-}
-
-export interface Provenance {
-  pin: { status: string; name: string };
-  expectations: { source: string; ok: boolean; message: string }[];
-  signature: { status: string; method: string; file: string; reasons: string[] };
-}
-
-/** `report.provenance` (pin, expected digests, signature), or null when the report predates it. */
-export function provenanceOf(r: ScanReport): Provenance | null {
-  const p = (r as unknown as { provenance?: unknown }).provenance;
-  if (typeof p !== 'object' || p === null) return null;
-  const o = p as Record<string, unknown>;
-  const obj = (x: unknown) => (typeof x === 'object' && x !== null ? (x as Record<string, unknown>) : {});
-  const pin = obj(o.pin), sig = obj(o.signature);
-  return {
-    pin: { status: String(pin.status ?? 'unknown'), name: String(pin.name ?? '') },
-    expectations: (Array.isArray(o.expectations) ? o.expectations : []).map((e) => {
-      const x = obj(e);
-      return { source: String(x.source ?? ''), ok: x.ok === true, message: String(x.message ?? '') };
-    }),
-    signature: {
-      status: String(sig.status ?? 'unknown'), method: String(sig.method ?? ''), file: String(sig.file ?? ''),
-      reasons: (Array.isArray(sig.reasons) ? sig.reasons : []).map(String),
-    },
-  };
-}
-
-/** Provenance severities, most severe last (as in `src/formats/finding.ts`); unknown ones rank as info. */
-const SEVERITY_ORDER = ['info', 'low', 'medium', 'high', 'critical'];
-export const severityRank = (s: string): number => Math.max(0, SEVERITY_ORDER.indexOf(s));
+/** File-finding severities rank by their order in the schema, least severe first. */
+export const severityRank = (s: FileSeverity): number => FileSeverity.options.indexOf(s);
 
 export const pct = (x: number): string => `${Math.round(x * 100)}%`;
 
@@ -87,8 +39,8 @@ export function splitRef(ref: string, r: ScanReport): { pack: string; id: string
 }
 
 /** The finding reported for a (trigger, placement): it may be a per-category row even when the all-baselines row passed. */
-export function findingIndex(r: ScanReport): Map<string, TestResult> {
-  const m = new Map<string, TestResult>();
+export function findingIndex(r: ScanReport): Map<string, ReportFinding> {
+  const m = new Map<string, ReportFinding>();
   for (const f of r.findings) {
     const k = `${f.trigger.ref}@${f.placement}`;
     if (!m.has(k)) m.set(k, f);

@@ -1,8 +1,7 @@
-import type { CompactTest, ScanReport } from './schema.js';
-import type { TestResult } from '../score/score-tests.js';
+import type { CompactTest, ReportFinding, ScanReport } from './schema.js';
 import { visible } from './markdown.js';
 import {
-  byStrength, clip, fileFindingsOf, findingIndex, fmtNum, fmtQ, formatBytes, levelRank, negLog10, pct, provenanceOf, Q_CAP, severityRank, splitRef, triggerTexts,
+  byStrength, clip, findingIndex, fmtNum, fmtQ, formatBytes, levelRank, negLog10, pct, Q_CAP, severityRank, splitRef, triggerTexts,
 } from './common.js';
 
 /**
@@ -428,7 +427,7 @@ function findingsTable(r: ScanReport): string {
   );
 }
 
-function findingDetail(f: TestResult, i: number): string {
+function findingDetail(f: ReportFinding, i: number): string {
   const det = f.detectors.filter((d) => d.triggered > 0);
   const meta: string[] = [
     `${text(f.trigger.ref)} · kind ${text(f.trigger.kind)}${f.trigger.tags.length ? ` · tags ${text(f.trigger.tags.join(', '))}` : ''}${f.trigger.source ? ` · source ${text(f.trigger.source)}` : ''}`,
@@ -510,10 +509,10 @@ ${table(
 }
 
 function safetySection(r: ScanReport): string {
-  const ff = fileFindingsOf(r);
+  const ff = r.fileFindings;
   const out: string[] = [];
   out.push('<h3>Provenance</h3>');
-  const pv = provenanceOf(r);
+  const pv = r.provenance;
   if (!pv) out.push('<p>Provenance checks (pin, signature, expected digests): <strong>not recorded</strong> in this report.</p>');
   else {
     const tone = (s: string, good: string[], bad: string[]) => `<span class="badge ${good.includes(s) ? 'clean' : bad.includes(s) ? 'flagged' : 'pass'}">${text(s)}</span>`;

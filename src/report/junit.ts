@@ -1,7 +1,6 @@
-import type { CompactTest, ScanReport } from './schema.js';
-import type { TestResult } from '../score/score-tests.js';
+import type { CompactTest, ReportFinding, ScanReport } from './schema.js';
 import { visible } from './markdown.js';
-import { fileFindingsOf, findingIndex, fmtQ, pct, severityRank, splitRef } from './common.js';
+import { findingIndex, fmtQ, pct, severityRank, splitRef } from './common.js';
 
 /**
  * JUnit XML for CI test tabs (Jenkins, GitLab, Azure DevOps, GitHub test-reporter actions).
@@ -62,7 +61,7 @@ interface Case {
   body: string;
 }
 
-function caseFor(row: CompactTest, f: TestResult | undefined, r: ScanReport, o: Required<JunitOptions>): Case {
+function caseFor(row: CompactTest, f: ReportFinding | undefined, r: ScanReport, o: Required<JunitOptions>): Case {
   const { pack, id } = splitRef(row.trigger, r);
   const name = `${id} @${row.placement}`;
   const base = { pack, name, classname: `trigger-scan.${pack}` };
@@ -96,7 +95,7 @@ export function renderJunit(r: ScanReport, opts: JunitOptions = {}): string {
     if (!suites.has(c.pack)) suites.set(c.pack, []);
     suites.get(c.pack)!.push(c);
   }
-  const ff = fileFindingsOf(r);
+  const ff = r.fileFindings;
   if (ff) {
     const serious = ff.filter((f) => severityRank(f.severity) >= severityRank('high'));
     const cases: Case[] = serious.map((f) => ({

@@ -1,14 +1,15 @@
-import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
-import { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type ScanReport } from './schema.js';
+import { decodeUtf8, parseUntrustedJson, readSmallFile } from '../formats/untrusted-json.js';
+import { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, ScanReportSchema, type ScanReport } from './schema.js';
+import { validateDocument } from './validate.js';
 
 /**
  * Read a report.json written by this or an earlier trigger-scan, for `trigger-scan report`.
  *
  * The current schema version loads as is. An older one is brought up to date by the migration
  * registry, one version at a time (each migration turns version `from` into `from + 1`), so a
- * future schema change only adds one function. A newer version, or a file that is not a report,
- * fails with one line that says what to do.
+ * future schema change only adds one function. The result is validated by the report schema. A
+ * newer version, or a file that is not a report, fails with one line that says what to do.
  */
 
 export type RawReport = Record<string, unknown>;
@@ -21,17 +22,26 @@ export interface Migration {
   migrate(report: RawReport): RawReport;
 }
 
-/**
- * The registry. Empty: version 1 is the first published schema. When version 2 comes, add
- * `{ from: 1, describe: '...', migrate }` here and keep every older entry.
- */
-export const MIGRATIONS: readonly Migration[] = [];
+const isObj = (x: unknown): x is RawReport => typeof x === 'object' && x !== null && !Array.isArray(x);
+const rows = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
+
+/** Version 2 added where each trigger came from and a place for discovery and ordinary steering. */
+const V1_TO_V2: Migration = {
+  from: 1,
+  describe: 'version 1 → 2: findings and tests record their source ("pack"), findings their discovery (none); steering and discovery added (empty); provenance and fileFindings are null where a writer did not record them',
+  migrate: (r) => {
+    for (const f of rows(r.findings)) if (isObj(f)) Object.assign(f, { source: f.source ?? 'pack', discovery: f.discovery ?? null });
+    for (const t of rows(r.tests)) if (isObj(t)) t.source ??= 'pack';
+    return { ...r, provenance: r.provenance ?? null, fileFindings: r.fileFindings ?? null, steering: r.steering ?? [], discovery: r.discovery ?? null };
+  },
+};
+
+/** The registry: one entry per version step. Keep every older entry when adding one. */
+export const MIGRATIONS: readonly Migration[] = [V1_TO_V2];
 
 export interface LoadOptions {
   /** Override the registry (tests). */
   migrations?: readonly Migration[];
-  /** Override the version to migrate to (tests of migration chains); default REPORT_SCHEMA_VERSION. */
-  targetVersion?: number;
 }
 
 export interface LoadedReport {
@@ -42,12 +52,10 @@ export interface LoadedReport {
   migrated: string[];
 }
 
-const isObj = (x: unknown): x is RawReport => typeof x === 'object' && x !== null && !Array.isArray(x);
-
-/** Apply migrations until the report is at the current version; `source` names the file in errors. */
+/** Apply migrations until the report is at the current version, then validate it; `source` names the file in errors. */
 export function upgradeReport(raw: unknown, source: string, opts: LoadOptions = {}): LoadedReport {
   const migrations = opts.migrations ?? MIGRATIONS;
-  const target = opts.targetVersion ?? REPORT_SCHEMA_VERSION;
+  const target = REPORT_SCHEMA_VERSION;
   if (!isObj(raw)) throw new UserError('E_REPORT', `${source}: not a trigger-scan report (the JSON is not an object)`, source);
   if (raw.schema !== REPORT_SCHEMA) {
     const got = raw.schema === undefined ? 'no "schema" field' : `schema ${JSON.stringify(raw.schema)}`;
@@ -75,53 +83,33 @@ export function upgradeReport(raw: unknown, source: string, opts: LoadOptions = 
     cur.schemaVersion = at + 1;
     applied.push(m.describe);
   }
-  checkShape(cur, source);
-  return { report: cur as unknown as ScanReport, fromVersion: v, migrated: applied };
+  const report = validateDocument(ScanReportSchema, cur, source, 'trigger-scan report');
+  return { report, fromVersion: v, migrated: applied };
 }
 
-type Kind = 'object' | 'array' | 'string' | 'number';
-/** The fields the renderers read; a report missing one is refused here rather than crashing a renderer. */
-const REQUIRED: [string, Kind][] = [
-  ['tool', 'object'], ['tool.version', 'string'],
-  ['run', 'object'], ['run.startedAt', 'string'], ['run.finishedAt', 'string'], ['run.durationMs', 'number'],
-  ['model', 'object'], ['model.dir', 'string'], ['model.graph', 'string'], ['model.rootDigest', 'string'], ['model.directoryDigest', 'string'], ['model.files', 'array'], ['model.architectures', 'array'],
-  ['packs', 'array'], ['settings', 'object'], ['settings.seed', 'number'], ['settings.fdr', 'number'], ['settings.minAttackSuccess', 'number'],
-  ['method', 'object'], ['stats', 'object'],
-  ['verdict', 'object'], ['verdict.level', 'string'], ['verdict.summary', 'string'],
-  ['findings', 'array'], ['tests', 'array'], ['clean', 'array'], ['controlGroups', 'array'], ['warnings', 'array'],
-];
+/** Reports are a few megabytes; a file this large is not one. */
+const MAX_REPORT_BYTES = 256 * 1024 * 1024;
 
-function checkShape(r: RawReport, source: string): void {
-  for (const [p, kind] of REQUIRED) {
-    let x: unknown = r;
-    for (const k of p.split('.')) x = isObj(x) ? x[k] : undefined;
-    const ok = kind === 'array' ? Array.isArray(x) : kind === 'object' ? isObj(x) : typeof x === kind;
-    if (!ok) throw new UserError('E_REPORT', `${source}: not a valid trigger-scan report: "${p}" ${x === undefined ? 'is missing' : `should be ${kind === 'array' ? 'an array' : `a${kind === 'object' ? 'n' : ''} ${kind}`}`}`, source);
-  }
-  const level = (r.verdict as RawReport).level;
-  if (!['flagged', 'suspicious', 'clean'].includes(level as string)) {
-    throw new UserError('E_REPORT', `${source}: not a valid trigger-scan report: verdict.level ${JSON.stringify(level)} is not flagged, suspicious or clean`, source);
-  }
+/**
+ * The bytes of a report file and its JSON value: a regular file only (a FIFO would block), bounded,
+ * UTF-8, and duplicate keys refused (two readers must not see different reports in one file).
+ */
+export async function readReportFile(file: string): Promise<{ bytes: Buffer; raw: unknown }> {
+  const r = await readSmallFile(file, MAX_REPORT_BYTES);
+  if (!r.ok) throw new UserError('E_REPORT', `${file}: ${r.code === 'ENOENT' ? 'report not found' : `cannot read the report (${r.error.replace(/^cannot read \((.*)\)$/, '$1')})`}`, file);
+  const text = decodeUtf8(r.bytes);
+  if (text === undefined) throw new UserError('E_REPORT', `${file}: not JSON (the file is not UTF-8)`, file);
+  const parsed = parseUntrustedJson(text.replace(/^\ufeff/, ''));
+  if (!parsed.ok) throw new UserError('E_REPORT', `${file}: ${parsed.error.startsWith('not valid JSON') ? parsed.error.replace(/^not valid JSON/, 'not JSON') : `not a valid trigger-scan report (${parsed.error})`}`, file);
+  return { bytes: r.bytes, raw: parsed.value };
 }
 
+/** Read, migrate (if it is older) and validate a report.json, saying what was done. */
 export async function loadReportDetailed(file: string, opts: LoadOptions = {}): Promise<LoadedReport> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new UserError('E_REPORT', `${file}: ${e.code === 'ENOENT' ? 'report not found' : `cannot read the report (${e.code ?? e.message})`}`, file);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text.replace(/^\ufeff/, ''));
-  } catch (err) {
-    throw new UserError('E_REPORT', `${file}: not JSON (${(err as Error).message})`, file);
-  }
-  return upgradeReport(raw, file, opts);
+  return upgradeReport((await readReportFile(file)).raw, file, opts);
 }
 
-/** Read, check and (if it is older) migrate a report.json. */
+/** Read, migrate (if it is older) and validate a report.json. */
 export async function loadReport(file: string, opts: LoadOptions = {}): Promise<ScanReport> {
   return (await loadReportDetailed(file, opts)).report;
 }

@@ -1,5 +1,5 @@
 import type { ScanReport } from './schema.js';
-import { fileFindingsOf, fmtQ, provenanceOf, severityRank } from './common.js';
+import { fmtQ, severityRank } from './common.js';
 
 /** Show invisible and bidi characters as code points; a reviewer must see what the probe was. */
 export function visible(s: string): string {
@@ -83,8 +83,8 @@ export function renderMarkdown(r: ScanReport): string {
   } else {
     out.push('No probed trigger fired. This is not proof that the model has no backdoor: only the listed triggers were tried.', '');
   }
-  const ff = fileFindingsOf(r);
-  const pv = provenanceOf(r);
+  const ff = r.fileFindings;
+  const pv = r.provenance;
   out.push('## File safety and provenance', '');
   if (!pv) out.push('Provenance (pin, signature, expected digests): not recorded.', '');
   else {

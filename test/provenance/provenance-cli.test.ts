@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cleanReport } from '../report/fixtures.js';
 import { ecKeys, signModelFolder } from './helpers/model-signer.js';
 import * as G from './helpers/onnx-graphs.js';
 import { runProvenanceCli as cli } from './helpers/provenance-cli.js';
@@ -152,14 +153,15 @@ describe('trigger-scan attest / verify-attestation', () => {
     writeFileSync(priv, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
     writeFileSync(pub, publicKey.export({ type: 'spki', format: 'pem' }) as string);
     const report = path.join(tmp, 'report.json');
-    writeFileSync(report, JSON.stringify({ model: { dir: '/m/demo', rootDigest: 'a'.repeat(64), directoryDigest: 'b'.repeat(64) }, packs: [{ name: 'baselines', digest: `sha256:${'c'.repeat(64)}` }], verdict: { level: 'clean' } }));
+    // A whole report: attest validates it against the report schema first.
+    writeFileSync(report, JSON.stringify({ ...cleanReport(), model: { ...cleanReport().model, dir: '/m/demo' } }));
     const env = path.join(tmp, 'report.intoto.json');
     const a = await cli(['attest', '--report', report, '--key', priv, '--out', env]);
     expect(a.code, a.stderr).toBe(0);
     const ok = await cli(['verify-attestation', env, '--report', report, '--key', pub]);
     expect(ok.code, ok.stdout).toBe(0);
     expect(ok.stdout).toMatch(/^ok: .* attests PASSED for demo/);
-    writeFileSync(report, readFileSync(report, 'utf8').replace('clean', 'flagged'));
+    writeFileSync(report, JSON.stringify({ ...JSON.parse(readFileSync(report, 'utf8')), verdict: { ...cleanReport().verdict, level: 'flagged' } }));
     const bad = await cli(['verify-attestation', env, '--report', report, '--key', pub]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/FAILED: .*report was changed after it was attested/);

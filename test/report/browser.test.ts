@@ -147,7 +147,7 @@ describe.skipIf(!HAVE_CHROMIUM)('HTML report in Chromium', () => {
       })()`);
       const overall = r.tests.filter((t) => t.category === null);
       expect(got.error).toBeNull();
-      const serious = r.fileFindings.filter((f) => f.severity === 'critical' || f.severity === 'high').length;
+      const serious = r.fileFindings!.filter((f) => f.severity === 'critical' || f.severity === 'high').length;
       expect(got.cases).toBe(overall.length + serious);
       expect(got.tests).toBe(String(overall.length + serious));
       expect(got.failures).toBe(5 + serious);

@@ -11,7 +11,7 @@ describe('JUnit XML', () => {
   const overall = r.tests.filter((t) => t.category === null);
 
   // The fixture's file checks: 2 critical + 2 high findings fail; info and medium are listed only.
-  const serious = r.fileFindings.filter((f) => f.severity === 'critical' || f.severity === 'high').length;
+  const serious = r.fileFindings!.filter((f) => f.severity === 'critical' || f.severity === 'high').length;
 
   it('is well-formed XML with the right totals', () => {
     expect(serious).toBe(4);

@@ -6,7 +6,7 @@ import { isUserError } from '../../src/errors.js';
 import { loadReport, loadReportDetailed, MIGRATIONS, upgradeReport, type Migration, type RawReport } from '../../src/report/load-report.js';
 import { renderAll } from '../../src/report/render.js';
 import { REPORT_SCHEMA_VERSION } from '../../src/report/schema.js';
-import { flaggedReport } from './fixtures.js';
+import { flaggedReport, v1Report } from './fixtures.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-load-report-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -23,7 +23,7 @@ const write = (name: string, value: unknown) => {
  * recorded only start and finish times.
  */
 function version0(): RawReport {
-  const r = JSON.parse(JSON.stringify(flaggedReport())) as RawReport;
+  const r = v1Report();
   r.schemaVersion = 0;
   delete r.controlGroups;
   delete r.warnings;
@@ -65,17 +65,37 @@ describe('loadReport', () => {
     expect(loaded.report).toEqual(r);
   });
 
-  it('ships an empty registry: version 1 is the first published schema', () => {
-    expect(REPORT_SCHEMA_VERSION).toBe(1);
-    expect(MIGRATIONS).toEqual([]);
+  it('ships one migration: version 1 (trigger-scan 0.1.0) to 2', () => {
+    expect(REPORT_SCHEMA_VERSION).toBe(2);
+    expect(MIGRATIONS.map((m) => m.from)).toEqual([1]);
+  });
+
+  it('migrates a version 1 report to exactly what version 2 writes', async () => {
+    const loaded = await loadReportDetailed(write('v1.json', v1Report()));
+    expect(loaded.fromVersion).toBe(1);
+    expect(loaded.migrated).toEqual([MIGRATIONS[0]!.describe]);
+    expect(loaded.report).toEqual(flaggedReport());
+    expect(loaded.report.findings.every((f) => f.source === 'pack' && f.discovery === null)).toBe(true);
+    expect(loaded.report.tests.every((t) => t.source === 'pack')).toBe(true);
+    expect(loaded.report.steering).toEqual([]);
+    expect(loaded.report.discovery).toBeNull();
+  });
+
+  it('a version 1 report without provenance or file checks says "not recorded" (null), not "none"', () => {
+    const r = v1Report();
+    delete r.provenance;
+    delete r.fileFindings;
+    const up = upgradeReport(r, 'old.json');
+    expect(up.report.provenance).toBeNull();
+    expect(up.report.fileFindings).toBeNull();
   });
 
   it('migrates an older version through the registry and renders it', async () => {
     const f = write('v0.json', version0());
-    const loaded = await loadReportDetailed(f, { migrations: [V0_TO_V1] });
+    const loaded = await loadReportDetailed(f, { migrations: [...MIGRATIONS, V0_TO_V1] });
     expect(loaded.fromVersion).toBe(0);
-    expect(loaded.migrated).toEqual([V0_TO_V1.describe]);
-    expect(loaded.report.schemaVersion).toBe(1);
+    expect(loaded.migrated).toEqual([V0_TO_V1.describe, MIGRATIONS[0]!.describe]);
+    expect(loaded.report.schemaVersion).toBe(2);
     expect(loaded.report.controlGroups).toEqual([]);
     expect(loaded.report.warnings).toEqual([]);
     expect(loaded.report.run.durationMs).toBe(134_082);
@@ -86,35 +106,34 @@ describe('loadReport', () => {
     expect(files.map((x) => path.basename(x))).toEqual(['report.json', 'report.md', 'report.html', 'report.sarif', 'report.junit.xml']);
     expect(readFileSync(path.join(out, 'report.html'), 'utf8')).toContain('Verdict: Flagged');
     // The re-written report.json is at the current version and loads without migrations.
-    expect((await loadReportDetailed(path.join(out, 'report.json'))).fromVersion).toBe(1);
+    expect((await loadReportDetailed(path.join(out, 'report.json'))).fromVersion).toBe(2);
   });
 
   it('chains migrations one version at a time, oldest first', () => {
     const calls: number[] = [];
-    const step = (from: number): Migration => ({ from, describe: `${from}→${from + 1}`, migrate: (r) => (calls.push(from), { ...V0_TO_V1.migrate(r), [`step${from}`]: true }) });
+    const spy = (m: Migration): Migration => ({ ...m, migrate: (r) => (calls.push(m.from), m.migrate(r)) });
     // Registry order does not matter; each step is looked up by the version it reads.
-    const up = upgradeReport(version0(), 'x.json', { migrations: [step(2), step(0), step(1)], targetVersion: 3 });
-    expect(calls).toEqual([0, 1, 2]);
-    expect(up.migrated).toEqual(['0→1', '1→2', '2→3']);
-    expect(up.report.schemaVersion).toBe(3);
-    expect(up.report).toMatchObject({ step0: true, step1: true, step2: true });
+    const up = upgradeReport(version0(), 'x.json', { migrations: [spy(MIGRATIONS[0]!), spy(V0_TO_V1)] });
+    expect(calls).toEqual([0, 1]);
+    expect(up.migrated).toEqual([V0_TO_V1.describe, MIGRATIONS[0]!.describe]);
+    expect(up.report.schemaVersion).toBe(2);
     // The input object is left alone.
     const raw = version0();
-    upgradeReport(raw, 'x.json', { migrations: [V0_TO_V1] });
+    upgradeReport(raw, 'x.json', { migrations: [...MIGRATIONS, V0_TO_V1] });
     expect(raw.schemaVersion).toBe(0);
     expect('warnings' in raw).toBe(false);
   });
 
   it('names the missing step, and a migration that throws', () => {
     const catchMsg = (f: () => unknown) => { try { f(); } catch (e) { return (e as Error).message; } return ''; };
-    expect(catchMsg(() => upgradeReport(version0(), 'x.json', { migrations: [V0_TO_V1], targetVersion: 2 }))).toBe(
+    expect(catchMsg(() => upgradeReport(version0(), 'x.json', { migrations: [V0_TO_V1] }))).toBe(
       'x.json: report schema version 0 is older than this trigger-scan can read (no migration from version 1); re-run the scan',
     );
     const boom: Migration = { from: 0, describe: 'boom', migrate: () => { throw new Error('findings[3] has no key'); } };
     expect(catchMsg(() => upgradeReport(version0(), 'x.json', { migrations: [boom] }))).toBe('x.json: cannot migrate the report from schema version 0 (findings[3] has no key)');
-    // A migration that forgets a field is caught by the shape check.
+    // A migration that forgets a field is caught by the schema.
     const sloppy: Migration = { from: 0, describe: 'sloppy', migrate: (r) => r };
-    expect(catchMsg(() => upgradeReport(version0(), 'x.json', { migrations: [sloppy] }))).toBe('x.json: not a valid trigger-scan report: "run.durationMs" is missing');
+    expect(catchMsg(() => upgradeReport(version0(), 'x.json', { migrations: [sloppy, ...MIGRATIONS] }))).toBe('x.json: not a valid trigger-scan report: "run.durationMs" is missing');
   });
 
   it('refuses an older version it has no migration for', async () => {
@@ -128,7 +147,7 @@ describe('loadReport', () => {
     const f = write('v7.json', { ...flaggedReport(), schemaVersion: 7 });
     const e = await userError(loadReport(f));
     expect(e.code).toBe('E_REPORT_VERSION');
-    expect(e.message).toBe(`${f}: report schema version 7 is newer than this trigger-scan supports (1); upgrade trigger-scan`);
+    expect(e.message).toBe(`${f}: report schema version 7 is newer than this trigger-scan supports (2); upgrade trigger-scan`);
     expect(e.message).not.toContain('\n');
   });
 
@@ -141,8 +160,14 @@ describe('loadReport', () => {
       ['no-version.json', { schema: 'trigger-scan/report' }, /no-version\.json: report schemaVersion must be a whole number, got nothing$/],
       ['not-json.json', '{"schema": "trigger-scan/report",', /not-json\.json: not JSON \(/],
       ['truncated.json', { ...flaggedReport(), verdict: undefined }, /truncated\.json: not a valid trigger-scan report: "verdict" is missing$/],
-      ['bad-level.json', { ...flaggedReport(), verdict: { level: 'maybe', summary: '' } }, /bad-level\.json: not a valid trigger-scan report: verdict\.level "maybe" is not flagged, suspicious or clean$/],
-      ['bad-tests.json', { ...flaggedReport(), tests: {} }, /bad-tests\.json: not a valid trigger-scan report: "tests" should be an array$/],
+      ['bad-level.json', { ...flaggedReport(), verdict: { level: 'maybe', summary: '', flagged: 0, suspicious: 0 } }, /bad-level\.json: not a valid trigger-scan report: "verdict\.level" is "maybe", not one of flagged, suspicious, clean$/],
+      ['bad-tests.json', { ...flaggedReport(), tests: {} }, /bad-tests\.json: not a valid trigger-scan report: "tests" should be an array, not \{\}$/],
+      ['bad-row.json', { ...flaggedReport(), findings: flaggedReport().findings.map((f, i) => (i === 3 ? { ...f, trigger: { ...f.trigger, ref: 7 } } : f)) },
+        /bad-row\.json: not a valid trigger-scan report: "findings\[3\]\.trigger\.ref" should be a string, not 7$/],
+      ['bad-placement.json', { ...flaggedReport(), tests: [{ ...flaggedReport().tests[0]!, placement: 'middle' }] },
+        /bad-placement\.json: not a valid trigger-scan report: "tests\[0\]\.placement" is "middle", not one of prefix, suffix, word, context, template$/],
+      ['bad-digest.json', { ...flaggedReport(), model: { ...flaggedReport().model, rootDigest: 'abc' } }, /bad-digest\.json: not a valid trigger-scan report: "model\.rootDigest" is "abc", not matching/],
+      ['duplicate-key.json', '{"schema": "trigger-scan/report", "schema": "x"}', /duplicate-key\.json: not a valid trigger-scan report \(duplicate key "schema"/],
     ];
     for (const [name, value, re] of cases) {
       const e = await userError(loadReport(write(name, value)));

@@ -2,6 +2,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
 import type { Io } from '../output.js';
+import type { FileSeverity } from '../../report/schema.js';
 import { formatBytes } from '../output.js';
 
 /**
@@ -36,7 +37,7 @@ interface VerifyCliOptions {
   json?: boolean;
 }
 
-const SEV_LABEL: Record<string, string> = { critical: 'CRITICAL', high: 'HIGH    ', medium: 'MEDIUM  ', low: 'LOW     ', info: 'INFO    ' };
+const SEV_LABEL: Record<FileSeverity, string> = { critical: 'CRITICAL', high: 'HIGH    ', medium: 'MEDIUM  ', low: 'LOW     ', info: 'INFO    ' };
 
 export function addProvenanceCommands(program: Command, io: Io, setCode: (c: number) => void): void {
   program
@@ -53,67 +54,45 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
     .option('--graph <file>', 'the ONNX graph the scan would load, relative to the model folder')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, o: VerifyCliOptions) => {
-      const { auditModelFolder } = await import('../../provenance/audit-folder.js');
+      const { verifyModel, isSerious } = await import('../../report/verify-report.js');
       const { formatPinMismatch } = await import('../../provenance/integrity/pins.js');
-      const { severityRank } = await import('../../formats/finding.js');
       const signature: { path?: string; publicKeyPem?: string; trustCertPem?: string } = {};
       if (o.signature !== undefined) signature.path = o.signature;
       if (o.key !== undefined) signature.publicKeyPem = await readPem(o.key, 'public key');
       if (o.trustCert !== undefined) signature.trustCertPem = await readPem(o.trustCert, 'trusted certificate');
-      const a = await auditModelFolder(dir, {
+      const { audit, report: v } = await verifyModel(dir, {
         ...(o.graph !== undefined ? { graphPath: o.graph } : {}),
         pins: { mode: o.pin, ...(o.pins !== undefined ? { file: o.pins } : {}), ...(o.pinName !== undefined ? { name: o.pinName } : {}) },
         expect: o.expect,
         signature,
       });
-      const serious = a.fileFindings.filter((f) => severityRank(f.severity) >= severityRank('high'));
-      const ok = serious.length === 0 && a.failedChecks.length === 0 && !a.blocked;
       if (o.json) {
-        io.out(
-          `${JSON.stringify(
-            {
-              ok,
-              dir: a.dir,
-              rootDigest: a.manifest.rootDigest,
-              directoryDigest: a.manifest.directoryDigest,
-              files: a.manifest.files,
-              graph: a.graph ?? null,
-              blocked: a.blocked,
-              blockReason: a.blockReason ?? null,
-              pin: a.pin,
-              expectations: a.expectations,
-              signature: { status: a.signature.status, method: a.signature.method, file: a.signature.file, reasons: a.signature.reasons, signer: a.signature.signer, diff: a.signature.diff },
-              failedChecks: a.failedChecks,
-              findings: a.fileFindings,
-            },
-            null,
-            2,
-          )}\n`,
-        );
+        io.out(`${JSON.stringify(v, null, 2)}\n`);
       } else {
-        const total = a.manifest.files.reduce((s, f) => s + f.size, 0);
-        io.out(`${a.dir}\n`);
-        io.out(`  files      ${a.manifest.files.length} (${formatBytes(total)})  root sha256:${a.manifest.rootDigest}  dirHash1 ${a.manifest.directoryDigest}\n`);
-        io.out(`  graph      ${a.graph ?? '(none)'}${a.blocked ? `  BLOCKED: ${a.blockReason}` : ''}\n`);
-        if (a.pin.status === 'mismatch') io.err(`${formatPinMismatch(a.pin)}\n`);
-        io.out(`  pin        ${a.pin.status}${a.pin.status === 'off' ? '' : `: ${a.pin.message}`}\n`);
-        for (const e of a.expectations) io.out(`  expect     ${e.ok ? 'ok' : 'FAILED'}  ${e.message}\n`);
-        const s = a.signature;
+        const total = v.files.reduce((s, f) => s + f.size, 0);
+        io.out(`${v.dir}\n`);
+        io.out(`  files      ${v.files.length} (${formatBytes(total)})  root sha256:${v.rootDigest}  dirHash1 ${v.directoryDigest}\n`);
+        io.out(`  graph      ${v.graph ?? '(none)'}${v.blocked ? `  BLOCKED: ${v.blockReason}` : ''}\n`);
+        if (v.pin.status === 'mismatch') io.err(`${formatPinMismatch(audit.pin)}\n`);
+        io.out(`  pin        ${v.pin.status}${v.pin.status === 'off' ? '' : `: ${v.pin.message}`}\n`);
+        for (const e of v.expectations) io.out(`  expect     ${e.ok ? 'ok' : 'FAILED'}  ${e.message}\n`);
+        const s = v.signature;
         io.out(`  signature  ${s.status}${s.status === 'absent' ? '' : ` (${s.method}, ${s.file})`}${s.reasons.length ? `: ${s.reasons.join('; ')}` : ''}\n`);
-        const shown = a.fileFindings.filter((f) => f.severity !== 'info');
+        const shown = v.findings.filter((f) => f.severity !== 'info');
         if (shown.length) {
           io.out('  findings\n');
           for (const f of shown) io.out(`    ${SEV_LABEL[f.severity]} ${f.id}  ${f.message}\n`);
         }
-        const info = a.fileFindings.length - shown.length;
+        const info = v.findings.length - shown.length;
         if (info) io.out(`  (${info} informational finding${info === 1 ? '' : 's'}; --json lists them)\n`);
+        const serious = v.findings.filter(isSerious);
         const why: string[] = [];
         if (serious.length) why.push(`${serious.length} finding${serious.length === 1 ? '' : 's'} at high or critical`);
-        if (a.failedChecks.length) why.push(`${a.failedChecks.length} failed check${a.failedChecks.length === 1 ? '' : 's'}`);
-        if (a.blocked) why.push('graph blocked');
-        io.out(ok ? 'result: ok\n' : `result: FAILED (${why.join(', ')})\n`);
+        if (v.failedChecks.length) why.push(`${v.failedChecks.length} failed check${v.failedChecks.length === 1 ? '' : 's'}`);
+        if (v.blocked) why.push('graph blocked');
+        io.out(v.ok ? 'result: ok\n' : `result: FAILED (${why.join(', ')})\n`);
       }
-      setCode(ok ? 0 : 1);
+      setCode(v.ok ? 0 : 1);
     });
 
   const pin = program.command('pin').description('list, update and revoke trust-on-first-use pins of model folders');
@@ -183,21 +162,15 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
     .option('--out <file>', 'write the envelope here (default: stdout)')
     .action(async (o: { report: string; key: string; name?: string; out?: string }) => {
       const { attestReport } = await import('../../attest/attestation.js');
-      const { readSmallFile, decodeUtf8, parseUntrustedJson } = await import('../../formats/untrusted-json.js');
-      const r = await readSmallFile(o.report, 256 * 1024 * 1024);
-      const text = r.ok ? decodeUtf8(r.bytes) : undefined;
-      const parsed = text === undefined ? undefined : parseUntrustedJson(text);
-      if (!parsed?.ok) throw new UserError('E_REPORT_READ', `${o.report}: not a readable report.json`, o.report);
-      const rep = parsed.value as { model?: { dir?: unknown; rootDigest?: unknown; directoryDigest?: unknown }; packs?: unknown };
-      const m = rep.model ?? {};
-      if (typeof m.rootDigest !== 'string' || typeof m.directoryDigest !== 'string') throw new UserError('E_REPORT_PARSE', `${o.report}: report has no model.rootDigest/directoryDigest`, o.report);
-      const packs = Array.isArray(rep.packs) ? (rep.packs as { name?: unknown; digest?: unknown }[]).filter((p) => typeof p.name === 'string' && typeof p.digest === 'string').map((p) => ({ name: p.name as string, digest: p.digest as string })) : [];
+      // The report is validated by its schema before anything is signed.
+      const { loadReport } = await import('../../report/load-report.js');
+      const rep = await loadReport(o.report);
       const path = await import('node:path');
       const env = await attestReport({
         reportPath: o.report,
         keyPem: await readPem(o.key, 'private key'),
-        subject: { name: o.name ?? (typeof m.dir === 'string' ? path.basename(m.dir) : 'model'), rootDigest: m.rootDigest, directoryDigest: m.directoryDigest },
-        packs,
+        subject: { name: o.name ?? path.basename(rep.model.dir), rootDigest: rep.model.rootDigest, directoryDigest: rep.model.directoryDigest },
+        packs: rep.packs.map((p) => ({ name: p.name, digest: p.digest })),
       });
       const json = `${JSON.stringify(env, null, 2)}\n`;
       if (o.out) {
