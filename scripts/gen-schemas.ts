@@ -1,26 +1,42 @@
 /**
- * Writes the JSON Schemas of report.json and `verify --json` into schemas/ from their zod schemas.
+ * Writes the JSON Schemas of the public documents into schemas/ from their zod schemas.
  * `--check` exits 1 instead of writing when a committed file is stale.
  * Run: npx tsx scripts/gen-schemas.ts [--check]
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DOCUMENT_SCHEMAS, renderDocumentJsonSchema, type SchemaFile } from '../src/report/json-schema.js';
+import type { z } from 'zod';
+import { TestResultStatementSchema } from '../src/attest/statement.js';
+import { renderJsonSchema } from '../src/report/json-schema.js';
+import { ScanReportSchema } from '../src/report/schema.js';
+import { VerifyReportSchema } from '../src/report/verify-report.js';
 
-const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'schemas');
-const check = process.argv.includes('--check');
-await mkdir(dir, { recursive: true });
-for (const file of Object.keys(DOCUMENT_SCHEMAS) as SchemaFile[]) {
-  const target = path.join(dir, file);
-  const text = renderDocumentJsonSchema(file);
-  if (check) {
-    if ((await readFile(target, 'utf8').catch(() => '')) !== text) {
-      console.error(`${target} is stale; run: npx tsx scripts/gen-schemas.ts`);
-      process.exitCode = 1;
+export const SCHEMAS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'schemas');
+
+/** Every committed schema: file name → its zod schema and where that is defined. */
+export const DOCUMENT_SCHEMAS: Record<string, { schema: z.ZodType; source: string }> = {
+  'report.schema.json': { schema: ScanReportSchema, source: 'src/report/schema.ts' },
+  'verify.schema.json': { schema: VerifyReportSchema, source: 'src/report/verify-report.ts' },
+  'attestation.schema.json': { schema: TestResultStatementSchema, source: 'src/attest/statement.ts' },
+};
+
+export const renderDocumentSchema = (file: string): string => renderJsonSchema(DOCUMENT_SCHEMAS[file]!.schema, DOCUMENT_SCHEMAS[file]!.source);
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const check = process.argv.includes('--check');
+  await mkdir(SCHEMAS_DIR, { recursive: true });
+  for (const file of Object.keys(DOCUMENT_SCHEMAS)) {
+    const target = path.join(SCHEMAS_DIR, file);
+    const text = renderDocumentSchema(file);
+    if (check) {
+      if ((await readFile(target, 'utf8').catch(() => '')) !== text) {
+        console.error(`${target} is stale; run: npx tsx scripts/gen-schemas.ts`);
+        process.exitCode = 1;
+      }
+    } else {
+      await writeFile(target, text);
+      console.log(`wrote ${target}`);
     }
-  } else {
-    await writeFile(target, text);
-    console.log(`wrote ${target}`);
   }
 }

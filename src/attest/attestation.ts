@@ -19,6 +19,12 @@ import {
 import type { DsseEnvelope } from '../provenance/integrity/dsse.js';
 import { buildManifest, MODEL_SIGNING_IGNORE } from '../provenance/integrity/manifest.js';
 import { decodeUtf8, parseUntrustedJson, readSmallFile } from '../formats/untrusted-json.js';
+import { readReportFile, upgradeReport } from '../report/load-report.js';
+import type { ScanReport, VerdictLevel } from '../report/schema.js';
+import { issuePath } from '../report/validate.js';
+import { TEST_RESULT_PREDICATE, TestResultStatementSchema, type TestResultLevel, type TestResultStatement } from './statement.js';
+
+export { TEST_RESULT_PREDICATE, type TestResultLevel } from './statement.js';
 
 /**
  * A signed statement of a scan result: "trigger-scan scanned the model with these digests, with
@@ -34,15 +40,12 @@ import { decodeUtf8, parseUntrustedJson, readSmallFile } from '../formats/untrus
  * also work with their curve hashes. The keyid is the sha256 hex of the public key's SPKI PEM.
  */
 
-export const TEST_RESULT_PREDICATE = 'https://in-toto.io/attestation/test-result/v0.1';
 /** Marks which configuration entry is the report (its name is the report's file name). */
 export const REPORT_ANNOTATION = 'trigger-scan/report';
-const MAX_REPORT_BYTES = 256 * 1024 * 1024;
 const MAX_ENVELOPE_BYTES = 64 * 1024 * 1024;
 const MAX_TEST_IDS = 1000;
 
-export type TestResultLevel = 'PASSED' | 'WARNED' | 'FAILED';
-const RESULT_OF: Record<string, TestResultLevel> = { clean: 'PASSED', suspicious: 'WARNED', flagged: 'FAILED' };
+const RESULT_OF: Record<VerdictLevel, TestResultLevel> = { clean: 'PASSED', suspicious: 'WARNED', flagged: 'FAILED' };
 
 export interface AttestReportInput {
   reportPath: string;
@@ -53,11 +56,7 @@ export interface AttestReportInput {
   packs: { name: string; digest: string }[];
 }
 
-interface ResourceDescriptor {
-  name: string;
-  digest: Record<string, string>;
-  annotations?: Record<string, string>;
-}
+type ResourceDescriptor = TestResultStatement['predicate']['configuration'][number];
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -68,27 +67,13 @@ function packDigest(d: string): string | undefined {
   return m ? (m[1] as string).toLowerCase() : undefined;
 }
 
-async function readReport(reportPath: string): Promise<{ bytes: Buffer; report: unknown }> {
-  const r = await readSmallFile(reportPath, MAX_REPORT_BYTES);
-  if (!r.ok) throw new UserError('E_REPORT_READ', `${reportPath}: report ${r.error}`, reportPath);
-  const text = decodeUtf8(r.bytes);
-  const parsed = text === undefined ? { ok: false as const, error: 'not UTF-8' } : parseUntrustedJson(text);
-  if (!parsed.ok) throw new UserError('E_REPORT_PARSE', `${reportPath}: report is ${parsed.error}`, reportPath);
-  return { bytes: r.bytes, report: parsed.value };
+/** The report's bytes (what the attestation digests) and its content, validated by the report schema. */
+async function readReport(reportPath: string): Promise<{ bytes: Buffer; report: ScanReport }> {
+  const { bytes, raw } = await readReportFile(reportPath);
+  return { bytes, report: upgradeReport(raw, reportPath).report };
 }
 
-function verdictOf(report: unknown): string | undefined {
-  const level = own(own(report, 'verdict'), 'level');
-  return typeof level === 'string' ? level : undefined;
-}
-
-function testIds(report: unknown, level: string): string[] {
-  const tests = own(report, 'tests');
-  if (!Array.isArray(tests)) return [];
-  const out: string[] = [];
-  for (const t of tests) if (own(t, 'level') === level && typeof own(t, 'key') === 'string') out.push(own(t, 'key') as string);
-  return out.slice(0, MAX_TEST_IDS);
-}
+const testIds = (report: ScanReport, level: 'flagged' | 'suspicious'): string[] => report.tests.filter((t) => t.level === level).map((t) => t.key).slice(0, MAX_TEST_IDS);
 
 /** Build and sign the attestation; returns the DSSE envelope (write it as JSON). */
 export async function attestReport(input: AttestReportInput): Promise<DsseEnvelope> {
@@ -102,9 +87,7 @@ export async function attestReport(input: AttestReportInput): Promise<DsseEnvelo
   if ('error' in alg) throw new UserError('E_ATTEST_KEY', `signing key: ${alg.error}`);
 
   const { bytes, report } = await readReport(input.reportPath);
-  const level = verdictOf(report);
-  const result = level === undefined ? undefined : RESULT_OF[level];
-  if (!result) throw new UserError('E_REPORT_PARSE', `${input.reportPath}: report has no verdict.level of clean, suspicious or flagged (got ${JSON.stringify(level)})`, input.reportPath);
+  const result = RESULT_OF[report.verdict.level];
 
   const configuration: ResourceDescriptor[] = [{ name: path.basename(input.reportPath), digest: { sha256: sha256Hex(bytes) }, annotations: { kind: REPORT_ANNOTATION } }];
   for (const p of input.packs) {
@@ -112,12 +95,12 @@ export async function attestReport(input: AttestReportInput): Promise<DsseEnvelo
     if (!d) throw new UserError('E_ATTEST_INPUT', `pack ${JSON.stringify(p.name)} digest ${JSON.stringify(p.digest)} is not a sha256 digest`);
     configuration.push({ name: p.name, digest: { sha256: d }, annotations: { kind: 'trigger-scan/probe-pack' } });
   }
-  const predicate: Record<string, unknown> = { result, configuration };
+  const predicate: TestResultStatement['predicate'] = { result, configuration };
   const failedTests = testIds(report, 'flagged');
   const warnedTests = testIds(report, 'suspicious');
   if (failedTests.length) predicate.failedTests = failedTests;
   if (warnedTests.length) predicate.warnedTests = warnedTests;
-  const statement = {
+  const statement: TestResultStatement = {
     _type: IN_TOTO_STATEMENT_V1,
     subject: [{ name: subject.name, digest: { sha256: subject.rootDigest, dirHash1: subject.directoryDigest } }],
     predicateType: TEST_RESULT_PREDICATE,
@@ -217,8 +200,12 @@ export async function verifyAttestation(input: VerifyAttestationInput): Promise<
   const have = sha256Hex(bytes);
   if (typeof want !== 'string') reasons.push('attestation names no report digest');
   else if (want !== have) reasons.push(`${input.reportPath}: report digest ${have.slice(0, 16)}… is not the attested ${want.slice(0, 16)}… (the report was changed after it was attested)`);
-  const level = verdictOf(report);
-  if (out.result && level !== undefined && RESULT_OF[level] !== out.result) reasons.push(`attested result ${out.result} does not match the report verdict ${level}`);
+  const level = report.verdict.level;
+  if (out.result && RESULT_OF[level] !== out.result) reasons.push(`attested result ${out.result} does not match the report verdict ${level}`);
+
+  // Anything else the statement's schema requires; the checks above name the common failures.
+  const shape = TestResultStatementSchema.safeParse(statement);
+  if (!shape.success && reasons.length === 0) reasons.push(`statement is not a test-result statement: "${issuePath(shape.error.issues[0]!.path)}": ${shape.error.issues[0]!.message}`);
 
   if (input.modelDir !== undefined && out.subject) {
     const m = await buildManifest(input.modelDir, { ignore: MODEL_SIGNING_IGNORE });

