@@ -5,10 +5,20 @@ import shutil
 import struct
 
 import numpy as np
+import torch
 
 from common import dumps_json, sha256_file, write_json
 
-_DTYPES = {np.dtype("float32"): "F32", np.dtype("int64"): "I64"}
+_DTYPES = {np.dtype("float32"): "F32", np.dtype("float16"): "F16", np.dtype("int64"): "I64"}
+
+
+def _tensor_bytes(t):
+    """(safetensors dtype, shape, little-endian bytes); bfloat16 has no numpy type, so its bits go as int16."""
+    t = t.detach().cpu().contiguous()
+    if t.dtype == torch.bfloat16:
+        return "BF16", list(t.shape), t.view(torch.int16).numpy().astype("<i2").tobytes()
+    arr = np.ascontiguousarray(t.numpy())
+    return _DTYPES[arr.dtype], list(arr.shape), arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
 
 
 def write_safetensors(path, tensors):
@@ -21,10 +31,8 @@ def write_safetensors(path, tensors):
     blobs = []
     offset = 0
     for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name].detach().cpu().numpy())
-        data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": _DTYPES[arr.dtype], "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(data)]}
+        dtype, shape, data = _tensor_bytes(tensors[name])
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     raw = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")

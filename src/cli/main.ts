@@ -41,13 +41,14 @@ function buildProgram(io: Io, setCode: (c: number) => void): Command {
     .description('show what the model folder holds: layout, architecture, I/O signature, vocabulary, files')
     .argument('<model-dir>', 'model folder (Hugging Face layout: ONNX graph, tokenizer.json, config.json)')
     .option('--graph <file>', 'ONNX graph to use, relative to the model folder')
+    .option('--from-safetensors', 'build the graph from config.json + safetensors even when the folder has an ONNX graph')
     .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
     .option('--json', 'machine-readable output')
-    .action(async (dir: string, o: { graph?: string; threads?: number; json?: boolean }) => {
+    .action(async (dir: string, o: { graph?: string; fromSafetensors?: boolean; threads?: number; json?: boolean }) => {
       // Heavy modules load only when a command runs, so --help stays instant.
       const { inspectModel } = await import('../model/inspect.js');
       const { printInspect } = await import('./commands/inspect.js');
-      printInspect(await inspectModel(dir, { graph: o.graph, threads: o.threads }), Boolean(o.json), io);
+      printInspect(await inspectModel(dir, { graph: o.graph, fromSafetensors: o.fromSafetensors, threads: o.threads }), Boolean(o.json), io);
       setCode(EXIT.ok);
     });
 

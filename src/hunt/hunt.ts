@@ -29,6 +29,7 @@ export interface HuntOptions {
   fdr?: number | undefined;
   minAttackSuccess?: number | undefined;
   graph?: string | undefined;
+  fromSafetensors?: boolean | undefined;
   pins?: { file?: string | undefined; mode: PinMode; name?: string | undefined } | undefined;
   onProgress?: ((done: number, total: number, phase: string) => void) | undefined;
 }
@@ -85,11 +86,11 @@ export async function huntModel(dir: string, o: HuntOptions = {}): Promise<HuntR
     minAttackSuccess: o.minAttackSuccess ?? 0.8,
   };
   const base = await loadPacks(['baselines', 'detectors']);
-  const audit = await auditModelFolder(dir, { pins: o.pins ?? { mode: 'accept-new' }, ...(o.graph ? { graphPath: o.graph } : {}) });
+  const audit = await auditModelFolder(dir, { pins: o.pins ?? { mode: 'accept-new' }, ...(o.graph ? { graphPath: o.graph } : o.fromSafetensors ? { graphPath: null } : {}) });
   if (audit.blocked) throw new UserError('E_UNSAFE_MODEL', `${dir}: refusing to load the graph: ${audit.blockReason ?? 'a critical file finding'}`, dir);
   if (audit.failedChecks.length) throw new UserError('E_PROVENANCE', `${dir}: provenance check failed: ${audit.failedChecks.join('; ')}`, dir);
 
-  const model = await loadModel(dir, { graph: o.graph, threads: o.threads ?? defaultThreads() });
+  const model = await loadModel(dir, { graph: o.graph, fromSafetensors: o.fromSafetensors, threads: o.threads ?? defaultThreads() });
   try {
     if (model.io.task !== 'causal-lm') throw new UserError('E_USAGE', `${dir}: hunt needs a text generator; this graph is a ${model.io.task} model (use scan)`, dir);
     const lm = new CausalLM(model, { batchSize: o.batchSize ?? 64 });

@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { BuildInfo } from './build-graph/index.js';
 import type { IoSignature } from './io-signature.js';
 import { loadModel, type LoadOptions } from './load-model.js';
 
@@ -22,6 +23,8 @@ export interface InspectReport {
   labels: Record<number, string> | null;
   vocab: { tokenizer: number; embeddingRows: number | null; embeddingSource: string | null; configVocabSize: number | null };
   parameters: number;
+  /** How the graph was built from config.json + safetensors; null when an ONNX graph was loaded. */
+  built: Omit<BuildInfo, 'nodes'> | null;
   externalDataFiles: string[];
   promptFormat: string;
   files: { path: string; bytes: number }[];
@@ -68,8 +71,9 @@ export async function inspectModel(dir: string, opts: LoadOptions = {}): Promise
         embeddingSource: m.embedding?.source ?? null,
         configVocabSize: m.config.vocabSize ?? null,
       },
-      parameters: m.graph.parameterCount,
-      externalDataFiles: [...new Set(m.graph.initializers.flatMap((t) => (t.external ? [t.external.location] : [])))],
+      parameters: m.built?.info.parameters ?? m.graph.parameterCount,
+      built: m.built ? (({ nodes: _nodes, ...rest }) => rest)(m.built.info) : null,
+      externalDataFiles: m.built ? m.built.info.shards : [...new Set(m.graph.initializers.flatMap((t) => (t.external ? [t.external.location] : [])))],
       promptFormat: m.format.description,
       files: await listFiles(m.layout.dir),
     };

@@ -2,15 +2,24 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { readJsonFile } from '../util/json-file.js';
+import { findCheckpoint } from './build-graph/checkpoint.js';
 
-/** Which exporter's folder convention the graph was found in; informational, the I/O adapter decides. */
-export type LayoutName = 'optimum' | 'transformers.js' | 'optimum-merged' | 'onnxruntime-genai' | 'explicit';
+/**
+ * Which exporter's folder convention the graph was found in; informational, the I/O adapter decides.
+ * `safetensors`: no graph is used; one is built from config.json and the checkpoint.
+ */
+export type LayoutName = 'optimum' | 'transformers.js' | 'optimum-merged' | 'onnxruntime-genai' | 'explicit' | 'safetensors';
 
 export interface ModelLayout {
   dir: string;
   layout: LayoutName;
-  /** Absolute path of the ONNX graph that will be run. */
+  /**
+   * Absolute path of the ONNX graph that will be run; for the `safetensors` layout, the checkpoint
+   * file the graph is built from (what reports name as the model's graph).
+   */
   graphPath: string;
+  /** model.safetensors or model.safetensors.index.json when the graph is built from it. */
+  checkpoint: string | undefined;
   /** Other graphs present (quantized or fp16 variants, split decoders), relative to dir. */
   otherGraphs: string[];
   tokenizerPath: string;
@@ -55,6 +64,8 @@ async function findUp(name: string, from: string, root: string): Promise<string 
 export interface LayoutOptions {
   /** Graph file relative to the model folder, overriding discovery. */
   graph?: string | undefined;
+  /** Build the graph from config.json + safetensors even when the folder has an ONNX graph. */
+  fromSafetensors?: boolean | undefined;
 }
 
 export async function findModelLayout(dirArg: string, opts: LayoutOptions = {}): Promise<ModelLayout> {
@@ -66,7 +77,14 @@ export async function findModelLayout(dirArg: string, opts: LayoutOptions = {}):
   const graphs = await listGraphs(dir);
   let graphRel: string | undefined;
   let layout: LayoutName = 'explicit';
-  if (opts.graph !== undefined) {
+  let checkpoint: string | undefined;
+  if (opts.graph !== undefined && opts.fromSafetensors) {
+    throw new UserError('E_USAGE', '--graph and --from-safetensors exclude each other: one names a graph to run, the other builds one');
+  }
+  if (opts.fromSafetensors) {
+    checkpoint = await findCheckpoint(dir);
+    if (!checkpoint) throw new UserError('E_NO_CHECKPOINT', `${dirArg}: --from-safetensors, but there is no model.safetensors or model.safetensors.index.json`, dir);
+  } else if (opts.graph !== undefined) {
     const p = path.resolve(dir, opts.graph);
     if (!p.startsWith(dir + path.sep)) throw new UserError('E_NO_GRAPH', `${opts.graph}: --graph must name a file inside ${dirArg}`, opts.graph);
     if (!(await isFile(p))) throw new UserError('E_NO_GRAPH', `${path.join(dirArg, opts.graph)}: graph file not found`, p);
@@ -91,25 +109,34 @@ export async function findModelLayout(dirArg: string, opts: LayoutOptions = {}):
       }
     }
   }
-  if (graphRel === undefined) {
+  // A folder with weights but no graph: build one (what most downloaded fine-tunes are).
+  if (graphRel === undefined && !checkpoint && !graphs.length) checkpoint = await findCheckpoint(dir);
+  if (graphRel === undefined && !checkpoint) {
     const hint = graphs.length ? ` (found ${graphs.join(', ')}; choose one with --graph)` : '';
-    throw new UserError('E_NO_GRAPH', `${dirArg}: no ONNX graph (looked for ${CANDIDATES.map((c) => c.rel).join(', ')})${hint}`, dir);
+    throw new UserError('E_NO_GRAPH', `${dirArg}: no ONNX graph (looked for ${CANDIDATES.map((c) => c.rel).join(', ')}) and no model.safetensors to build one from${hint}`, dir);
   }
-  const graphPath = path.join(dir, graphRel);
+  if (checkpoint) {
+    layout = 'safetensors';
+    graphRel = path.basename(checkpoint);
+  }
+  const graphPath = path.join(dir, graphRel!);
 
   const tokenizerPath = await findUp('tokenizer.json', path.dirname(graphPath), dir);
   if (!tokenizerPath) throw new UserError('E_NO_TOKENIZER', `${dirArg}: no tokenizer.json next to ${graphRel} or in the model folder`, dir);
   const tokDir = path.dirname(tokenizerPath);
   const near = async (name: string) => (await isFile(path.join(tokDir, name))) ? path.join(tokDir, name) : findUp(name, path.dirname(graphPath), dir);
 
+  const configPath = await near('config.json');
+  if (checkpoint && !configPath) throw new UserError('E_NO_CONFIG', `${dirArg}: ${graphRel} without config.json; the architecture cannot be known`, dir);
   return {
     dir,
     layout,
     graphPath,
+    checkpoint,
     otherGraphs: graphs.filter((g) => g !== graphRel),
     tokenizerPath,
     tokenizerConfigPath: await near('tokenizer_config.json'),
-    configPath: await near('config.json'),
+    configPath,
     generationConfigPath: await near('generation_config.json'),
     genaiConfigPath: await near('genai_config.json'),
   };

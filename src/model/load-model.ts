@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { UserError } from '../errors.js';
-import { embeddingRows, readOnnx, type OnnxGraphInfo } from '../formats/onnx.js';
+import { embeddingRows, parseOnnx, readOnnx, type OnnxGraphInfo } from '../formats/onnx.js';
+import { buildGraph, type BuiltModel } from './build-graph/index.js';
 import { detectIoSignature, type IoSignature, type ValueMeta } from './io-signature.js';
 import { findModelLayout, type ModelLayout } from './layout.js';
 import { readModelConfig, type ModelConfig } from './model-config.js';
@@ -11,6 +12,8 @@ import { TextTokenizer } from './tokenizer.js';
 
 export interface LoadOptions {
   graph?: string | undefined;
+  /** Build the graph from config.json + safetensors even when an ONNX graph is present. */
+  fromSafetensors?: boolean | undefined;
   threads?: number | undefined;
   /** A plain frame such as "User: {prompt}\nAssistant:" instead of the tokenizer's chat template. */
   frame?: string | undefined;
@@ -24,6 +27,8 @@ export interface ModelDescription {
   config: ModelConfig;
   tokenizer: TextTokenizer;
   graph: OnnxGraphInfo;
+  /** Set when the graph was built from the checkpoint (layout `safetensors`). */
+  built: BuiltModel | undefined;
   /** Rows of the token-embedding table and where that number came from. */
   embedding: { rows: number; source: string } | undefined;
   format: PromptFormat;
@@ -49,10 +54,11 @@ function embeddingOf(graph: OnnxGraphInfo, config: ModelConfig): ModelDescriptio
 
 /** Read a model folder's files and check that they fit together, without running anything. */
 export async function describeModel(dir: string, opts: LoadOptions = {}): Promise<ModelDescription> {
-  const layout = await findModelLayout(dir, { graph: opts.graph });
+  const layout = await findModelLayout(dir, { graph: opts.graph, fromSafetensors: opts.fromSafetensors });
   const config = await readModelConfig(layout);
   const tokenizer = await TextTokenizer.load(layout.tokenizerPath, layout.tokenizerConfigPath);
-  const graph = await readOnnx(layout.graphPath);
+  const built = layout.checkpoint ? await buildGraph(layout.dir, layout.configPath!, layout.checkpoint, config.raw) : undefined;
+  const graph = built ? parseOnnx(built.bytes, layout.checkpoint!) : await readOnnx(layout.graphPath);
   const embedding = embeddingOf(graph, config);
   // A tokenizer that can emit ids past the embedding table makes ORT fail deep inside a kernel
   // (or, worse, read out of bounds in a custom op); refuse before running.
@@ -68,12 +74,13 @@ export async function describeModel(dir: string, opts: LoadOptions = {}): Promis
     opts.frame !== undefined || opts.noChatTemplate || !tokenizer.info.chatTemplate
       ? plainFormat(opts.frame)
       : chatTemplateFormat(tokenizer.info.chatTemplate, tokenizer.info, tplFile);
-  return { layout, config, tokenizer, graph, embedding, format };
+  return { layout, config, tokenizer, graph, built, embedding, format };
 }
 
 export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const desc = await describeModel(dir, opts);
-  const session = await createSession(desc.layout.graphPath, { threads: opts.threads });
+  const source = desc.built ? { bytes: desc.built.bytes, externalDataFolder: desc.built.externalDataFolder, label: desc.layout.graphPath } : desc.layout.graphPath;
+  const session = await createSession(source, { threads: opts.threads });
   try {
     const meta = (vs: typeof session.inputMetadata): ValueMeta[] =>
       vs.map((v) => (v.isTensor ? { name: v.name, type: v.type, shape: v.shape } : { name: v.name, type: 'non-tensor', shape: [] }));

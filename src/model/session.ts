@@ -18,21 +18,34 @@ function ortLoadMessage(err: unknown): string {
   return msg.split('\n')[0]!.replace(/^\[[^\]]*\]\s*/, '').slice(0, 300);
 }
 
-export async function createSession(graphPath: string, opts: SessionOptions = {}): Promise<InferenceSession> {
+/** A graph built in memory whose initializers are external data in files under `externalDataFolder`. */
+export interface InMemoryGraph {
+  bytes: Uint8Array;
+  externalDataFolder: string;
+  /** What messages name (the checkpoint the graph was built from). */
+  label: string;
+}
+
+export async function createSession(graph: string | InMemoryGraph, opts: SessionOptions = {}): Promise<InferenceSession> {
   // Loaded lazily so that --help and pure-JSON commands never pay for the native binding.
   const ort = await import('onnxruntime-node');
   const threads = opts.threads ?? defaultThreads();
+  const label = typeof graph === 'string' ? graph : graph.label;
+  // onnxruntime resolves a built graph's external data against this folder and refuses any
+  // location whose real path leaves it.
+  const external = typeof graph === 'string' ? {} : { model_external_initializers_file_folder_path: graph.externalDataFolder };
   try {
-    return await ort.InferenceSession.create(graphPath, {
+    const options: InferenceSession.SessionOptions = {
       executionProviders: ['cpu'],
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
       // Spinning threads burn a core after every run; the JS side works between runs.
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    });
+      extra: { session: { intra_op: { allow_spinning: '0' }, ...external } },
+    };
+    return typeof graph === 'string' ? await ort.InferenceSession.create(graph, options) : await ort.InferenceSession.create(graph.bytes, options);
   } catch (err) {
-    throw new UserError('E_ONNX_LOAD', `${graphPath}: onnxruntime cannot load the graph (${ortLoadMessage(err)})`, graphPath);
+    throw new UserError('E_ONNX_LOAD', `${label}: onnxruntime cannot load the graph (${ortLoadMessage(err)})`, label);
   }
 }

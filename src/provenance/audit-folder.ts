@@ -27,8 +27,8 @@ import type { PinCheck, PinMode } from './integrity/pins.js';
  */
 
 export interface AuditFolderOptions {
-  /** The graph the scan will load, absolute or relative to the folder. */
-  graphPath?: string;
+  /** The graph the scan will load, absolute or relative to the folder; null when it loads none (built from safetensors). */
+  graphPath?: string | null;
   pins?: { file?: string; mode: PinMode; name?: string; note?: string };
   expect?: string[];
   /** `path` defaults to `<dir>/model.sig` when that exists. */
@@ -116,7 +116,7 @@ export async function auditModelFolder(dirArg: string, opts: AuditFolderOptions 
 
   // ---- blocking
   const mainAudit = onnx.find((a) => a.file === path.resolve(dir, mainRel ?? ''));
-  const blocking = opts.graphPath !== undefined ? (mainAudit?.blocked ? [mainAudit] : []) : onnx.filter((a) => a.blocked);
+  const blocking = opts.graphPath === null ? [] : opts.graphPath !== undefined ? (mainAudit?.blocked ? [mainAudit] : []) : onnx.filter((a) => a.blocked);
   findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
   const out: FolderAudit = { dir, manifest, fileFindings: findings, onnx, pin, expectations, signature, failedChecks, blocked: blocking.length > 0 };
   if (mainRel) out.graph = mainRel;

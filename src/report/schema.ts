@@ -28,7 +28,7 @@ export const REPORT_SCHEMA_VERSION = 2;
 // ------------------------------------------------------------------ enumerations
 
 export const TASKS = ['causal-lm', 'sequence-classification'] as const;
-export const LAYOUTS = ['optimum', 'transformers.js', 'optimum-merged', 'onnxruntime-genai', 'explicit'] as const;
+export const LAYOUTS = ['optimum', 'transformers.js', 'optimum-merged', 'onnxruntime-genai', 'explicit', 'safetensors'] as const;
 /** Where a probe goes: the pack placements, or `template` for triggers that wrap the whole prompt. */
 export const REPORT_PLACEMENTS = [...PLACEMENTS, 'template'] as const;
 export const TEST_LEVELS = ['flagged', 'suspicious', 'pass', 'negative-control'] as const;

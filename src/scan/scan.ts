@@ -27,6 +27,8 @@ export interface ScanOptions {
   threads?: number | undefined;
   batchSize?: number | undefined;
   graph?: string | undefined;
+  /** Build the graph from config.json + safetensors even when an ONNX graph is present. */
+  fromSafetensors?: boolean | undefined;
   frame?: string | undefined;
   /** Trust on first use: pin file, mode and the name the model is pinned under. */
   pins?: { file?: string | undefined; mode: PinMode; name?: string | undefined } | undefined;
@@ -80,9 +82,10 @@ export async function scanModel(dir: string, o: ScanOptions = {}): Promise<ScanR
 
   // Layout first for its clear errors (missing folder, no graph); then the file checks, before ORT
   // parses anything: a graph whose external data escapes the folder is never loaded.
-  const layout = await findModelLayout(dir, { graph: o.graph });
+  const layout = await findModelLayout(dir, { graph: o.graph, fromSafetensors: o.fromSafetensors });
   const audit = await auditModelFolder(dir, {
-    graphPath: layout.graphPath,
+    // A graph built from the checkpoint loads none of the folder's ONNX files.
+    graphPath: layout.checkpoint ? null : layout.graphPath,
     pins: o.pins ?? { mode: 'accept-new' },
     expect: o.expect ? [...o.expect] : [],
     signature: o.signature,
@@ -92,7 +95,7 @@ export async function scanModel(dir: string, o: ScanOptions = {}): Promise<ScanR
     throw new UserError('E_PROVENANCE', `${dir}: provenance check failed: ${audit.failedChecks.join('; ')}`, dir);
   }
   const manifest = audit.manifest;
-  const model = await loadModel(dir, { graph: o.graph, threads: settings.threads, frame: o.frame });
+  const model = await loadModel(dir, { graph: o.graph, fromSafetensors: o.fromSafetensors, threads: settings.threads, frame: o.frame });
   try {
     // Chat prompts mean nothing to a text classifier; it gets review-like sentences of both labels.
     if (model.io.task === 'sequence-classification' && !o.baselines?.length && packs.baselines.every((b) => b.pack === 'baselines')) {

@@ -6,9 +6,16 @@ const shape = (s: (number | string)[]) => `[${s.join(', ')}]`;
 export function renderInspect(r: InspectReport): string {
   const lines: string[] = [];
   lines.push(`model folder   ${r.dir}`);
-  lines.push(`layout         ${r.layout} (graph ${r.graph}${r.otherGraphs.length ? `; also ${r.otherGraphs.join(', ')}` : ''})`);
+  const also = r.otherGraphs.length ? `; also ${r.otherGraphs.join(', ')}` : '';
+  lines.push(r.built ? `layout         ${r.layout} (graph built from ${r.built.shards.join(', ')}${also})` : `layout         ${r.layout} (graph ${r.graph}${also})`);
+  if (r.built) {
+    const b = r.built;
+    const dtypes = Object.entries(b.dtypes).map(([d, n]) => `${d} ×${n}`).join(', ');
+    lines.push(`built graph    ${b.family} (model_type ${b.modelType}), ${b.layers} layers, weights ${dtypes}, ${b.ops} ops, built in ${Math.round(b.buildMs)} ms`);
+    for (const n of b.notes) lines.push(`               ${n}`);
+  }
   lines.push(`architecture   ${r.modelType ?? 'unknown'}${r.architectures.length ? ` (${r.architectures.join(', ')})` : ''}, task ${r.task}`);
-  lines.push(`graph          ${r.producer || 'unknown producer'}, IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}`);
+  if (!r.built) lines.push(`graph          ${r.producer || 'unknown producer'}, IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}`);
   lines.push(`parameters     ${r.parameters.toLocaleString('en-US')}${r.externalDataFiles.length ? ` (external data: ${r.externalDataFiles.join(', ')})` : ''}`);
   const kv = r.kvCache ? `${r.kvCache.kind} cache, ${r.kvCache.layers} layers × ${r.kvCache.heads} heads × ${r.kvCache.headDim}, ${r.kvCache.dtype}` : 'no KV cache';
   lines.push(`runtime        ids ${r.idsType}, logits ${r.logitsType}, ${kv}`);

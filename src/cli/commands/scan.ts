@@ -48,6 +48,7 @@ export interface ScanCliOptions {
   out: string;
   json?: boolean;
   graph?: string;
+  fromSafetensors?: boolean;
   frame?: string;
   progress: boolean;
   pins?: string;
@@ -80,6 +81,7 @@ export function addScanOptions(cmd: Command): Command {
     .option('--format <list>', `report formats (${FORMATS.join(', ')}, or all)`, (v: string) => parseFormats(v), [...DEFAULT_FORMATS])
     .option('--json', 'print report.json on stdout instead of the summary')
     .option('--graph <file>', 'ONNX graph to use, relative to the model folder')
+    .option('--from-safetensors', 'build the graph from config.json + safetensors even when the folder has an ONNX graph')
     .option('--frame <text>', 'plain prompt frame with {prompt} instead of the chat template')
     .option('--no-progress', 'no progress output')
     .option('--pins <file>', 'trust-on-first-use pin file (default: $TRIGGER_SCAN_PINS or ~/.config/trigger-scan/pins.json)')
@@ -114,6 +116,7 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io): Promise<n
     threads: o.threads,
     batchSize: o.batchSize,
     graph: o.graph,
+    fromSafetensors: o.fromSafetensors,
     frame: o.frame,
     pins: { file: o.pins, mode: o.pin, name: o.pinName },
     expect: o.expect,

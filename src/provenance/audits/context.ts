@@ -59,17 +59,20 @@ function once<T>(f: () => Promise<T>): () => Promise<T> {
   return () => (p ??= f());
 }
 
-/** The shared context of one folder audit; `graphPath` (absolute or relative to the folder) is the graph the caller will load. */
-export function createAuditContext(manifest: Manifest, graphPath?: string): AuditContext {
+/**
+ * The shared context of one folder audit; `graphPath` (absolute or relative to the folder) is the
+ * graph the caller will load, null when it loads none (a graph built from safetensors).
+ */
+export function createAuditContext(manifest: Manifest, graphPath?: string | null): AuditContext {
   const dir = manifest.dir;
   const files = manifest.files.map((f) => f.path);
   const abs = (rel: string): string => path.join(dir, ...rel.split('/'));
   const graphs = files.filter((f) => /\.onnx$/i.test(f));
   let mainGraph: string | undefined;
-  if (graphPath !== undefined) {
+  if (typeof graphPath === 'string') {
     mainGraph = path.relative(dir, path.resolve(dir, graphPath)).split(path.sep).join('/');
     if (!graphs.includes(mainGraph)) graphs.push(mainGraph);
-  } else {
+  } else if (graphPath === undefined) {
     mainGraph = GRAPH_PREFERENCE.find((p) => graphs.includes(p)) ?? graphs[0];
   }
 
