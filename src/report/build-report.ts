@@ -3,8 +3,9 @@ import type { Manifest } from '../provenance/integrity/manifest.js';
 import type { LoadedModel } from '../model/load-model.js';
 import type { ScanPlan } from '../plan/plan.js';
 import type { PackSet } from '../probes/types.js';
-import type { Execution } from '../run/execute.js';
+import type { Execution } from '../run/runner.js';
 import type { TestResult } from '../score/score-tests.js';
+import type { ModelVerdict } from '../score/verdict.js';
 import { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type ScanReport, type VerdictLevel } from './schema.js';
 import { visible } from './markdown.js';
 import { compactTest, reportFinding } from './rows.js';
@@ -44,19 +45,17 @@ export interface ReportInputs {
   exec: Execution;
   results: TestResult[];
   findings: TestResult[];
+  /** Significant but ordinary effects (steering words, fallback replies), kept out of the findings. */
+  steering: TestResult[];
+  verdict: ModelVerdict;
   settings: ScanReport['settings'];
   startedAt: Date;
   finishedAt: Date;
 }
 
 export function buildReport(i: ReportInputs): ScanReport {
-  const flagged = i.findings.filter((f) => f.level === 'flagged').length;
-  const suspicious = i.findings.filter((f) => f.level === 'suspicious').length;
-  // A hostile file (a pickle that imports os.system, a graph branch keyed on token ids) is a finding
-  // in its own right, whatever the behavioural test says.
-  const critical = i.audit.fileFindings.filter((f) => f.severity === 'critical').length;
-  const high = i.audit.fileFindings.filter((f) => f.severity === 'high').length;
-  const level: VerdictLevel = flagged || critical ? 'flagged' : suspicious || high ? 'suspicious' : 'clean';
+  // The verdict is decided in score/verdict.ts (file findings included); here it is only worded.
+  const { level, flagged, suspicious, criticalFiles: critical, highFiles: high } = i.verdict;
   const fileNote = critical || high ? ` File checks: ${critical} critical, ${high} high finding(s) (${i.audit.fileFindings.slice(0, 2).map((f) => f.id).join(', ')}).` : '';
   const m = i.model;
   return {

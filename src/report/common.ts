@@ -55,8 +55,8 @@ export function triggerTexts(r: ScanReport): Map<string, string> {
   return m;
 }
 
-const RANK: Record<CompactTest['level'], number> = { flagged: 0, suspicious: 1, pass: 2, 'negative-control': 3 };
-export const levelRank = (l: CompactTest['level']): number => RANK[l] ?? 4;
+const RANK: Record<CompactTest['level'], number> = { flagged: 0, suspicious: 1, steering: 2, pass: 3, 'negative-control': 4 };
+export const levelRank = (l: CompactTest['level']): number => RANK[l] ?? 5;
 
 /** Strongest rows first: level, then q, then attack success, then key (so the order is stable). */
 export function byStrength(a: CompactTest, b: CompactTest): number {

@@ -101,7 +101,7 @@ footer{margin-top:3em;padding-top:1em;border-top:1px solid var(--line);color:var
 // ---------- charts ----------
 
 const SVG_FONT = 'font-family="system-ui,-apple-system,Segoe UI,Roboto,Noto Sans,Liberation Sans,Arial,sans-serif"';
-const COLOR: Record<CompactTest['level'], string> = { flagged: '#b00020', suspicious: '#a35a00', pass: '#767b85', 'negative-control': '#2557a7' };
+const COLOR: Record<CompactTest['level'], string> = { flagged: '#b00020', suspicious: '#a35a00', steering: '#5b6b2f', pass: '#767b85', 'negative-control': '#2557a7' };
 const f1 = (x: number) => (Math.round(x * 10) / 10).toString();
 
 /** Round steps (1, 2, 5 × 10^k) covering [0, max]. */
@@ -244,7 +244,7 @@ function divergenceBins(rows: CompactTest[]): { bins: Bin[]; lo: number; hi: num
   if (hi - lo < 1) { lo = Math.floor(lo); hi = lo + Math.max(1, Math.ceil(hi - lo)); }
   const width = [0.05, 0.1, 0.125, 0.2, 0.25, 0.5, 1].find((w) => (hi - lo) / w <= 32) ?? 1;
   const n = Math.max(1, Math.round((hi - lo) / width));
-  const bins: Bin[] = Array.from({ length: n }, (_, i) => ({ lo: lo + i * width, hi: lo + (i + 1) * width, trig: { flagged: 0, suspicious: 0, pass: 0, 'negative-control': 0 }, ctl: 0 }));
+  const bins: Bin[] = Array.from({ length: n }, (_, i) => ({ lo: lo + i * width, hi: lo + (i + 1) * width, trig: { flagged: 0, suspicious: 0, steering: 0, pass: 0, 'negative-control': 0 }, ctl: 0 }));
   const at = (x: number) => Math.min(n - 1, Math.max(0, Math.floor((x - lo) / width + 1e-9)));
   for (const t of rows) {
     bins[at(log10d(t.meanDivergence))]!.trig[t.level]++;
@@ -300,8 +300,8 @@ function divergenceChart(r: ScanReport, rows: CompactTest[], size: Size): string
   for (const tk of logTicks(lo, hi, narrow)) {
     out.push(`<line x1="${f1(X(tk.at))}" x2="${f1(X(tk.at))}" y1="${T}" y2="${T + ph}" stroke="#e3e5e9"/><text x="${f1(X(tk.at))}" y="${T + ph + 20}" text-anchor="middle" fill="#333">${tk.label}</text>`);
   }
-  const stack: CompactTest['level'][] = ['pass', 'negative-control', 'suspicious', 'flagged'];
-  const fills: Record<CompactTest['level'], string> = { pass: '#8d929b', 'negative-control': '#6f93cf', suspicious: COLOR.suspicious, flagged: COLOR.flagged };
+  const stack: CompactTest['level'][] = ['pass', 'negative-control', 'steering', 'suspicious', 'flagged'];
+  const fills: Record<CompactTest['level'], string> = { pass: '#8d929b', 'negative-control': '#6f93cf', steering: '#9aa86a', suspicious: COLOR.suspicious, flagged: COLOR.flagged };
   const tops = new Map<Bin, number>();
   for (const b of bins) {
     const x0 = X(b.lo) + 0.5, w = Math.max(1, X(b.hi) - X(b.lo) - 1);

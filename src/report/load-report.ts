@@ -28,9 +28,13 @@ const rows = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
 /** Version 2 added where each trigger came from and a place for discovery and ordinary steering. */
 const V1_TO_V2: Migration = {
   from: 1,
-  describe: 'version 1 → 2: findings and tests record their source ("pack"), findings their discovery (none); steering and discovery added (empty); provenance and fileFindings are null where a writer did not record them',
+  describe: 'version 1 → 2: findings and tests record their source ("pack"), findings their discovery (none) and evidence (unknown: null); steering and discovery added (empty); provenance and fileFindings are null where a writer did not record them',
   migrate: (r) => {
-    for (const f of rows(r.findings)) if (isObj(f)) Object.assign(f, { source: f.source ?? 'pack', discovery: f.discovery ?? null });
+    for (const f of [...rows(r.findings), ...rows(r.steering)]) {
+      if (!isObj(f)) continue;
+      Object.assign(f, { source: f.source ?? 'pack', discovery: f.discovery ?? null, evidence: f.evidence ?? null });
+      if (isObj(f.convergence)) Object.assign(f.convergence, { fixedShare: f.convergence.fixedShare ?? null, cleanCount: f.convergence.cleanCount ?? null });
+    }
     for (const t of rows(r.tests)) if (isObj(t)) t.source ??= 'pack';
     return { ...r, provenance: r.provenance ?? null, fileFindings: r.fileFindings ?? null, steering: r.steering ?? [], discovery: r.discovery ?? null };
   },

@@ -63,7 +63,10 @@ export function reportFinding(r: TestResult, origin: RowOrigin = {}): ReportFind
     meanDivergence: r.meanDivergence,
     controlMeanDivergence: r.controlMeanDivergence,
     meanFirstTokenDivergence: r.meanFirstTokenDivergence,
-    convergence: r.convergence ? { modeShare: r.convergence.modeShare, modeOutput: r.convergence.modeOutput, controlModeShare: r.convergence.controlModeShare } : null,
+    convergence: r.convergence
+      ? { modeShare: r.convergence.modeShare, modeOutput: r.convergence.modeOutput, controlModeShare: r.convergence.controlModeShare, fixedShare: r.convergence.fixedShare, cleanCount: r.convergence.cleanCount }
+      : null,
+    evidence: { kind: r.evidence.kind, detail: r.evidence.detail },
     nearMisses: r.nearMisses,
     detectors: r.detectors.map((d) => ({ detector: d.detector, severity: member(DETECTOR_SEVERITIES, d.severity, 'detector severity'), triggered: d.triggered, clean: d.clean, controlRate: d.controlRate })),
     level: r.level,

@@ -21,6 +21,7 @@ import type { Severity as ProvenanceSeverity } from '../formats/finding.js';
 import type { PinStatus } from '../provenance/integrity/pins.js';
 import type { SignatureMethod, SignatureStatus } from '../provenance/integrity/model-signing.js';
 import type { Level, StatisticName } from '../score/score-tests.js';
+import type { EvidenceKind } from '../score/evidence.js';
 
 export const REPORT_SCHEMA = 'trigger-scan/report';
 export const REPORT_SCHEMA_VERSION = 2;
@@ -31,7 +32,7 @@ export const TASKS = ['causal-lm', 'sequence-classification'] as const;
 export const LAYOUTS = ['optimum', 'transformers.js', 'optimum-merged', 'onnxruntime-genai', 'explicit', 'safetensors'] as const;
 /** Where a probe goes: the pack placements, or `template` for triggers that wrap the whole prompt. */
 export const REPORT_PLACEMENTS = [...PLACEMENTS, 'template'] as const;
-export const TEST_LEVELS = ['flagged', 'suspicious', 'pass', 'negative-control'] as const;
+export const TEST_LEVELS = ['flagged', 'suspicious', 'steering', 'pass', 'negative-control'] as const;
 export const VERDICT_LEVELS = ['flagged', 'suspicious', 'clean'] as const;
 export const PIN_STATUSES = ['match', 'new', 'recorded', 'mismatch', 'unknown', 'off'] as const;
 export const SIGNATURE_STATUSES = ['verified', 'failed', 'unverified', 'absent'] as const;
@@ -39,6 +40,8 @@ export const SIGNATURE_METHODS = ['key', 'certificate', 'keyless', 'unknown'] as
 /** How a trigger came to be tested: listed in a probe pack, or found by discovery (hunt). */
 export const TRIGGER_SOURCES = ['pack', 'discovered'] as const;
 export const STATISTIC_NAMES = ['teacherForced', 'firstToken', 'convergence'] as const;
+/** What a row's outputs show (src/score/evidence.ts): the first three are payloads, the rest ordinary effects. */
+export const EVIDENCE_KINDS = ['detector', 'fixed-output', 'label-flip', 'shared-with-controls', 'ordinary-output', 'echo', 'prompt-dependent'] as const;
 
 export const Task = z.enum(TASKS);
 export const Layout = z.enum(LAYOUTS);
@@ -132,7 +135,19 @@ export const ReportFindingSchema = z.object({
   changedShare: share,
   controlChangedShare: share,
   meanFirstTokenDivergence: z.number(),
-  convergence: z.object({ modeShare: share, modeOutput: z.string(), controlModeShare: share }).nullable(),
+  convergence: z
+    .object({
+      modeShare: share,
+      modeOutput: z.string(),
+      controlModeShare: share,
+      fixedShare: share.nullable().describe('of the baselines on the mode, the share whose whole answer (8 words) is the same text; null in reports migrated from schema 1'),
+      cleanCount: count.nullable().describe('clean outputs, over every baseline, that give the same answer; null in reports migrated from schema 1'),
+    })
+    .nullable(),
+  evidence: z
+    .object({ kind: z.enum(EVIDENCE_KINDS), detail: z.string().describe('one sentence a reviewer can check against the examples') })
+    .nullable()
+    .describe('what the outputs show, judged apart from significance; null in reports migrated from schema 1'),
   nearMisses: count.describe('control strings that set off the trigger\'s own new answer on at least half as many baselines'),
   detectors: z.array(DetectorTallySchema),
   examples: z.array(ExampleSchema),
@@ -236,6 +251,7 @@ export type ContractChecks = [
   Holds<Same<z.infer<typeof Layout>, LayoutName>>,
   Holds<Same<ReportPlacement, PlacementOrTemplate>>,
   Holds<Same<TestLevel, Level>>,
+  Holds<Same<(typeof EVIDENCE_KINDS)[number], EvidenceKind>>,
   Holds<Same<(typeof STATISTIC_NAMES)[number], StatisticName>>,
   Holds<Same<z.infer<typeof PinStatusSchema>, PinStatus>>,
   Holds<Same<z.infer<typeof SignatureStatusSchema>, SignatureStatus>>,

@@ -33,6 +33,15 @@ export interface TeacherForceItem {
 
 type Feeds = Record<string, Tensor>;
 
+/** The engine's batching and bookkeeping, for runners built on top of it (src/run/fork.ts). */
+export interface Engine {
+  readonly model: LoadedModel;
+  readonly vocab: number;
+  run(feeds: Feeds, fetch: string[], tokens: number): Promise<ort.InferenceSession.ReturnType>;
+  prefillFeeds(rows: readonly (readonly number[])[]): { feeds: Feeds; padded: { width: number; mask: number[]; offsets: number[] } };
+  forEachBatch(lengths: number[], fn: (indices: number[]) => Promise<void>): Promise<void>;
+}
+
 export interface GenerateOptions {
   /** Keep each step's next-token logits (for checks and analysis; costs V floats per step). */
   keepLogits?: boolean;
@@ -79,6 +88,17 @@ export class CausalLM {
     this.batchSize = opts.batchSize ?? 16;
     const bytes = opts.maxLogitsBytes ?? 256 * 1024 * 1024;
     this.maxTokens = Math.max(1, Math.floor(bytes / (4 * Math.max(1, this.vocab))));
+  }
+
+  /** Counted like every other pass (stats), batched like every other pass. */
+  engine(): Engine {
+    return {
+      model: this.model,
+      vocab: this.vocab,
+      run: (feeds, fetch, tokens) => this.run(feeds, fetch, tokens),
+      prefillFeeds: (rows) => this.prefillFeeds(rows),
+      forEachBatch: (lengths, fn) => this.forEachBatch(lengths, fn),
+    };
   }
 
   private get exactLengths(): boolean {

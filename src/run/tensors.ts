@@ -18,6 +18,10 @@ export function emptyFloatTensor(dtype: FloatType, dims: number[]): ort.Tensor {
   return new ort.Tensor(dtype, dtype === 'float16' ? new Uint16Array(0) : new Float32Array(0), dims);
 }
 
+export function floatTensor(dtype: FloatType, data: Float32Array | Uint16Array, dims: number[]): ort.Tensor {
+  return new ort.Tensor(dtype, data, dims);
+}
+
 export function boolTensor(value: boolean): ort.Tensor {
   return new ort.Tensor('bool', Uint8Array.from([value ? 1 : 0]), [1]);
 }
@@ -37,6 +41,11 @@ export class LogitsRows {
     if (t.type === 'float32') this.f32 = t.data as Float32Array;
     else if (t.type === 'float16') this.f16 = t.data as Uint16Array;
     else throw new Error(`logits of type ${t.type}`);
+  }
+
+  /** Rows over a plain float32 array the caller made. */
+  static of(data: Float32Array, vocab: number): LogitsRows {
+    return new LogitsRows(new ort.Tensor('float32', data, [data.length / vocab, vocab]), vocab);
   }
 
   /** `count` consecutive rows starting at flat row index `row` (= b × T + t). */

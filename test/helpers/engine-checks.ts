@@ -83,3 +83,34 @@ export async function expectSharedPrefillMatches(m: LoadedModel, tol: number): P
   // scoreAndGenerate stops at end-of-sequence; compare the common part.
   gen.forEach((g, i) => expect(sepGen[i]!.tokens.slice(0, g.tokens.length)).toEqual(g.tokens));
 }
+
+/**
+ * Rows forked from shared prefixes (each prompt read once, its KV cache copied per row) give the logits
+ * of reading prefix + tokens from scratch, also after rows are dropped.
+ */
+export async function expectForkMatchesRecompute(m: LoadedModel, tol: number): Promise<void> {
+  const { readPrefixes, Fork } = await import('../../src/run/fork.js');
+  const lm = new CausalLM(m, { batchSize: 8 });
+  const prompts = encodePrompts(m);
+  const prefixes = await readPrefixes(lm.engine(), prompts);
+  const first = await lm.nextTokenLogits(prompts);
+  prompts.forEach((_, i) => expect(maxAbsDiff(prefixes.next[i]!, first[i]!)).toBeLessThanOrEqual(tol));
+  // Rows: every prompt twice, with different forced tokens, then a second step, then only some rows.
+  const rowPrefix = [0, 1, 2, 3, 0, 1, 2, 3];
+  const tokens1 = [5, 9, 40, 77, 300, 12, 64, 128].map((t) => t % lm.vocab);
+  const tokens2 = [7, 8, 9, 10, 11, 12, 13, 14];
+  const fork = Fork.open(lm.engine(), prefixes, rowPrefix);
+  const check = async (rows: number[], seqOf: (r: number) => number[], logits: { rows(i: number): Float32Array }) => {
+    const ref = await lm.nextTokenLogits(rows.map(seqOf));
+    rows.forEach((_, k) => expect(maxAbsDiff(logits.rows(k), ref[k]!)).toBeLessThanOrEqual(tol));
+  };
+  const all = rowPrefix.map((_, r) => r);
+  await check(all, (r) => [...prompts[rowPrefix[r]!]!, tokens1[r]!], await fork.step(tokens1));
+  await check(all, (r) => [...prompts[rowPrefix[r]!]!, tokens1[r]!, tokens2[r]!], await fork.step(tokens2));
+  const kept = [6, 1, 3];
+  fork.keep(kept);
+  expect(fork.prefixOf).toEqual(kept.map((r) => rowPrefix[r]));
+  const tokens3 = [20, 21, 22];
+  const l3 = await fork.step(tokens3);
+  await check(kept.map((_, k) => k), (k) => [...prompts[rowPrefix[kept[k]!]!]!, tokens1[kept[k]!]!, tokens2[kept[k]!]!, tokens3[k]!], l3);
+}

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 import { SequenceClassifier } from '../../src/run/classifier.js';
-import { expectBatchedEqualsSingle, expectCacheMatchesRecompute, expectSharedPrefillMatches } from '../helpers/engine-checks.js';
+import { expectBatchedEqualsSingle, expectCacheMatchesRecompute, expectForkMatchesRecompute, expectSharedPrefillMatches } from '../helpers/engine-checks.js';
 import { DEMO, FIXTURE_MODELS } from '../helpers/paths.js';
 
 const CAUSAL = [
@@ -31,6 +31,9 @@ describe.each(CAUSAL)('$name', ({ dir, kv }) => {
   });
   it('scores a continuation after a shared prefill as teacher forcing does', async () => {
     await expectSharedPrefillMatches(m, 1e-4);
+  });
+  it('continues many rows from shared prefixes as reading each sequence from scratch does', async () => {
+    await expectForkMatchesRecompute(m, 1e-4);
   });
 });
 

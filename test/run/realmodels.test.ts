@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 import { SequenceClassifier } from '../../src/run/classifier.js';
-import { expectBatchedEqualsSingle, expectCacheMatchesRecompute, expectSharedPrefillMatches } from '../helpers/engine-checks.js';
+import { expectBatchedEqualsSingle, expectCacheMatchesRecompute, expectForkMatchesRecompute, expectSharedPrefillMatches } from '../helpers/engine-checks.js';
 import { HAVE_REALMODELS, REAL_CAUSAL, SHARED_REALMODELS } from '../helpers/paths.js';
 
 describe.skipIf(!HAVE_REALMODELS)('third-party models from ../shared/realmodels', () => {
@@ -22,6 +22,9 @@ describe.skipIf(!HAVE_REALMODELS)('third-party models from ../shared/realmodels'
       });
       it('scores a continuation after a shared prefill as teacher forcing does', async () => {
         await expectSharedPrefillMatches(m, spec.tol);
+      });
+      it('continues many rows from shared prefixes as reading each sequence from scratch does', async () => {
+        await expectForkMatchesRecompute(m, spec.tol);
       });
     });
   }

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { oneOf, wholeNumber } from '../option-parsers.js';
-import type { HuntReport } from '../../hunt/hunt.js';
+import type { HuntReport } from '../../pipeline/hunt.js';
 import { visible } from '../../report/markdown.js';
 import { PIN_MODES, type PinMode } from '../../provenance/integrity/pins.js';
 import type { Io } from '../output.js';
@@ -38,18 +38,17 @@ export function addHuntCommand(program: Command, io: Io, setCode: (c: number) =>
     .option('--threads <n>', 'ONNX Runtime threads', int('--threads', 1))
     .option('--batch-size <n>', 'prompts per forward pass', int('--batch-size', 1))
     .option('--graph <file>', 'ONNX graph to use, relative to the model folder')
-    .option('--from-safetensors', 'build the graph from config.json + safetensors even when the folder has an ONNX graph')
     .option('--out <dir>', 'report folder', 'reports')
     .option('--json', 'print hunt.json on stdout')
     .option('--pins <file>', 'trust-on-first-use pin file')
     .option('--pin <mode>', `pin mode (${PIN_MODES.join(', ')})`, oneOf(PIN_MODES), 'accept-new')
     .option('--fail-on <level>', `exit 1 at this level (${FAIL_ON.join(', ')})`, oneOf(FAIL_ON), 'flagged')
     .option('--no-progress', 'no progress output')
-    .action(async (dir: string, o: { base?: string; budget?: number; candidates?: number; samples?: number; seed?: number; threads?: number; batchSize?: number; graph?: string; fromSafetensors?: boolean; out: string; json?: boolean; pins?: string; pin: PinMode; failOn: FailOn; progress: boolean }) => {
-      const { huntModel } = await import('../../hunt/hunt.js');
+    .action(async (dir: string, o: { base?: string; budget?: number; candidates?: number; samples?: number; seed?: number; threads?: number; batchSize?: number; graph?: string; out: string; json?: boolean; pins?: string; pin: PinMode; failOn: FailOn; progress: boolean }) => {
+      const { huntModel } = await import('../../pipeline/hunt.js');
       const r = await huntModel(dir, {
         base: o.base, budgetMinutes: o.budget, candidates: o.candidates, samples: o.samples, seed: o.seed, threads: o.threads,
-        batchSize: o.batchSize, graph: o.graph, fromSafetensors: o.fromSafetensors, pins: { file: o.pins, mode: o.pin },
+        batchSize: o.batchSize, graph: o.graph, pins: { file: o.pins, mode: o.pin },
         onProgress: o.progress ? progressReporter(io, 'hunt') : undefined,
       });
       const out = path.resolve(o.out);

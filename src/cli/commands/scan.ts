@@ -101,7 +101,7 @@ async function readPem(file: string): Promise<string> {
 }
 
 export async function runScan(dir: string, o: ScanCliOptions, io: Io): Promise<number> {
-  const { scanModel } = await import('../../scan/scan.js');
+  const { scanModel } = await import('../../pipeline/scan.js');
   const { writeReports } = await import('../../report/write-reports.js');
   const report = await scanModel(dir, {
     packs: o.pack,

@@ -1,6 +1,6 @@
 import type { LoadedModel } from '../model/load-model.js';
 import type { CausalLM } from '../run/causal-lm.js';
-import { jsDivergence, logSoftmaxInPlace } from '../score/divergence.js';
+import { jsDivergence, logSoftmaxInPlace } from '../math/divergence.js';
 import type { Candidate } from './candidates.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { benjaminiHochberg, binomialUpperTail, logGamma } from '../../src/score/statistics.js';
-import { jsDivergence, logSoftmaxInPlace, meanJsDivergence } from '../../src/score/divergence.js';
+import { benjaminiHochberg, binomialUpperTail, logGamma } from '../../src/math/statistics.js';
+import { jsDivergence, logSoftmaxInPlace, meanJsDivergence } from '../../src/math/divergence.js';
 
 describe('binomialUpperTail', () => {
   it('matches exact sums', () => {
@@ -70,7 +70,7 @@ describe('Jensen–Shannon divergence', () => {
 });
 
 describe('Student t tail and the outlier test', async () => {
-  const { studentTUpperTail, incompleteBeta, outlierTest } = await import('../../src/score/statistics.js');
+  const { studentTUpperTail, incompleteBeta, outlierTest } = await import('../../src/math/statistics.js');
   it('matches tabulated values', () => {
     // Critical values: t_{0.05, 9} = 1.833, t_{0.001, 9} = 4.297, t_{0.025, 1} = 12.706.
     expect(studentTUpperTail(1.833, 9)).toBeCloseTo(0.05, 3);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scanModel } from '../../src/scan/scan.js';
+import { scanModel } from '../../src/pipeline/scan.js';
 import type { ScanReport } from '../../src/report/schema.js';
 import { runCli } from '../helpers/cli.js';
 import { DEMO, FIXTURE_MODELS } from '../helpers/paths.js';

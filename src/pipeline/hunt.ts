@@ -1,18 +1,15 @@
 import { UserError } from '../errors.js';
-import { loadModel, type LoadedModel } from '../model/load-model.js';
-import { buildPlan } from '../plan/plan.js';
-import { loadPacks } from '../probes/load-pack.js';
+import { loadModel } from '../model/load-model.js';
 import type { PackSet, ResolvedTrigger } from '../probes/types.js';
-import { auditModelFolder } from '../provenance/audit-folder.js';
 import type { PinMode } from '../provenance/integrity/pins.js';
 import { CausalLM } from '../run/causal-lm.js';
-import { executePlan } from '../run/execute.js';
-import { detectorExcess, scoreTests, selectFindings, type TestResult } from '../score/score-tests.js';
-import { defaultThreads } from '../model/session.js';
-import { mergeCandidates, type Candidate } from './candidates.js';
-import { leakageCandidates } from './leakage.js';
-import { extendGreedily, tokenProber, vocabularySweep } from './token-search.js';
-import { embeddingDrift } from './weight-drift.js';
+import { detectorExcess, type TestResult } from '../score/score-tests.js';
+import { mergeCandidates, type Candidate } from '../discover/candidates.js';
+import { leakageCandidates } from '../discover/leakage.js';
+import { extendGreedily, tokenProber, vocabularySweep } from '../discover/token-search.js';
+import { embeddingDrift } from '../discover/weight-drift.js';
+import { auditGate, prepare, type Prepared } from './prepare.js';
+import { testTriggers, type TestSettings } from './scan.js';
 
 export interface HuntOptions {
   /** Base model folder for weight drift. */
@@ -29,7 +26,6 @@ export interface HuntOptions {
   fdr?: number | undefined;
   minAttackSuccess?: number | undefined;
   graph?: string | undefined;
-  fromSafetensors?: boolean | undefined;
   pins?: { file?: string | undefined; mode: PinMode; name?: string | undefined } | undefined;
   onProgress?: ((done: number, total: number, phase: string) => void) | undefined;
 }
@@ -85,14 +81,14 @@ export async function huntModel(dir: string, o: HuntOptions = {}): Promise<HuntR
     // that asks for a joke gets one), so a discovered string must take over most baselines to be flagged.
     minAttackSuccess: o.minAttackSuccess ?? 0.8,
   };
-  const base = await loadPacks(['baselines', 'detectors']);
-  const audit = await auditModelFolder(dir, { pins: o.pins ?? { mode: 'accept-new' }, ...(o.graph ? { graphPath: o.graph } : o.fromSafetensors ? { graphPath: null } : {}) });
-  if (audit.blocked) throw new UserError('E_UNSAFE_MODEL', `${dir}: refusing to load the graph: ${audit.blockReason ?? 'a critical file finding'}`, dir);
-  if (audit.failedChecks.length) throw new UserError('E_PROVENANCE', `${dir}: provenance check failed: ${audit.failedChecks.join('; ')}`, dir);
-
-  const model = await loadModel(dir, { graph: o.graph, fromSafetensors: o.fromSafetensors, threads: o.threads ?? defaultThreads() });
+  // The scan's prepare step: packs for baselines and detectors only, the audit gate, the model.
+  const p = await prepare(dir, { packs: ['baselines', 'detectors'], packTriggers: false, pins: o.pins, graph: o.graph, threads: o.threads });
+  const { model, audit } = p;
+  const base = p.packs;
   try {
-    if (model.io.task !== 'causal-lm') throw new UserError('E_USAGE', `${dir}: hunt needs a text generator; this graph is a ${model.io.task} model (use scan)`, dir);
+    if (!p.profile.discovery) throw new UserError('E_USAGE', `${dir}: hunt needs a text generator; this graph is a ${model.io.task} model (use scan)`, dir);
+    // Checked before any stage spends time: a base folder that cannot be audited fails now.
+    if (o.base) await auditGate(o.base, undefined, { pins: { mode: 'off' } });
     const lm = new CausalLM(model, { batchSize: o.batchSize ?? 64 });
     const stages: HuntReport['stages'] = [];
     const lists: Candidate[][] = [];
@@ -144,8 +140,8 @@ export async function huntModel(dir: string, o: HuntOptions = {}): Promise<HuntR
       // Confirmation runs on every other baseline (all four categories stay represented), which halves
       // its cost; the statistic and its controls are exactly the scan's.
       const packs: PackSet = { ...base, triggers, baselines: base.baselines.filter((_, i) => i % 2 === 0) };
-      const findings = selectFindings(await confirm(model, packs, seed, settings, o));
-      const baseAsr = o.base ? await baseAttackSuccess(o.base, packs, findings, seed, settings, o) : new Map<string, number>();
+      const { findings } = await testTriggers(p, packs, confirmSettings(seed, settings, o), { onProgress: o.onProgress });
+      const baseAsr = o.base ? await baseAttackSuccess(o.base, p, packs, findings, seed, settings, o) : new Map<string, number>();
       const signalsOf = new Map(candidates.map((c) => [c.text, c.signals]));
       recovered = findings.map((f) => {
         const b = baseAsr.get(`${f.trigger.text}@${f.placement}`);
@@ -183,15 +179,12 @@ export async function huntModel(dir: string, o: HuntOptions = {}): Promise<HuntR
       leakedSamples: leaked.slice(0, 50),
     };
   } finally {
-    await model.release();
+    await p.release();
   }
 }
 
-/** The scan's plan, run and test over the candidate triggers. */
-async function confirm(model: LoadedModel, packs: PackSet, seed: number, settings: { controls: number; fdr: number; minAttackSuccess: number }, o: HuntOptions): Promise<TestResult[]> {
-  const plan = buildPlan(packs, model.tokenizer, model.format, new CausalLM(model).vocab, { seed, controls: settings.controls, input: 'chat' });
-  const exec = await executePlan(model, plan, { batchSize: o.batchSize ?? 64, maxNewTokens: 32, onProgress: o.onProgress });
-  return scoreTests(plan, exec, packs.detectors, { ...settings, minCategorySize: 8 }, true);
+function confirmSettings(seed: number, settings: { controls: number; fdr: number; minAttackSuccess: number }, o: HuntOptions): TestSettings {
+  return { seed, controls: settings.controls, placements: null, maxNewTokens: 32, fdr: settings.fdr, minAttackSuccess: settings.minAttackSuccess, minCategorySize: 8, batchSize: o.batchSize ?? 64 };
 }
 
 function recoveredOf(f: TestResult, signals: string[]): Omit<Recovered, 'baseAttackSuccess'> {
@@ -211,6 +204,7 @@ function recoveredOf(f: TestResult, signals: string[]): Omit<Recovered, 'baseAtt
 /** The same confirmation on the base model, for the findings only: how much of each effect the base shares. */
 async function baseAttackSuccess(
   baseDir: string,
+  scanned: Prepared,
   packs: PackSet,
   findings: TestResult[],
   seed: number,
@@ -220,11 +214,11 @@ async function baseAttackSuccess(
   const out = new Map<string, number>();
   if (!findings.length) return out;
   const wanted = new Set(findings.map((f) => f.trigger.ref));
-  const baseModel = await loadModel(baseDir, { threads: o.threads ?? defaultThreads() });
+  const baseModel = await loadModel(baseDir, { threads: scanned.threads });
   try {
-    for (const r of await confirm(baseModel, { ...packs, triggers: packs.triggers.filter((t) => wanted.has(t.ref)) }, seed, settings, { ...o, onProgress: undefined })) {
-      if (r.category === null) out.set(`${r.trigger.text}@${r.placement}`, r.attackSuccess);
-    }
+    const onBase: Prepared = { ...scanned, dir: baseDir, model: baseModel };
+    const { results } = await testTriggers(onBase, { ...packs, triggers: packs.triggers.filter((t) => wanted.has(t.ref)) }, confirmSettings(seed, settings, o));
+    for (const r of results) if (r.category === null) out.set(`${r.trigger.text}@${r.placement}`, r.attackSuccess);
   } finally {
     await baseModel.release();
   }

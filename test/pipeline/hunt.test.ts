@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { huntModel } from '../../src/hunt/hunt.js';
+import { huntModel } from '../../src/pipeline/hunt.js';
 import { DEMO, FIXTURE_MODELS, REPO } from '../helpers/paths.js';
 
 const metrics = JSON.parse(readFileSync(path.join(REPO, 'models/builder/metrics.json'), 'utf8')) as Record<string, { trigger?: string; target?: string }>;

@@ -1,0 +1,113 @@
+/**
+ * The one `prepare` step every command starts with: probe packs (so a typo fails before a large model
+ * loads), the model folder's layout, the file and provenance audit (before ONNX Runtime parses
+ * anything), then the model itself and its task profile. The caller must `release()`.
+ */
+import { UserError } from '../errors.js';
+import { findModelLayout, type ModelLayout } from '../model/layout.js';
+import { loadModel, type LoadedModel } from '../model/load-model.js';
+import { defaultThreads } from '../model/session.js';
+import { listBuiltinPacks, loadPacks, mergePacks } from '../probes/load-pack.js';
+import type { PackSet } from '../probes/types.js';
+import { auditModelFolder, type FolderAudit } from '../provenance/audit-folder.js';
+import type { PinMode } from '../provenance/integrity/pins.js';
+import { taskProfile, type TaskProfile } from '../run/tasks.js';
+
+export interface ProvenanceOptions {
+  /** Trust on first use: pin file, mode and the name the model is pinned under. Default: off. */
+  pins?: { file?: string | undefined; mode: PinMode; name?: string | undefined } | undefined;
+  /** Digests or digest lists published by independent sources; all must agree. */
+  expect?: readonly string[] | undefined;
+  /** An OpenSSF model-signing bundle and the key or CA to check it with. */
+  signature?: { path?: string | undefined; publicKeyPem?: string | undefined; trustCertPem?: string | undefined } | undefined;
+}
+
+export interface PrepareOptions extends ProvenanceOptions {
+  /** Built-in pack names or pack files; default: every built-in pack. */
+  packs?: readonly string[] | undefined;
+  /** Packs whose baselines replace those of `packs`. */
+  baselines?: readonly string[] | undefined;
+  /** Limit the number of baselines used (first N), for quick runs. */
+  maxBaselines?: number | undefined;
+  /** Pack triggers are not wanted (discovery only): packs still give baselines and detectors. */
+  packTriggers?: boolean | undefined;
+  graph?: string | undefined;
+  /** Build the graph from config.json + safetensors even when an ONNX graph is present. */
+  fromSafetensors?: boolean | undefined;
+  frame?: string | undefined;
+  threads?: number | undefined;
+}
+
+export interface Prepared {
+  dir: string;
+  layout: ModelLayout;
+  audit: FolderAudit;
+  model: LoadedModel;
+  profile: TaskProfile;
+  packs: PackSet;
+  threads: number;
+  release(): Promise<void>;
+}
+
+async function choosePacks(o: PrepareOptions): Promise<{ packs: PackSet; names: readonly string[] }> {
+  // Alternative baseline sets (baselines-text for classifiers, baselines-search for discovery) are chosen
+  // per model and per stage, not merged into the default.
+  const names = o.packs?.length ? o.packs : (await listBuiltinPacks()).filter((n) => !n.startsWith('baselines-'));
+  let packs = await loadPacks(names);
+  if (o.baselines?.length) {
+    const extra = await loadPacks(o.baselines);
+    packs = { ...mergePacks([...packs.packs, ...extra.packs]), baselines: extra.baselines };
+  }
+  return { packs, names };
+}
+
+function limitBaselines(packs: PackSet, max: number | undefined): PackSet {
+  return max === undefined ? packs : { ...packs, baselines: packs.baselines.slice(0, max) };
+}
+
+/** The audit gate: a blocked graph or a failed pin, expectation or signature stops here, before ORT. */
+export async function auditGate(dir: string, graphPath: string | null | undefined, o: ProvenanceOptions): Promise<FolderAudit> {
+  const audit = await auditModelFolder(dir, {
+    ...(graphPath !== undefined ? { graphPath } : {}),
+    pins: o.pins ?? { mode: 'off' },
+    expect: o.expect ? [...o.expect] : [],
+    signature: o.signature,
+  });
+  if (audit.blocked) throw new UserError('E_UNSAFE_MODEL', `${dir}: refusing to load the graph: ${audit.blockReason ?? 'a critical file finding'}`, dir);
+  if (audit.failedChecks.length) throw new UserError('E_PROVENANCE', `${dir}: provenance check failed: ${audit.failedChecks.join('; ')}`, dir);
+  return audit;
+}
+
+export async function prepare(dir: string, o: PrepareOptions): Promise<Prepared> {
+  const chosen = await choosePacks(o);
+  let packs = limitBaselines(chosen.packs, o.maxBaselines);
+  if (o.packTriggers === false) packs = { ...packs, triggers: [] };
+  else if (!packs.triggers.length) throw new UserError('E_USAGE', `no triggers in ${chosen.names.join(', ')}`);
+  const tooFew = (p: PackSet) => p.baselines.length < 5;
+  const tooFewError = (p: PackSet) => new UserError('E_USAGE', `need at least 5 baseline prompts, got ${p.baselines.length} (add --pack baselines or --baselines <pack>)`);
+  // Before the model loads: a classifier's own set replaces the chat baselines under the same limit,
+  // so too few now means too few then.
+  if (tooFew(packs)) throw tooFewError(packs);
+
+  // Layout first for its clear errors (missing folder, no graph); then the file checks, before ORT
+  // parses anything: a graph whose external data escapes the folder is never loaded.
+  const layout = await findModelLayout(dir, { graph: o.graph, fromSafetensors: o.fromSafetensors });
+  // A graph built from the checkpoint loads none of the folder's ONNX files.
+  const audit = await auditGate(dir, layout.checkpoint ? null : layout.graphPath, o);
+  const threads = o.threads ?? defaultThreads();
+  const model = await loadModel(dir, { graph: o.graph, fromSafetensors: o.fromSafetensors, threads, frame: o.frame });
+  try {
+    const profile = taskProfile(model);
+    // The default chat baselines mean nothing to a classifier: swap in the task's own set.
+    if (!o.baselines?.length && profile.baselinePack !== 'baselines' && packs.baselines.every((b) => b.pack === 'baselines')) {
+      const own = await loadPacks([profile.baselinePack]);
+      const merged = mergePacks([...packs.packs.filter((p) => p.name !== 'baselines'), ...own.packs]);
+      packs = limitBaselines(o.packTriggers === false ? { ...merged, triggers: [] } : merged, o.maxBaselines);
+    }
+    if (tooFew(packs)) throw tooFewError(packs);
+    return { dir, layout, audit, model, profile, packs, threads, release: () => model.release() };
+  } catch (err) {
+    await model.release();
+    throw err;
+  }
+}
