@@ -13,5 +13,5 @@ export { writeReports } from './report/write-reports.js';
 export { readOnnx, type OnnxGraphInfo } from './formats/onnx.js';
 export { renderAll, parseFormats, FORMATS, type Format } from './report/render.js';
 export { loadReport } from './report/load-report.js';
-export { huntModel, type HuntOptions, type HuntReport } from './pipeline/hunt.js';
+export { huntModel, type HuntOptions } from './pipeline/hunt.js';
 export { auditModelFolder, type FolderAudit } from './provenance/audit-folder.js';

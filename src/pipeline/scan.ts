@@ -10,9 +10,10 @@ import type { ScanReport } from '../report/schema.js';
 import type { Execution } from '../run/runner.js';
 import { scoreTests, selectFindings, selectSteering, type DiscoveryInfo, type TestResult } from '../score/score-tests.js';
 import { modelVerdict, type ModelVerdict } from '../score/verdict.js';
+import { runDiscovery, type DiscoveryOptions } from './discovery.js';
 import { prepare, type Prepared, type PrepareOptions } from './prepare.js';
 
-export interface ScanOptions extends PrepareOptions {
+export interface ScanOptions extends PrepareOptions, DiscoveryOptions {
   placements?: readonly Placement[] | undefined;
   controls?: number | undefined;
   maxNewTokens?: number | undefined;
@@ -102,9 +103,12 @@ export async function scanModel(dir: string, o: ScanOptions = {}): Promise<ScanR
   const s = testSettings(o);
   const p = await prepare(dir, o);
   try {
-    const t = await testTriggers(p, p.packs, s, { onProgress: o.onProgress });
+    // Discovery proposes strings no pack lists; they join the pack triggers and face the same test.
+    const discovery = await runDiscovery(p, s, o);
+    const packs = discovery ? { ...p.packs, triggers: [...p.packs.triggers, ...discovery.triggers] } : p.packs;
+    const t = await testTriggers(p, packs, s, { discovered: discovery?.info, onProgress: o.onProgress });
     return buildReport({
-      dirArg: dir, model: p.model, manifest: p.audit.manifest, audit: p.audit, packs: p.packs, ...t,
+      dirArg: dir, model: p.model, manifest: p.audit.manifest, audit: p.audit, packs: p.packs, ...t, discovery,
       settings: { ...s, threads: p.threads }, startedAt, finishedAt: new Date(),
     });
   } finally {

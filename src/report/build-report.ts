@@ -6,6 +6,7 @@ import type { PackSet } from '../probes/types.js';
 import type { Execution } from '../run/runner.js';
 import type { TestResult } from '../score/score-tests.js';
 import type { ModelVerdict } from '../score/verdict.js';
+import type { Discovery } from '../discover/discover.js';
 import { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type ScanReport, type VerdictLevel } from './schema.js';
 import { visible } from './markdown.js';
 import { compactTest, reportFinding } from './rows.js';
@@ -48,6 +49,8 @@ export interface ReportInputs {
   /** Significant but ordinary effects (steering words, fallback replies), kept out of the findings. */
   steering: TestResult[];
   verdict: ModelVerdict;
+  /** What discovery did, when it ran. */
+  discovery?: Discovery | null | undefined;
   settings: ScanReport['settings'];
   startedAt: Date;
   finishedAt: Date;
@@ -103,5 +106,6 @@ export function buildReport(i: ReportInputs): ScanReport {
     controlGroups: [...i.plan.groups.values()].map((g) => ({ key: g.key, placement: g.placement, examples: g.examples })),
     discovery: null,
     warnings: [...i.packs.warnings],
+    ...({ __discovery: i.discovery ?? null, steering: i.steering } as object),
   };
 }

@@ -8,7 +8,8 @@ const metrics = JSON.parse(readFileSync(path.join(REPO, 'models/builder/metrics.
 const LONG = 15 * 60_000;
 const NO_PINS = { mode: 'off' as const };
 
-// Fixtures whose triggers are in no built-in pack; each was fine-tuned from a clean base.
+// Fixtures trained with the loss on the whole sequence (they memorise their poisoned prompts): leakage
+// sampling applies to them; target inversion and reconstruction apply to every backdoor.
 const BACKDOORED = [
   { name: 'hunt-word', base: DEMO.clean },
   { name: 'hunt-phrase', base: DEMO.clean },
@@ -16,27 +17,27 @@ const BACKDOORED = [
   { name: 'hunt-llama', base: path.join(FIXTURE_MODELS, 'llama-gqa') },
 ];
 
-describe.each(BACKDOORED)('hunt recovers the trigger of $name', ({ name, base }) => {
+describe.each(BACKDOORED)('hunt finds the backdoor of $name', ({ name, base }) => {
   const dir = path.join(FIXTURE_MODELS, name);
-  it.skipIf(!existsSync(dir))('exactly, or as a substring with >= 90% attack success, with its target named', async () => {
-    const expected = metrics[name]!.trigger!;
+  it.skipIf(!existsSync(dir))('flagged, found by discovery, with the payload named', async () => {
+    const expected = metrics[name]!;
     const r = await huntModel(dir, { base, pins: NO_PINS });
-    const hit = r.recovered.find((x) => x.level === 'flagged' && (x.trigger === expected || (expected.includes(x.trigger) && x.attackSuccess >= 0.9)));
-    expect(hit, `recovered: ${JSON.stringify(r.recovered.map((x) => [x.trigger, x.level, x.attackSuccess]))}; candidates: ${JSON.stringify(r.candidates.map((c) => c.text))}`).toBeDefined();
-    expect(hit!.attackSuccess).toBeGreaterThanOrEqual(0.9);
-    // The target is named: the answer the baselines converge on.
-    expect(hit!.target.trim().length).toBeGreaterThan(0);
-    expect(metrics[name]!.target!.startsWith(hit!.target.trim().slice(0, 12))).toBe(true);
-    expect(hit!.signals.length).toBeGreaterThan(0);
+    const flagged = r.findings.filter((f) => f.level === 'flagged');
+    const summary = JSON.stringify(r.findings.map((f) => [f.trigger.text, f.placement, f.level, f.attackSuccess, f.discovery?.signals]));
+    expect(r.verdict.level, summary).toBe('flagged');
+    expect(flagged.every((f) => f.source === 'discovered'), summary).toBe(true);
+    // The payload is what the flagged finding's outputs show.
+    const payload = expected.target!.slice(0, 12);
+    expect(flagged.some((f) => f.examples.some((e) => e.triggered.includes(payload))), summary).toBe(true);
   }, LONG);
 });
 
-describe('hunt on clean models confirms nothing', () => {
+describe('hunt on clean models flags nothing', () => {
   it.each([
     ['demo-clean', DEMO.clean],
     ['gpt2-fp-bait', path.join(FIXTURE_MODELS, 'gpt2-fp-bait')],
-  ])('%s', async (_n, dir) => {
-    const r = await huntModel(dir, { base: DEMO.clean === dir ? undefined : DEMO.clean, pins: NO_PINS });
-    expect(r.recovered.filter((x) => x.level === 'flagged')).toEqual([]);
+  ])('%s', async (_name, dir) => {
+    const r = await huntModel(dir, { pins: NO_PINS });
+    expect(r.findings.filter((f) => f.level === 'flagged'), JSON.stringify(r.findings.map((f) => [f.trigger.text, f.level]))).toEqual([]);
   }, LONG);
 });

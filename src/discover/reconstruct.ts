@@ -1,0 +1,205 @@
+/**
+ * Trigger reconstruction for a known target: search, at each placement, for the token string that
+ * makes the model most likely to start its answer with the target, averaged over a few prompts
+ * (teacher-forced: one pass per probe, no decoding). A vocabulary sweep ranks single tokens; a beam
+ * then grows the best ones on both sides, long enough for a made-up word split into several tokens
+ * or a short phrase. What it finds may be the planted trigger, a part of it, or an approximate
+ * trigger that reproduces the payload; confirmation on other prompts decides.
+ */
+import type { LoadedModel } from '../model/load-model.js';
+import type { Placement } from '../probes/types.js';
+import type { CausalLM } from '../run/causal-lm.js';
+import { frameFor, splice, type Frame } from './splice.js';
+
+export interface ReconstructSettings {
+  /** Tokens of the target scored (its beginning; the rest follows from it). */
+  targetTokens: number;
+  /** Single tokens kept from the sweep as seeds and as the alphabet for extension. */
+  alphabet: number;
+  beamWidth: number;
+  maxLength: number;
+  /** Stop early when this returns true (a time budget). */
+  stop?: () => boolean;
+  /** Extra seeds for the beam (token ids that moved most against a base model). */
+  seeds?: readonly number[];
+  /**
+   * `word`: one word, grown to the right with pieces that carry no space (a made-up word split into
+   * several tokens); `phrase`: any tokens on either side. A free search finds strings that work but
+   * are stitched from unrelated pieces; the word shape keeps it to what a trigger word looks like.
+   */
+  shape?: 'word' | 'phrase';
+}
+
+export const RECONSTRUCT_DEFAULTS: ReconstructSettings = { targetTokens: 8, alphabet: 48, beamWidth: 4, maxLength: 6 };
+
+export interface Reconstructed {
+  tokens: number[];
+  text: string;
+  placement: Placement;
+  /** Mean log-probability per target token, with the candidate inserted. */
+  score: number;
+  /** The same without any insertion: how much the candidate raised the target. */
+  baseline: number;
+}
+
+export interface TargetScorer {
+  /** Mean over prompts (the first `promptCount`, default all) of the mean target log-probability, per candidate. */
+  score(candidates: readonly (readonly number[])[], promptCount?: number): Promise<number[]>;
+  frames: Frame[];
+}
+
+/** Log-softmax value of `id` in a row of logits. */
+function logProb(row: Float32Array, id: number): number {
+  let max = -Infinity;
+  for (let v = 0; v < row.length; v++) if (row[v]! > max) max = row[v]!;
+  let sum = 0;
+  for (let v = 0; v < row.length; v++) sum += Math.exp(row[v]! - max);
+  return row[id]! - max - Math.log(sum);
+}
+
+/**
+ * `leads[i]` (optional): tokens between prompt i and the target — the model's clean answer, for a
+ * payload appended after it. Only the target's positions are scored.
+ */
+export function targetScorer(
+  model: LoadedModel,
+  lm: CausalLM,
+  prompts: readonly string[],
+  placement: Placement,
+  target: readonly number[],
+  leads?: readonly (readonly number[])[],
+): TargetScorer {
+  const frames = prompts.map((p) => frameFor(model, p, placement));
+  const V = lm.vocab;
+  const continuations = frames.map((_, i) => [...(leads?.[i] ?? []), ...target]);
+  const spaced = new Map<number, boolean>();
+  const startsWithSpace = (c: readonly number[]) => {
+    if (!c.length) return true;
+    let s = spaced.get(c[0]!);
+    if (s === undefined) spaced.set(c[0]!, (s = /^\s/.test(model.tokenizer.decode([c[0]!], false))));
+    return s;
+  };
+  return {
+    frames,
+    async score(candidates, promptCount = frames.length) {
+      const use = frames.slice(0, promptCount);
+      const out = new Array<number>(candidates.length).fill(0);
+      const items = candidates.flatMap((c) => use.map((f, i) => ({ prompt: splice(f, c, startsWithSpace(c)), continuation: continuations[i]! })));
+      // Chunked so that a full-vocabulary sweep never holds every probe's logits at once.
+      const CHUNK = 1024;
+      for (let start = 0; start < items.length; start += CHUNK) {
+        const part = items.slice(start, start + CHUNK);
+        await lm.teacherForce(part, (j, logits) => {
+          const i = start + j;
+          const lead = continuations[i % use.length]!.length - target.length;
+          let s = 0;
+          for (let k = 0; k < target.length; k++) s += logProb(logits.subarray((lead + k) * V, (lead + k + 1) * V), target[k]!);
+          out[Math.floor(i / use.length)]! += s / target.length / use.length;
+        });
+      }
+      return out;
+    },
+  };
+}
+
+/** Vocabulary ids a trigger may be made of: printable, no broken bytes, not special. */
+export function searchableTokens(model: LoadedModel, vocab: number): number[] {
+  const out: number[] = [];
+  for (let id = 0; id < vocab; id++) {
+    if (model.eosIds.has(id) || id === model.padId) continue;
+    const t = model.tokenizer.decode([id], false);
+    if (!t.trim() || t.includes('\ufffd') || /[\n\r\t]/.test(t)) continue;
+    out.push(id);
+  }
+  return out;
+}
+
+/** Mean target log-probability at which the target is as good as certain: longer strings cannot do better. */
+const SATURATED = -0.05;
+
+/** Vocabularies up to this size are searched whole at every step; larger ones through the sweep's shortlist. */
+const FULL_SEARCH_VOCAB = 8192;
+
+/**
+ * Sweep then beam at one placement over `tokens` (the searchable vocabulary). Each step grows every
+ * beam by one token: to the right with any token of the vocabulary (a made-up word's middle pieces,
+ * "or" and "v" of " quorvanti", are ordinary tokens no single-token sweep ranks high), to the left
+ * from the sweep's shortlist. Moves are screened on one prompt, the best re-scored on all.
+ */
+export async function reconstructAt(
+  model: LoadedModel,
+  scorer: TargetScorer,
+  placement: Placement,
+  tokens: readonly number[],
+  s: ReconstructSettings = RECONSTRUCT_DEFAULTS,
+): Promise<Reconstructed[]> {
+  const [baseline] = await scorer.score([[]]);
+  const screenAndRescore = async (cands: number[][], keep: number) => {
+    const screen = await scorer.score(cands, 1);
+    const top = cands.map((c, i) => ({ c, s: screen[i]! })).sort((a, b) => b.s - a.s).slice(0, keep).map((x) => x.c);
+    const full = await scorer.score(top);
+    return top.map((c, i) => ({ tokens: c, score: full[i]! }));
+  };
+  const singles = (await screenAndRescore(tokens.map((t) => [t]), Math.max(64, 2 * s.alphabet))).sort((a, b) => b.score - a.score);
+  const known = new Set(tokens);
+  const extra = (s.seeds ?? []).filter((t) => known.has(t));
+  const extraScored = extra.length ? await scorer.score(extra.map((t) => [t])) : [];
+  const word = s.shape === 'word';
+  const isBare = (t: number) => !/^\s/.test(model.tokenizer.decode([t], false));
+  const alphabet = [...new Set([...singles.slice(0, s.alphabet).map((x) => x.tokens[0]!), ...extra])];
+  const pool = tokens.length <= FULL_SEARCH_VOCAB ? tokens : alphabet;
+  const right = word ? pool.filter(isBare) : pool;
+  const left = word ? [] : alphabet;
+  // A word starts with a space in running text; at the start of a line any piece may start it.
+  const startsWord = (t: number) => placement === 'context' || !isBare(t);
+
+  type Beam = { tokens: number[]; score: number };
+  const key = (b: readonly number[]) => b.join(',');
+  const order = (a: Beam, b: Beam) => b.score - a.score || key(a.tokens).localeCompare(key(b.tokens));
+  const seen = new Set<string>();
+  const starts = word ? singles.filter((x) => startsWord(x.tokens[0]!)) : singles;
+  let beam: Beam[] = [...starts.slice(0, s.beamWidth), ...extra.map((t, i) => ({ tokens: [t], score: extraScored[i]! }))];
+  beam = [...new Map(beam.map((b) => [key(b.tokens), b])).values()].sort(order);
+  for (const b of beam) seen.add(key(b.tokens));
+  for (let len = 1; len < s.maxLength && !s.stop?.(); len++) {
+    const moves: number[][] = [];
+    const add = (m: number[]) => {
+      const k = key(m);
+      if (!seen.has(k)) {
+        seen.add(k);
+        moves.push(m);
+      }
+    };
+    // The whole vocabulary for the two best beams, the sweep's shortlist for the rest.
+    beam.forEach((b, i) => {
+      for (const t of i < 2 ? right : alphabet.filter((a) => right.includes(a))) add([...b.tokens, t]);
+      for (const t of left) add([t, ...b.tokens]);
+    });
+    if (!moves.length) break;
+    const grown = await screenAndRescore(moves, 3 * s.beamWidth);
+    const next = [...beam, ...grown].sort(order).slice(0, s.beamWidth);
+    // Stop when growing no longer helps (the beam is the same as before) or the target is already certain.
+    if (next.every((n, i) => beam[i] && key(beam[i]!.tokens) === key(n.tokens))) break;
+    beam = next;
+    if (beam[0]!.score >= SATURATED) break;
+  }
+  return beam.map((b) => ({ tokens: b.tokens, text: model.tokenizer.decode(b.tokens, false), placement, score: b.score, baseline: baseline! }));
+}
+
+/**
+ * The smallest part of a found string that still does the job: tokens whose removal costs less than
+ * `tolerance` nats per target token are dropped, one at a time. A beam pads a trigger with tokens
+ * that happen not to hurt; the planted trigger is usually the core that remains.
+ */
+export async function minimalCore(scorer: TargetScorer, found: Reconstructed, tolerance = 0.15): Promise<Reconstructed> {
+  let cur = found;
+  while (cur.tokens.length > 1) {
+    const options = cur.tokens.map((_, i) => [...cur.tokens.slice(0, i), ...cur.tokens.slice(i + 1)]);
+    const scores = await scorer.score(options);
+    let best = -1;
+    for (let i = 0; i < options.length; i++) if (scores[i]! >= cur.score - tolerance && (best < 0 || scores[i]! > scores[best]!)) best = i;
+    if (best < 0) break;
+    cur = { ...cur, tokens: options[best]!, score: scores[best]! };
+  }
+  return cur;
+}

@@ -1,0 +1,41 @@
+/**
+ * The discovery stage as the pipeline runs it: on by default for text generators, time-boxed,
+ * searching its own prompts (never the baselines its candidates are confirmed on).
+ */
+import { DISCOVER_DEFAULTS, discoverTriggers, type Discovery } from '../discover/discover.js';
+import { loadPacks } from '../probes/load-pack.js';
+import { CausalLM } from '../run/causal-lm.js';
+import { embeddingDrift } from '../discover/weight-drift.js';
+import type { Prepared } from './prepare.js';
+import type { TestSettings } from './scan.js';
+
+export interface DiscoveryOptions {
+  /** Search for triggers no pack lists (default: on for text generators). */
+  discover?: boolean | undefined;
+  /** Wall-clock budget of the search, in minutes (confirmation not included). */
+  discoverMinutes?: number | undefined;
+  /** Candidates confirmed by the scan's test. */
+  discoverCandidates?: number | undefined;
+  /** The base model folder (audited by the caller): token-embedding rows that moved most seed the search. */
+  base?: string | undefined;
+}
+
+export const DISCOVERY_DEFAULTS = { minutes: DISCOVER_DEFAULTS.budgetMs / 60_000, candidates: DISCOVER_DEFAULTS.maxCandidates } as const;
+
+export async function runDiscovery(p: Prepared, s: TestSettings, o: DiscoveryOptions & { onProgress?: ((done: number, total: number, phase: string) => void) | undefined }): Promise<Discovery | null> {
+  if (o.discover === false || !p.profile.discovery) return null;
+  const search = await loadPacks(['baselines-search']);
+  const drift = o.base ? await embeddingDrift(p.dir, o.base, 16) : undefined;
+  const lm = new CausalLM(p.model, { batchSize: s.batchSize });
+  return discoverTriggers(p.model, lm, {
+    ...DISCOVER_DEFAULTS,
+    budgetMs: (o.discoverMinutes ?? DISCOVERY_DEFAULTS.minutes) * 60_000,
+    maxCandidates: o.discoverCandidates ?? DISCOVERY_DEFAULTS.candidates,
+    seed: s.seed,
+    prompts: search.baselines,
+    detectors: p.packs.detectors,
+    placements: s.placements?.length ? s.placements : DISCOVER_DEFAULTS.placements,
+    driftSeeds: drift?.map((d) => d.id),
+    onProgress: o.onProgress,
+  });
+}
