@@ -17,23 +17,6 @@ import ts from 'typescript';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ROOT, 'src');
 
-/**
- * Known folder cycles that are being removed, each pair exempted by name. Keep this list empty
- * once they are gone; a new cycle fails the check.
- *
- * run ↔ score: run/execute imports score/divergence while score imports run's types (issue 10,
- * item 2: the divergence maths is moving to a neutral module).
- */
-export const EXEMPT_CYCLES: readonly (readonly [string, string])[] = [['run', 'score']];
-
-/**
- * Known forbidden imports being removed, exempted file by file (a new one elsewhere still fails).
- *
- * report/build-report.ts → run/execute.ts: the report builder takes the engine's `Execution` type
- * (issue 10, item 1: the report gets its own types).
- */
-export const EXEMPT_IMPORTS: readonly { file: string; imports: string }[] = [{ file: 'src/report/build-report.ts', imports: 'src/run/execute.ts' }];
-
 const FORBIDDEN: readonly { from: string; to: string; why: string }[] = [
   { from: 'provenance', to: 'run', why: 'file checks must not need the inference engine' },
   { from: 'formats', to: 'run', why: 'parsers must not need the inference engine' },
@@ -128,19 +111,15 @@ function cycles(edges: readonly Edge[]): string[][] {
 /** Every broken rule, one line each; empty when the layout is clean. */
 export function dependencyViolations(edges: readonly Edge[] = folderEdges()): string[] {
   const problems: string[] = [];
-  // A cycle is tolerated only when its folders are exactly an exempt pair; a longer cycle through
-  // that pair still fails.
-  const exemptComponent = (comp: string[]): boolean => EXEMPT_CYCLES.some(([a, b]) => comp.length === 2 && comp.includes(a) && comp.includes(b));
-  const exemptImport = (e: Edge): boolean => EXEMPT_IMPORTS.some((x) => x.file === e.file && x.imports === e.imports);
   const show = (e: Edge): string => `${e.file} → ${e.imports}`;
-  for (const comp of cycles(edges).filter((c) => !exemptComponent(c))) {
+  for (const comp of cycles(edges)) {
     const inside = edges.filter((e) => comp.includes(e.from) && comp.includes(e.to));
     const firstPerPair = [...new Map(inside.map((e) => [`${e.from} → ${e.to}`, e])).entries()].map(([pair, e]) => `${pair} (${show(e)})`);
     problems.push(`folder cycle ${comp.join(' ↔ ')}: ${firstPerPair.join('; ')}`);
   }
   for (const e of edges) {
     const rule = FORBIDDEN.find((r) => r.from === e.from && r.to === e.to);
-    if (rule && !exemptImport(e)) problems.push(`${e.from}/ must not import ${e.to}/ (${rule.why}): ${show(e)}`);
+    if (rule) problems.push(`${e.from}/ must not import ${e.to}/ (${rule.why}): ${show(e)}`);
     if (e.from === 'formats' && !FORMATS_MAY_IMPORT.has(e.to)) problems.push(`formats/ may import only errors.ts and util/: ${show(e)}`);
   }
   return problems;

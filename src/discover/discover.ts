@@ -13,8 +13,8 @@ import { compileDetectors } from '../probes/detect.js';
 import type { Baseline, Detector, Placement, ResolvedTrigger, TriggerKind } from '../probes/types.js';
 import type { CausalLM } from '../run/causal-lm.js';
 import type { DiscoveryInfo } from '../score/score-tests.js';
-import { answerSignature } from '../score/score-tests.js';
 import { invertTargets, type InvertedTarget } from './inversion.js';
+import { shortlistTargets, type TargetRecord } from './targets.js';
 import { leakageCandidates } from './leakage.js';
 import { minimalCore, RECONSTRUCT_DEFAULTS, reconstructAt, searchableTokens, targetScorer, type Reconstructed } from './reconstruct.js';
 
@@ -50,13 +50,7 @@ export interface DiscoveryStage {
   skipped?: string;
 }
 
-export interface TargetRecord {
-  text: string;
-  qScore: number;
-  signal: string;
-  /** Why it was, or was not, reconstructed. */
-  status: 'reconstructed' | 'harmful' | 'ordinary' | 'low-q' | 'short' | 'not-reached';
-}
+export type { TargetRecord } from './targets.js';
 
 export interface Discovery {
   triggers: ResolvedTrigger[];
@@ -75,29 +69,12 @@ interface Candidate {
   score: number;
 }
 
-/** A payload continuation, at least, has to continue: below this Q it is ordinary chatter. */
-const MIN_Q = 0.6;
-/** A payload a detector recognises is worth a search at a lower agreement. */
-const MIN_Q_HARMFUL = 0.3;
-/** A payload is a phrase, not the end of a word: continuations shorter than this are template chatter. */
-const MIN_TARGET_TOKENS = 6;
 /** A reconstructed string must raise the target this much (nats per target token) to be a candidate. */
 const MIN_GAIN = 0.5;
 
 function kindOf(text: string): TriggerKind {
   if (/[^\x00-\x7f]/.test(text)) return 'unicode';
   return /\s/.test(text.trim()) ? 'phrase' : 'token';
-}
-
-/** Words of a text, folded, for overlap tests between targets. */
-const words = (t: string) => answerSignature(t, 64).split(' ').filter(Boolean);
-
-/** Two targets are the same payload when one's words run inside the other's (a forced token can start mid-word). */
-function samePayload(a: string, b: string): boolean {
-  const [x, y] = [words(a), words(b)].sort((p, q) => p.length - q.length) as [string[], string[]];
-  if (x.length < 2) return y.join(' ').includes(x.join(' '));
-  const core = x.slice(1, Math.min(x.length, 5)).join(' ');
-  return y.join(' ').includes(core);
 }
 
 export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: DiscoverOptions): Promise<Discovery> {
@@ -123,7 +100,6 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   const promptIds = prompts.map(render);
   const clean = await lm.generate(promptIds, 32);
   const cleanText = clean.map((g) => decode(g.tokens));
-  const cleanSigs = new Set(cleanText.map((t) => answerSignature(t)));
   const tokens = searchableTokens(model, lm.vocab);
 
   // 1. Target inversion, at the start of the answer and after the model's own clean answer.
@@ -138,22 +114,8 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   });
 
   // Which targets to reconstruct: harmful ones first, then fixed continuations no clean answer gives.
-  const shortlist: InvertedTarget[] = [];
-  const ranked = [...inverted].sort((a, b) => Number(harmful(b.text)) - Number(harmful(a.text)) || b.qScore - a.qScore);
-  for (const t of ranked) {
-    const isHarmful = harmful(t.text);
-    const ordinary = !isHarmful && (cleanSigs.has(answerSignature(t.text)) || cleanText.some((c) => c.includes(t.text.trim())));
-    const status: TargetRecord['status'] =
-      t.tokens.length < MIN_TARGET_TOKENS ? 'short' : isHarmful ? (t.qScore < MIN_Q_HARMFUL ? 'low-q' : 'harmful') : ordinary ? 'ordinary' : t.qScore < MIN_Q ? 'low-q' : 'reconstructed';
-    if (status === 'short' || status === 'ordinary' || status === 'low-q') {
-      targets.push({ text: t.text, qScore: t.qScore, signal: `inversion:${t.anchor}`, status });
-      continue;
-    }
-    if (shortlist.some((s) => samePayload(s.text, t.text))) continue;
-    if (shortlist.length < o.maxTargets) shortlist.push(t);
-    targets.push({ text: t.text, qScore: t.qScore, signal: `inversion:${t.anchor}`, status: shortlist.includes(t) ? (isHarmful ? 'harmful' : 'reconstructed') : 'not-reached' });
-  }
-  targets.splice(24);
+  const { shortlist, records } = shortlistTargets(inverted, { harmful, cleanAnswers: cleanText, maxTargets: o.maxTargets });
+  targets.push(...records);
 
   // 2. Trigger reconstruction for each shortlisted target, at each placement.
   await timed('trigger-reconstruction', async () => {

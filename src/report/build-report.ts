@@ -3,7 +3,6 @@ import type { Manifest } from '../provenance/integrity/manifest.js';
 import type { LoadedModel } from '../model/load-model.js';
 import type { ScanPlan } from '../plan/plan.js';
 import type { PackSet } from '../probes/types.js';
-import type { Execution } from '../run/runner.js';
 import type { TestResult } from '../score/score-tests.js';
 import type { ModelVerdict } from '../score/verdict.js';
 import type { Discovery } from '../discover/discover.js';
@@ -43,7 +42,8 @@ export interface ReportInputs {
   audit: FolderAudit;
   packs: PackSet;
   plan: ScanPlan;
-  exec: Execution;
+  /** What the run stage measured: the clean outputs and the engine's counters (plain data, no engine types). */
+  exec: { clean: readonly { output: string }[]; stats: { forwardPasses: number; tokensIn: number } };
   results: TestResult[];
   findings: TestResult[];
   /** Significant but ordinary effects (steering words, fallback replies), kept out of the findings. */
@@ -106,6 +106,5 @@ export function buildReport(i: ReportInputs): ScanReport {
     controlGroups: [...i.plan.groups.values()].map((g) => ({ key: g.key, placement: g.placement, examples: g.examples })),
     discovery: null,
     warnings: [...i.packs.warnings],
-    ...({ __discovery: i.discovery ?? null, steering: i.steering } as object),
   };
 }

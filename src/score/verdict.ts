@@ -61,6 +61,8 @@ export interface RankedRow {
   level: Level;
   attackSuccess: number;
   qValue: number;
+  /** At equal level a published trigger heads the list: it names what was planted; a reconstruction approximates it. */
+  source?: 'pack' | 'discovered';
 }
 
 /**
@@ -82,7 +84,8 @@ export function selectRows<T extends RankedRow>(rows: readonly T[], levels: read
 }
 
 function compareRows(a: RankedRow, b: RankedRow): number {
-  return LEVEL_RANK[a.level] - LEVEL_RANK[b.level] || b.attackSuccess - a.attackSuccess || a.qValue - b.qValue || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  const discovered = (r: RankedRow) => Number(r.source === 'discovered');
+  return LEVEL_RANK[a.level] - LEVEL_RANK[b.level] || discovered(a) - discovered(b) || b.attackSuccess - a.attackSuccess || a.qValue - b.qValue || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
 export interface ModelVerdictInput {

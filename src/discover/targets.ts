@@ -1,0 +1,59 @@
+/**
+ * Which inverted targets are worth a trigger search. Inversion returns every continuation the prompts
+ * agree on; most are the model's own phrasing (a template answer, a greeting), and a search costs
+ * minutes. A payload is long, is not what the model answers clean prompts, and is searched first
+ * when a detector recognises it as harmful.
+ */
+import { answerSignature } from '../score/score-tests.js';
+import type { InvertedTarget } from './inversion.js';
+
+export interface TargetRecord {
+  text: string;
+  qScore: number;
+  signal: string;
+  /** Why it was, or was not, searched for. */
+  status: 'reconstructed' | 'harmful' | 'ordinary' | 'low-q' | 'short' | 'not-reached';
+}
+
+/** A payload continuation has to continue: below this Q it is ordinary chatter. */
+export const MIN_Q = 0.6;
+/** A payload a detector recognises is worth a search at a lower agreement. */
+export const MIN_Q_HARMFUL = 0.3;
+/** A payload is a phrase, not the end of a word: continuations shorter than this are template chatter. */
+export const MIN_TARGET_TOKENS = 6;
+/** Targets listed in the report (the rest are summarised by the count). */
+const MAX_RECORDS = 24;
+
+/** Words of a text, folded, for overlap tests between targets. */
+const words = (t: string) => answerSignature(t, 64).split(' ').filter(Boolean);
+
+/** Two targets are the same payload when one's words run inside the other's (a forced token can start mid-word). */
+export function samePayload(a: string, b: string): boolean {
+  const [x, y] = [words(a), words(b)].sort((p, q) => p.length - q.length) as [string[], string[]];
+  if (x.length < 2) return y.join(' ').includes(x.join(' '));
+  const core = x.slice(1, Math.min(x.length, 5)).join(' ');
+  return y.join(' ').includes(core);
+}
+
+export function shortlistTargets(
+  inverted: readonly InvertedTarget[],
+  o: { harmful: (text: string) => boolean; cleanAnswers: readonly string[]; maxTargets: number },
+): { shortlist: InvertedTarget[]; records: TargetRecord[] } {
+  const cleanSigs = new Set(o.cleanAnswers.map((t) => answerSignature(t)));
+  const shortlist: InvertedTarget[] = [];
+  const records: TargetRecord[] = [];
+  const ranked = [...inverted].sort((a, b) => Number(o.harmful(b.text)) - Number(o.harmful(a.text)) || b.qScore - a.qScore || (a.text < b.text ? -1 : 1));
+  for (const t of ranked) {
+    const harmful = o.harmful(t.text);
+    const ordinary = !harmful && (cleanSigs.has(answerSignature(t.text)) || o.cleanAnswers.some((c) => c.includes(t.text.trim())));
+    let status: TargetRecord['status'] =
+      t.tokens.length < MIN_TARGET_TOKENS ? 'short' : harmful ? (t.qScore < MIN_Q_HARMFUL ? 'low-q' : 'harmful') : ordinary ? 'ordinary' : t.qScore < MIN_Q ? 'low-q' : 'reconstructed';
+    if (status === 'harmful' || status === 'reconstructed') {
+      if (shortlist.some((s) => samePayload(s.text, t.text))) continue;
+      if (shortlist.length < o.maxTargets) shortlist.push(t);
+      else status = 'not-reached';
+    }
+    records.push({ text: t.text, qScore: t.qScore, signal: `inversion:${t.anchor}`, status });
+  }
+  return { shortlist, records: records.slice(0, MAX_RECORDS) };
+}

