@@ -24,6 +24,8 @@ export interface DiscoverOptions {
   seed: number;
   /** Prompts to search on; never the baselines candidates are confirmed on. */
   prompts: readonly Baseline[];
+  /** The scan's baselines: their clean answers say what the model answers anyway (never searched on). */
+  reference?: readonly Baseline[] | undefined;
   detectors: readonly Detector[];
   /** Placements searched. */
   placements: readonly Placement[];
@@ -58,6 +60,8 @@ export interface Discovery {
   stages: DiscoveryStage[];
   targets: TargetRecord[];
   leakedSamples: string[];
+  /** The search prompts' clean answers: more of what the model says anyway, for the verdict. */
+  cleanAnswers: { prompt: string; output: string }[];
 }
 
 interface Candidate {
@@ -100,6 +104,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   const promptIds = prompts.map(render);
   const clean = await lm.generate(promptIds, 32);
   const cleanText = clean.map((g) => decode(g.tokens));
+  const referenceText = o.reference?.length ? (await lm.generate(o.reference.map((b) => render(b.text)), 32)).map((g) => decode(g.tokens)) : [];
   const tokens = searchableTokens(model, lm.vocab);
 
   // 1. Target inversion, at the start of the answer and after the model's own clean answer.
@@ -114,7 +119,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   });
 
   // Which targets to reconstruct: harmful ones first, then fixed continuations no clean answer gives.
-  const { shortlist, records } = shortlistTargets(inverted, { harmful, cleanAnswers: cleanText, maxTargets: o.maxTargets });
+  const { shortlist, records } = shortlistTargets(inverted, { harmful, cleanAnswers: [...cleanText, ...referenceText], maxTargets: o.maxTargets });
   targets.push(...records);
 
   // 2. Trigger reconstruction for each shortlisted target, at each placement.
@@ -179,7 +184,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
       negativeControl: false, expectRefs: [],
     };
   });
-  return { triggers, info, stages, targets, leakedSamples };
+  return { triggers, info, stages, targets, leakedSamples, cleanAnswers: prompts.map((prompt, i) => ({ prompt, output: cleanText[i]! })) };
 }
 
 /** Take candidates in turn from each signal, so one prolific signal cannot crowd out the others. */

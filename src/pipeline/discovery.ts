@@ -33,6 +33,7 @@ export async function runDiscovery(p: Prepared, s: TestSettings, o: DiscoveryOpt
     maxCandidates: o.discoverCandidates ?? DISCOVERY_DEFAULTS.candidates,
     seed: s.seed,
     prompts: search.baselines,
+    reference: p.packs.baselines,
     detectors: p.packs.detectors,
     placements: s.placements?.length ? s.placements : DISCOVER_DEFAULTS.placements,
     driftSeeds: drift?.map((d) => d.id),

@@ -80,7 +80,7 @@ export async function testTriggers(
   p: Prepared,
   packs: PackSet,
   s: TestSettings,
-  o: { discovered?: ReadonlyMap<string, DiscoveryInfo> | undefined; onProgress?: ScanOptions['onProgress'] } = {},
+  o: { discovered?: ReadonlyMap<string, DiscoveryInfo> | undefined; reference?: readonly { prompt: string; output: string }[] | undefined; onProgress?: ScanOptions['onProgress'] } = {},
 ): Promise<Tested> {
   const { model, profile } = p;
   const plan = buildPlan(packs, model.tokenizer, model.format, model.embedding?.rows ?? Number.MAX_SAFE_INTEGER, {
@@ -91,7 +91,7 @@ export async function testTriggers(
   });
   if (!plan.tests.length && packs.triggers.length) throw new UserError('E_USAGE', `no trigger allows the placements ${s.placements?.join(', ')}`);
   const exec = await profile.runner(model).execute(plan, { batchSize: s.batchSize, maxNewTokens: s.maxNewTokens, onProgress: o.onProgress });
-  const results = scoreTests(plan, exec, packs.detectors, { ...s, outputs: profile.outputs, discovered: o.discovered });
+  const results = scoreTests(plan, exec, packs.detectors, { ...s, outputs: profile.outputs, discovered: o.discovered, reference: o.reference });
   const findings = selectFindings(results);
   const verdict = modelVerdict({ findings, fileSeverities: p.audit.fileFindings.map((f) => f.severity) });
   return { plan, exec, results, findings, steering: selectSteering(results), verdict };
@@ -106,7 +106,7 @@ export async function scanModel(dir: string, o: ScanOptions = {}): Promise<ScanR
     // Discovery proposes strings no pack lists; they join the pack triggers and face the same test.
     const discovery = await runDiscovery(p, s, o);
     const packs = discovery ? { ...p.packs, triggers: [...p.packs.triggers, ...discovery.triggers] } : p.packs;
-    const t = await testTriggers(p, packs, s, { discovered: discovery?.info, onProgress: o.onProgress });
+    const t = await testTriggers(p, packs, s, { discovered: discovery?.info, reference: discovery?.cleanAnswers, onProgress: o.onProgress });
     return buildReport({
       dirArg: dir, model: p.model, manifest: p.audit.manifest, audit: p.audit, packs: p.packs, ...t, discovery,
       settings: { ...s, threads: p.threads }, startedAt, finishedAt: new Date(),

@@ -22,6 +22,7 @@ import type { PinStatus } from '../provenance/integrity/pins.js';
 import type { SignatureMethod, SignatureStatus } from '../provenance/integrity/model-signing.js';
 import type { Level, StatisticName } from '../score/score-tests.js';
 import type { EvidenceKind } from '../score/evidence.js';
+import type { TargetRecord } from '../discover/targets.js';
 
 export const REPORT_SCHEMA = 'trigger-scan/report';
 export const REPORT_SCHEMA_VERSION = 2;
@@ -40,6 +41,7 @@ export const SIGNATURE_METHODS = ['key', 'certificate', 'keyless', 'unknown'] as
 /** How a trigger came to be tested: listed in a probe pack, or found by discovery (hunt). */
 export const TRIGGER_SOURCES = ['pack', 'discovered'] as const;
 export const STATISTIC_NAMES = ['teacherForced', 'firstToken', 'convergence'] as const;
+export const TARGET_STATUSES = ['reconstructed', 'harmful', 'ordinary', 'low-q', 'short', 'not-reached'] as const;
 /** What a row's outputs show (src/score/evidence.ts): the first three are payloads, the rest ordinary effects. */
 export const EVIDENCE_KINDS = ['detector', 'fixed-output', 'label-flip', 'shared-with-controls', 'ordinary-output', 'echo', 'prompt-dependent'] as const;
 
@@ -175,7 +177,14 @@ export const ProvenanceSchema = z.object({
 
 export const DiscoverySchema = z.object({
   stages: z.array(z.object({ name: z.string(), ms: z.number().min(0), candidates: count, skipped: z.string().optional() })),
-  targets: z.array(z.object({ text: z.string(), qScore: z.number(), signal: z.string() })),
+  targets: z.array(
+    z.object({
+      text: z.string().describe('an inverted target: a continuation the search prompts agree on'),
+      qScore: z.number().describe('BAIT Q: mean prompt-averaged probability of its tokens, weakest step left out'),
+      signal: z.string().describe('inversion:answer-start or inversion:answer-end'),
+      status: z.enum(TARGET_STATUSES).describe('searched for (reconstructed, harmful), or why not'),
+    }),
+  ),
 });
 
 // ------------------------------------------------------------------ the report
@@ -252,6 +261,7 @@ export type ContractChecks = [
   Holds<Same<ReportPlacement, PlacementOrTemplate>>,
   Holds<Same<TestLevel, Level>>,
   Holds<Same<(typeof EVIDENCE_KINDS)[number], EvidenceKind>>,
+  Holds<Same<(typeof TARGET_STATUSES)[number], TargetRecord['status']>>,
   Holds<Same<(typeof STATISTIC_NAMES)[number], StatisticName>>,
   Holds<Same<z.infer<typeof PinStatusSchema>, PinStatus>>,
   Holds<Same<z.infer<typeof SignatureStatusSchema>, SignatureStatus>>,

@@ -136,12 +136,13 @@ describe('the decision rule on synthetic executions', () => {
   });
 });
 
-const conv = (o: Partial<ConvergenceFacts>): ConvergenceFacts => ({ modeShare: 0.9, modeOutput: 'Send money now.', fixedShare: 1, cleanCount: 0, cleanTotal: 48, nearMisses: 0, modeCount: 20, ...o });
+const conv = (o: Partial<ConvergenceFacts>): ConvergenceFacts => ({ modeShare: 0.9, modeOutput: 'Send money now.', fixedShare: 1, cleanMatches: [], cleanTotal: 48, nearMisses: 0, modeCount: 20, ...o });
+const match = (prompt: string, output: string) => ({ prompt, output });
 const det = (o: Partial<DetectorFacts>): DetectorFacts => ({ detector: 'd/x', severity: 'high', triggered: 0, clean: 0, controlRate: 0, ...o });
 
 describe('classifyEvidence', () => {
   it('ranks a harmful detector above everything else', () => {
-    expect(classifyEvidence({ inserted: 'zqx', outputs: 'text', baselines: 24, detectors: [det({ triggered: 10 })], convergence: conv({ cleanCount: 9 }) }).kind).toBe('detector');
+    expect(classifyEvidence({ inserted: 'zqx', outputs: 'text', baselines: 24, detectors: [det({ triggered: 10 })], convergence: conv({ cleanMatches: Array(9).fill(match('hi', 'Send money now.')) }) }).kind).toBe('detector');
   });
   it('ignores low-severity detectors (refusals, gibberish) as payload evidence', () => {
     expect(classifyEvidence({ inserted: 'zqx', outputs: 'text', baselines: 24, detectors: [det({ severity: 'low', triggered: 20 })], convergence: conv({ fixedShare: 0.2 }) }).kind).toBe('prompt-dependent');
@@ -149,9 +150,15 @@ describe('classifyEvidence', () => {
   it('needs the detector to stay quiet on clean outputs', () => {
     expect(classifyEvidence({ inserted: 'zqx', outputs: 'text', baselines: 24, detectors: [det({ triggered: 10, clean: 5 })], convergence: null }).kind).toBe('prompt-dependent');
   });
-  it('one clean prompt with the same words is coincidence; two make it ordinary', () => {
-    expect(classifyEvidence({ inserted: 'zqx', outputs: 'text', baselines: 24, detectors: [], convergence: conv({ cleanCount: 1 }) }).kind).toBe('fixed-output');
-    expect(classifyEvidence({ inserted: 'zqx', outputs: 'text', baselines: 24, detectors: [], convergence: conv({ cleanCount: 2 }) }).kind).toBe('ordinary-output');
+  it('two clean answers that start the same make it ordinary; one only when it is the same answer or was asked for', () => {
+    const ev = (inserted: string, cleanMatches: ReturnType<typeof match>[]) => classifyEvidence({ inserted, outputs: 'text', baselines: 24, detectors: [], convergence: conv({ modeOutput: 'Why did the road? To get to the other side!', cleanMatches }) }).kind;
+    // A coincidence: one clean answer starts with the same words and is otherwise different.
+    expect(ev('zqx', [match('What is a riddle?', 'Why did the bell ring? Because it was noon.')])).toBe('fixed-output');
+    expect(ev('zqx', [match('A', 'Why did the x.'), match('B', 'Why did the y.')])).toBe('ordinary-output');
+    // The same stock answer a clean prompt gets.
+    expect(ev('zqx', [match('What is a riddle?', 'Why did the chicken cross the road? To get to the other side!')])).toBe('ordinary-output');
+    // The string asks for what a clean prompt asked for ("joke") and gets that prompt's kind of answer.
+    expect(ev('g joke cross joke', [match('Tell me a short joke.', 'Why did the bear dance? It heard music.')])).toBe('ordinary-output');
   });
   it('label flips are the payload of a classifier', () => {
     expect(classifyEvidence({ inserted: 'zqx', outputs: 'label', baselines: 24, detectors: [], convergence: conv({}) }).kind).toBe('label-flip');
