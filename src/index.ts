@@ -15,3 +15,14 @@ export { renderAll, parseFormats, FORMATS, type Format } from './report/render.j
 export { loadReport } from './report/load-report.js';
 export { huntModel, type HuntOptions } from './pipeline/hunt.js';
 export { auditModelFolder, type FolderAudit } from './provenance/audit-folder.js';
+// The stages every command composes, for callers that want one of them alone.
+export { prepare, auditGate, type Prepared, type PrepareOptions } from './pipeline/prepare.js';
+export { testTriggers, testSettings, type TestSettings, type Tested } from './pipeline/scan.js';
+export { TASKS, taskProfile, type TaskProfile } from './run/tasks.js';
+export type { ModelRunner, Execution } from './run/runner.js';
+export { discoverTriggers, DISCOVER_DEFAULTS, type Discovery, type DiscoverOptions } from './discover/discover.js';
+export { invertTargets, type InvertedTarget } from './discover/inversion.js';
+export { reconstructAt, targetScorer, type Reconstructed } from './discover/reconstruct.js';
+export { scoreTests, selectFindings, selectSteering, type TestResult } from './score/score-tests.js';
+export { classifyEvidence, type Evidence, type EvidenceKind } from './score/evidence.js';
+export { levelOf, modelVerdict, type Level, type ModelVerdict } from './score/verdict.js';

@@ -103,6 +103,9 @@ export async function scanModel(dir: string, o: ScanOptions = {}): Promise<ScanR
   const s = testSettings(o);
   const p = await prepare(dir, o);
   try {
+    if (o.packTriggers === false && !p.profile.discovery) {
+      throw new UserError('E_USAGE', `${dir}: discovery needs a text generator; this graph is a ${p.model.io.task} model (use scan)`, dir);
+    }
     // Discovery proposes strings no pack lists; they join the pack triggers and face the same test.
     const discovery = await runDiscovery(p, s, o);
     const packs = discovery ? { ...p.packs, triggers: [...p.packs.triggers, ...discovery.triggers] } : p.packs;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { committedValidator } from '../helpers/schemas.js';
+import { FIXTURE_MODELS } from '../helpers/paths.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-scan-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -94,4 +95,12 @@ describe('where a scan writes', () => {
     expect(validate(report), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
     expect(report.findings.length).toBeGreaterThan(0);
   }, 600_000);
+});
+
+describe('hunt: bad input exits 2 with one line', () => {
+  it('a classifier has nothing to discover', () => {
+    const r = runCli(['hunt', path.join(FIXTURE_MODELS, 'cls-clean'), '--no-progress', '--pin', 'off', '--out', mkdtempSync(path.join(os.tmpdir(), 'ts-hunt-'))]);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/cls-clean: discovery needs a text generator; this graph is a sequence-classification model/)]);
+  });
 });
