@@ -6,10 +6,12 @@ import type { PackSet } from '../probes/types.js';
 import type { Execution } from '../run/execute.js';
 import type { TestResult } from '../score/score-tests.js';
 import { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type ScanReport, type VerdictLevel } from './schema.js';
+import { VERSION } from '../version.js';
 import { visible } from './markdown.js';
 import { compactTest, reportFinding } from './rows.js';
 
-export const TOOL_VERSION = '0.1.0';
+/** report.json's `tool.version`: the package version. */
+export const TOOL_VERSION = VERSION;
 
 const METHOD: Record<string, string> = {
   divergence:

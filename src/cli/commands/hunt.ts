@@ -1,15 +1,13 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { oneOf, wholeNumber } from '../option-parsers.js';
+import { exitCodeFor } from '../exit-codes.js';
+import { MODEL_OPTIONS, OUTPUT_OPTIONS, PIN_OPTIONS, RUN_OPTIONS, type ModelCliOptions, type OutputCliOptions, type PinCliOptions, type RunCliOptions } from '../option-groups.js';
+import { wholeNumber } from '../option-parsers.js';
+import { addGroups, text, value, type Values } from '../options.js';
 import type { HuntReport } from '../../hunt/hunt.js';
 import { visible } from '../../report/markdown.js';
-import { PIN_MODES, type PinMode } from '../../provenance/integrity/pins.js';
 import type { Io } from '../output.js';
 import { progressReporter } from '../progress.js';
-import { FAIL_ON, type FailOn } from './scan.js';
-
-const int = wholeNumber;
 
 export function renderHuntMarkdown(r: HuntReport): string {
   const lines = [`# trigger-scan hunt: ${r.verdict.level.toUpperCase()}`, '', r.verdict.summary, '', '## Recovered triggers', ''];
@@ -25,45 +23,47 @@ export function renderHuntMarkdown(r: HuntReport): string {
   return lines.join('\n');
 }
 
+/** Hunt-only options: what to look for triggers with, and for how long. */
+const HUNT_OPTIONS = {
+  base: text('--base <dir>', 'base model folder (model.safetensors) for the weight-drift signal'),
+  budget: value('--budget <minutes>', 'time budget for proposing candidates', wholeNumber('--budget', 1)),
+  candidates: value('--candidates <n>', 'candidates to confirm', wholeNumber('--candidates', 1)),
+  samples: value('--samples <n>', 'leakage samples', wholeNumber('--samples', 10)),
+};
+
+type HuntCliOptions = Values<typeof HUNT_OPTIONS> & ModelCliOptions & RunCliOptions & PinCliOptions & OutputCliOptions;
+
 export function addHuntCommand(program: Command, io: Io, setCode: (c: number) => void): void {
-  program
+  const cmd = program
     .command('hunt')
     .description('look for triggers no probe pack lists (leakage sampling, vocabulary sweep, weight drift), confirmed by the scan test')
-    .argument('<model-dir>')
-    .option('--base <dir>', 'base model folder (model.safetensors) for the weight-drift signal')
-    .option('--budget <minutes>', 'time budget for proposing candidates', int('--budget', 1))
-    .option('--candidates <n>', 'candidates to confirm', int('--candidates', 1))
-    .option('--samples <n>', 'leakage samples', int('--samples', 10))
-    .option('--seed <n>', 'seed', int('--seed', 0))
-    .option('--threads <n>', 'ONNX Runtime threads', int('--threads', 1))
-    .option('--batch-size <n>', 'prompts per forward pass', int('--batch-size', 1))
-    .option('--graph <file>', 'ONNX graph to use, relative to the model folder')
-    .option('--from-safetensors', 'build the graph from config.json + safetensors even when the folder has an ONNX graph')
-    .option('--out <dir>', 'report folder', 'reports')
-    .option('--json', 'print hunt.json on stdout')
-    .option('--pins <file>', 'trust-on-first-use pin file')
-    .option('--pin <mode>', `pin mode (${PIN_MODES.join(', ')})`, oneOf(PIN_MODES), 'accept-new')
-    .option('--fail-on <level>', `exit 1 at this level (${FAIL_ON.join(', ')})`, oneOf(FAIL_ON), 'flagged')
-    .option('--no-progress', 'no progress output')
-    .action(async (dir: string, o: { base?: string; budget?: number; candidates?: number; samples?: number; seed?: number; threads?: number; batchSize?: number; graph?: string; fromSafetensors?: boolean; out: string; json?: boolean; pins?: string; pin: PinMode; failOn: FailOn; progress: boolean }) => {
-      const { huntModel } = await import('../../hunt/hunt.js');
-      const r = await huntModel(dir, {
+    .argument('<model-dir>');
+  addGroups(cmd, HUNT_OPTIONS, RUN_OPTIONS, MODEL_OPTIONS, PIN_OPTIONS, OUTPUT_OPTIONS).action(async (dir: string, o: HuntCliOptions) => {
+    const { prepareOutputFolder, writeAtomic } = await import('../../report/output-folder.js');
+    const { defaultPinFile } = await import('../../provenance/integrity/pins.js');
+    const out = await prepareOutputFolder(o.out);
+    const { huntModel } = await import('../../hunt/hunt.js');
+    let r;
+    try {
+      r = await huntModel(dir, {
         base: o.base, budgetMinutes: o.budget, candidates: o.candidates, samples: o.samples, seed: o.seed, threads: o.threads,
-        batchSize: o.batchSize, graph: o.graph, fromSafetensors: o.fromSafetensors, pins: { file: o.pins, mode: o.pin },
+        batchSize: o.batchSize, graph: o.graph, fromSafetensors: o.fromSafetensors, pins: { file: o.pins ?? defaultPinFile(), mode: o.pin, name: o.pinName },
         onProgress: o.progress ? progressReporter(io, 'hunt') : undefined,
       });
-      const out = path.resolve(o.out);
-      await mkdir(out, { recursive: true });
-      const { writeAtomic } = await import('../../report/render.js');
-      await writeAtomic(path.join(out, 'hunt.json'), JSON.stringify(r, null, 2) + '\n');
-      await writeAtomic(path.join(out, 'hunt.md'), renderHuntMarkdown(r));
-      if (o.json) io.out(JSON.stringify(r, null, 2) + '\n');
-      else {
-        io.out(`${r.verdict.level.toUpperCase()}: ${r.verdict.summary}\n`);
-        for (const x of r.recovered) io.out(`  ${x.level.padEnd(10)} ${JSON.stringify(x.trigger)} @${x.placement} -> ${JSON.stringify(x.target.slice(0, 50))}  ${Math.round(x.attackSuccess * 100)}%  q=${x.qValue.toExponential(1)}  [${x.signals.join(', ')}]\n`);
-        io.out(`reports: ${path.relative(process.cwd(), path.join(out, 'hunt.json'))}, ${path.relative(process.cwd(), path.join(out, 'hunt.md'))}\n`);
-      }
-      const level = r.verdict.level;
-      setCode(o.failOn === 'none' ? 0 : level === 'flagged' || (level === 'suspicious' && o.failOn === 'suspicious') ? 1 : 0);
-    });
+    } catch (err) {
+      await out.discard();
+      throw err;
+    }
+    const json = path.join(out.dir, 'hunt.json');
+    const md = path.join(out.dir, 'hunt.md');
+    await writeAtomic(json, JSON.stringify(r, null, 2) + '\n');
+    await writeAtomic(md, renderHuntMarkdown(r));
+    if (o.json) io.out(JSON.stringify(r, null, 2) + '\n');
+    else {
+      io.out(`${r.verdict.level.toUpperCase()}: ${r.verdict.summary}\n`);
+      for (const x of r.recovered) io.out(`  ${x.level.padEnd(10)} ${JSON.stringify(x.trigger)} @${x.placement} -> ${JSON.stringify(x.target.slice(0, 50))}  ${Math.round(x.attackSuccess * 100)}%  q=${x.qValue.toExponential(1)}  [${x.signals.join(', ')}]\n`);
+      io.out(`reports: ${path.relative(process.cwd(), json)}, ${path.relative(process.cwd(), md)}\n`);
+    }
+    setCode(exitCodeFor(r.verdict.level, o.failOn));
+  });
 }
