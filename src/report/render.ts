@@ -1,11 +1,13 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
+import { makeFolder, writeAtomic } from './output-folder.js';
 import { renderSarif } from './sarif.js';
 import type { ScanReport } from './schema.js';
+
+export { writeAtomic } from './output-folder.js';
 
 /** Every output format, in the order files are written. */
 export const FORMATS = ['json', 'md', 'html', 'sarif', 'junit'] as const;
@@ -48,19 +50,6 @@ export function renderFormat(report: ScanReport, format: Format): string {
   return RENDER[format](report);
 }
 
-/** Write through a temporary name and rename, so a reader never sees half a report. */
-export async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    await writeFile(tmp, text, 'utf8');
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    const e = err as NodeJS.ErrnoException;
-    throw new UserError('E_OUT', `${file}: cannot write the report (${e.code ?? e.message})`, file);
-  }
-}
-
 /**
  * Render `formats` from one report and write them into `outDir` (created if missing). Every format
  * is rendered before the first file is written, so a renderer bug leaves the folder as it was.
@@ -69,9 +58,7 @@ export async function writeAtomic(file: string, text: string): Promise<void> {
 export async function renderAll(report: ScanReport, formats: readonly Format[], outDir: string): Promise<string[]> {
   const wanted = FORMATS.filter((f) => formats.includes(f));
   const texts = wanted.map((f) => [path.join(outDir, FILE_NAMES[f]), RENDER[f](report)] as const);
-  await mkdir(outDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-    throw new UserError('E_OUT', `${outDir}: cannot create the report folder (${err.code ?? err.message})`, outDir);
-  });
+  await makeFolder(outDir);
   for (const [file, text] of texts) await writeAtomic(file, text);
   return texts.map(([file]) => file);
 }

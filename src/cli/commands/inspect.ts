@@ -1,4 +1,7 @@
+import type { Command } from 'commander';
 import type { InspectReport } from '../../model/inspect.js';
+import { MODEL_OPTIONS, type ModelCliOptions } from '../option-groups.js';
+import { addGroups, flag } from '../options.js';
 import { formatBytes, type Io } from '../output.js';
 
 const shape = (s: (number | string)[]) => `[${s.join(', ')}]`;
@@ -36,4 +39,17 @@ export function renderInspect(r: InspectReport): string {
 
 export function printInspect(r: InspectReport, json: boolean, io: Io): void {
   io.out(json ? JSON.stringify(r, null, 2) + '\n' : renderInspect(r));
+}
+
+export function addInspectCommand(program: Command, io: Io, setCode: (c: number) => void): void {
+  const cmd = program
+    .command('inspect')
+    .description('show what the model folder holds: layout, architecture, I/O signature, vocabulary, files')
+    .argument('<model-dir>', 'model folder (Hugging Face layout: ONNX graph, tokenizer.json, config.json)');
+  addGroups(cmd, MODEL_OPTIONS, { json: flag('--json', 'machine-readable output') }).action(async (dir: string, o: ModelCliOptions & { json?: boolean }) => {
+    // Heavy modules load only when a command runs, so --help stays instant.
+    const { inspectModel } = await import('../../model/inspect.js');
+    printInspect(await inspectModel(dir, { graph: o.graph, fromSafetensors: o.fromSafetensors, threads: o.threads }), Boolean(o.json), io);
+    setCode(0);
+  });
 }

@@ -1,9 +1,11 @@
-import { Option } from 'commander';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
-import type { Io } from '../output.js';
 import type { FileSeverity } from '../../report/schema.js';
+import { MODEL_OPTIONS, PIN_OPTIONS, PROVENANCE_OPTIONS, type ProvenanceCliOptions } from '../option-groups.js';
+import { addGroups, flag, pick, type Values } from '../options.js';
+import type { Io } from '../output.js';
 import { formatBytes } from '../output.js';
+import { readPem, readSigningKey } from '../read-pem.js';
 
 /**
  * Provenance commands: `verify` (static audit + pins + expected digests + model signature),
@@ -14,56 +16,32 @@ import { formatBytes } from '../output.js';
  * by main as one line).
  */
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-async function readPem(file: string, what: string): Promise<string> {
-  const { readSmallFile, decodeUtf8 } = await import('../../formats/untrusted-json.js');
-  const r = await readSmallFile(file, 1024 * 1024);
-  if (!r.ok) throw new UserError('E_PEM_READ', `${file}: ${what} ${r.error}`, file);
-  const text = decodeUtf8(r.bytes);
-  if (text === undefined || !text.includes('-----BEGIN')) throw new UserError('E_PEM_READ', `${file}: ${what} is not a PEM file`, file);
-  return text;
-}
-
-interface VerifyCliOptions {
-  pins?: string;
-  pin: 'strict' | 'accept-new' | 'off';
-  pinName?: string;
-  expect: string[];
-  signature?: string;
-  key?: string;
-  trustCert?: string;
-  graph?: string;
-  json?: boolean;
-}
+const JSON_OUTPUT = { json: flag('--json', 'machine-readable output') };
+const VERIFY_OPTIONS = { ...PROVENANCE_OPTIONS, ...pick(MODEL_OPTIONS, 'graph'), ...JSON_OUTPUT };
+type VerifyCliOptions = ProvenanceCliOptions & Values<typeof VERIFY_OPTIONS>;
 
 const SEV_LABEL: Record<FileSeverity, string> = { critical: 'CRITICAL', high: 'HIGH    ', medium: 'MEDIUM  ', low: 'LOW     ', info: 'INFO    ' };
 
 export function addProvenanceCommands(program: Command, io: Io, setCode: (c: number) => void): void {
-  program
-    .command('verify')
-    .description('check a model folder without running it: file safety, ONNX graph, pins, expected digests, model signature')
-    .argument('<model-dir>', 'model folder')
-    .option('--pins <file>', 'pin file (default $TRIGGER_SCAN_PINS or ~/.config/trigger-scan/pins.json)')
-    .addOption(new Option('--pin <mode>', 'trust on first use: strict (unknown model fails), accept-new (record first sight), off').choices(['strict', 'accept-new', 'off']).default('accept-new'))
-    .option('--pin-name <name>', 'pin the model under this name (default: the folder\'s absolute real path)')
-    .option('--expect <digest|file>', 'a published digest (root or dirHash1), SHA256SUMS file or model.sig the folder must match; repeatable', collect, [])
-    .option('--signature <file>', 'model_signing signature (default <model-dir>/model.sig when present)')
-    .option('--key <pem>', 'public key of the model signer (key method)')
-    .option('--trust-cert <pem>', 'trusted CA certificate for certificate-method signatures')
-    .option('--graph <file>', 'the ONNX graph the scan would load, relative to the model folder')
-    .option('--json', 'machine-readable output')
+  addGroups(
+    program
+      .command('verify')
+      .description('check a model folder without running it: file safety, ONNX graph, pins, expected digests, model signature')
+      .argument('<model-dir>', 'model folder'),
+    VERIFY_OPTIONS,
+  )
     .action(async (dir: string, o: VerifyCliOptions) => {
       const { verifyModel, isSerious } = await import('../../report/verify-report.js');
-      const { formatPinMismatch } = await import('../../provenance/integrity/pins.js');
+      const { defaultPinFile, formatPinMismatch } = await import('../../provenance/integrity/pins.js');
       const signature: { path?: string; publicKeyPem?: string; trustCertPem?: string } = {};
       if (o.signature !== undefined) signature.path = o.signature;
       if (o.key !== undefined) signature.publicKeyPem = await readPem(o.key, 'public key');
       if (o.trustCert !== undefined) signature.trustCertPem = await readPem(o.trustCert, 'trusted certificate');
       const { audit, report: v } = await verifyModel(dir, {
         ...(o.graph !== undefined ? { graphPath: o.graph } : {}),
-        pins: { mode: o.pin, ...(o.pins !== undefined ? { file: o.pins } : {}), ...(o.pinName !== undefined ? { name: o.pinName } : {}) },
-        expect: o.expect,
+        // The pin file is named here: the library pins only when asked.
+        pins: { mode: o.pin, file: o.pins ?? defaultPinFile(), ...(o.pinName !== undefined ? { name: o.pinName } : {}) },
+        expect: o.expect ?? [],
         signature,
       });
       if (o.json) {
@@ -97,11 +75,7 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
 
   const pin = program.command('pin').description('list, update and revoke trust-on-first-use pins of model folders');
 
-  pin
-    .command('list')
-    .description('list pinned models')
-    .option('--pins <file>', 'pin file')
-    .option('--json', 'machine-readable output')
+  addGroups(pin.command('list').description('list pinned models'), pick(PIN_OPTIONS, 'pins'), JSON_OUTPUT)
     .action(async (o: { pins?: string; json?: boolean }) => {
       const { defaultPinFile, listPins } = await import('../../provenance/integrity/pins.js');
       const file = o.pins ?? defaultPinFile();
@@ -116,18 +90,15 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
       setCode(0);
     });
 
-  pin
-    .command('update')
-    .description("record the folder's current contents as its pin (accepts a change after a mismatch)")
-    .argument('<model-dir>')
-    .option('--pins <file>', 'pin file')
-    .option('--pin-name <name>', "pin name (default: the folder's absolute real path)")
+  addGroups(
+    pin.command('update').description("record the folder's current contents as its pin (accepts a change after a mismatch)").argument('<model-dir>'),
+    pick(PIN_OPTIONS, 'pins', 'pinName'),
+  )
     .option('--note <text>', 'a note stored with the pin')
     .action(async (dir: string, o: { pins?: string; pinName?: string; note?: string }) => {
-      const { buildManifest, MODEL_SIGNING_IGNORE } = await import('../../provenance/integrity/manifest.js');
-      const { updatePin, summariseDiff } = await import('../../provenance/integrity/pins.js');
-      const m = await buildManifest(dir, { ignore: MODEL_SIGNING_IGNORE });
-      const r = await updatePin(m, { ...(o.pins !== undefined ? { file: o.pins } : {}), ...(o.pinName !== undefined ? { name: o.pinName } : {}), ...(o.note !== undefined ? { note: o.note } : {}) });
+      const { defaultPinFile, pinModelFolder, summariseDiff } = await import('../../provenance/integrity/pins.js');
+      const r = await pinModelFolder(dir, { file: o.pins ?? defaultPinFile(), ...(o.pinName !== undefined ? { name: o.pinName } : {}), ...(o.note !== undefined ? { note: o.note } : {}) });
+      const m = r.manifest;
       const changes = r.diff.changed.length + r.diff.missing.length + r.diff.extra.length;
       io.out(
         r.previous
@@ -140,11 +111,7 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
       setCode(0);
     });
 
-  pin
-    .command('revoke')
-    .description('remove a pin (the next verify treats the model as unknown)')
-    .argument('<name>')
-    .option('--pins <file>', 'pin file')
+  addGroups(pin.command('revoke').description('remove a pin (the next verify treats the model as unknown)').argument('<name>'), pick(PIN_OPTIONS, 'pins'))
     .action(async (name: string, o: { pins?: string }) => {
       const { defaultPinFile, revokePin } = await import('../../provenance/integrity/pins.js');
       const file = o.pins ?? defaultPinFile();
@@ -162,13 +129,14 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
     .option('--out <file>', 'write the envelope here (default: stdout)')
     .action(async (o: { report: string; key: string; name?: string; out?: string }) => {
       const { attestReport } = await import('../../attest/attestation.js');
-      // The report is validated by its schema before anything is signed.
+      // Every input is checked before anything is signed: the key, then the report (by its schema).
+      const keyPem = await readSigningKey(o.key);
       const { loadReport } = await import('../../report/load-report.js');
       const rep = await loadReport(o.report);
       const path = await import('node:path');
       const env = await attestReport({
         reportPath: o.report,
-        keyPem: await readPem(o.key, 'private key'),
+        keyPem,
         subject: { name: o.name ?? path.basename(rep.model.dir), rootDigest: rep.model.rootDigest, directoryDigest: rep.model.directoryDigest },
         packs: rep.packs.map((p) => ({ name: p.name, digest: p.digest })),
       });

@@ -31,9 +31,10 @@ export async function runReport(file: string, o: ReportCliOptions, io: Io): Prom
   // Check the option before reading the file, so a typo fails fast.
   const formats = parseFormats(o.format);
   const loaded = await loadReportDetailed(file);
+  const { prepareOutputFolder } = await import('../../report/output-folder.js');
+  const out = await prepareOutputFolder(o.out ?? path.dirname(file));
   for (const m of loaded.migrated) io.err(`note: ${file}: migrated from an older report schema: ${m}\n`);
-  const outDir = path.resolve(o.out ?? path.dirname(file));
-  const files = await renderAll(loaded.report, formats, outDir);
+  const files = await renderAll(loaded.report, formats, out.dir);
   for (const f of files) io.out(`wrote ${path.relative(process.cwd(), f) || f}\n`);
   return 0;
 }

