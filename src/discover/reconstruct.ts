@@ -170,9 +170,10 @@ export async function reconstructAt(
         moves.push(m);
       }
     };
-    // The whole vocabulary for the two best beams, the sweep's shortlist for the rest.
+    // The whole vocabulary for every beam at the first step (a word's first piece may rank anywhere in
+    // the top few) and for the two best after that; the sweep's shortlist for the rest.
     beam.forEach((b, i) => {
-      for (const t of i < 2 ? right : alphabet.filter((a) => right.includes(a))) add([...b.tokens, t]);
+      for (const t of len === 1 || i < 2 ? right : alphabet.filter((a) => right.includes(a))) add([...b.tokens, t]);
       for (const t of left) add([t, ...b.tokens]);
     });
     if (!moves.length) break;
