@@ -33,9 +33,9 @@ describe('the report folder', () => {
     const dir = path.join(tmp, 'stale');
     mkdirSync(dir);
     const dead = spawnSync(process.execPath, ['-e', '']).pid!;
-    for (const n of [`report.md.${dead}.tmp`, `report.sarif.${dead}.tmp`, `report.md.${process.pid}.tmp`, `other.${dead}.tmp`]) writeFileSync(path.join(dir, n), '');
+    for (const n of [`report.md.${dead}.tmp`, `report.html.${dead}.tmp`, `report.md.${process.pid}.tmp`, `other.${dead}.tmp`]) writeFileSync(path.join(dir, n), '');
     mkdirSync(path.join(dir, `report.sarif.${dead}.tmp`));
-    expect((await removeStaleTemporaries(dir)).sort()).toEqual([`report.sarif.${dead}.tmp`, `report.md.${dead}.tmp`]);
+    expect((await removeStaleTemporaries(dir)).sort()).toEqual([`report.html.${dead}.tmp`, `report.md.${dead}.tmp`]);
     expect(readdirSync(dir).sort()).toEqual([`other.${dead}.tmp`, `report.md.${process.pid}.tmp`, `report.sarif.${dead}.tmp`]);
   });
 });
