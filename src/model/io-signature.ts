@@ -31,10 +31,16 @@ export interface IoSignature {
   tokenTypeIds: { name: string; dtype: IdType } | undefined;
   /** Optimum merged decoders switch between the no-past and with-past subgraphs on this bool. */
   useCacheBranch: string | undefined;
+  /**
+   * int64 scalar: only the last N positions get logits (0 = all), as transformers.js feeds it. The
+   * head over every position is most of a teacher-forcing pass for large vocabularies.
+   */
+  logitsToKeep: { name: string; dims: number[] } | undefined;
   logits: { name: string; dtype: FloatType; labels: number | undefined };
   kv: KvCache | undefined;
 }
 
+export const LOGITS_TO_KEEP = 'num_logits_to_keep';
 const SEPARATE_PAST = /^past_key_values\.(\d+)\.(key|value)$/;
 const STACKED_PAST = /^past_(\d+)$/;
 
@@ -79,7 +85,7 @@ export function detectIoSignature(
 
   const separate = new Map<number, { key?: ValueMeta; value?: ValueMeta }>();
   const stacked = new Map<number, ValueMeta>();
-  const known = new Set(['input_ids', 'attention_mask', 'position_ids', 'token_type_ids', 'use_cache_branch']);
+  const known = new Set(['input_ids', 'attention_mask', 'position_ids', 'token_type_ids', 'use_cache_branch', LOGITS_TO_KEEP]);
   const unknown: string[] = [];
   for (const v of inputs) {
     const s = SEPARATE_PAST.exec(v.name);
@@ -155,6 +161,10 @@ export function detectIoSignature(
   if (!task) throw new UserError('E_UNSUPPORTED_IO', `${file}: logits of rank ${rank} are neither [batch, seq, vocab] nor [batch, labels] (${found})`, file);
   const useCache = byName.get('use_cache_branch');
   if (useCache && useCache.type !== 'bool') throw new UserError('E_UNSUPPORTED_IO', `${file}: use_cache_branch has type ${useCache.type}; expected bool`, file);
+  const keep = byName.get(LOGITS_TO_KEEP);
+  if (keep && (keep.type !== 'int64' || keep.shape.length > 1 || task !== 'causal-lm')) {
+    throw new UserError('E_UNSUPPORTED_IO', `${file}: ${LOGITS_TO_KEEP} is ${keep.type}[${keep.shape.join(',')}]; expected an int64 scalar on a causal LM`, file);
+  }
 
   return {
     task,
@@ -163,6 +173,7 @@ export function detectIoSignature(
     positionIds: opt('position_ids'),
     tokenTypeIds: opt('token_type_ids'),
     useCacheBranch: useCache?.name,
+    logitsToKeep: keep ? { name: keep.name, dims: keep.shape.length ? [1] : [] } : undefined,
     logits: {
       name: 'logits',
       dtype: floatType(logitsMeta, file),

@@ -14,6 +14,8 @@ export interface LoadOptions {
   graph?: string | undefined;
   /** Build the graph from config.json + safetensors even when an ONNX graph is present. */
   fromSafetensors?: boolean | undefined;
+  /** Ops a built graph uses (see DecoderOptions.ops); default 'plain'. */
+  graphOps?: 'plain' | 'fused' | undefined;
   threads?: number | undefined;
   /** A plain frame such as "User: {prompt}\nAssistant:" instead of the tokenizer's chat template. */
   frame?: string | undefined;
@@ -57,7 +59,7 @@ export async function describeModel(dir: string, opts: LoadOptions = {}): Promis
   const layout = await findModelLayout(dir, { graph: opts.graph, fromSafetensors: opts.fromSafetensors });
   const config = await readModelConfig(layout);
   const tokenizer = await TextTokenizer.load(layout.tokenizerPath, layout.tokenizerConfigPath);
-  const built = layout.checkpoint ? await buildGraph(layout.dir, layout.configPath!, layout.checkpoint, config.raw) : undefined;
+  const built = layout.checkpoint ? await buildGraph(layout.dir, layout.configPath!, layout.checkpoint, config.raw, { ops: opts.graphOps }) : undefined;
   const graph = built ? parseOnnx(built.bytes, layout.checkpoint!) : await readOnnx(layout.graphPath);
   const embedding = embeddingOf(graph, config);
   // A tokenizer that can emit ids past the embedding table makes ORT fail deep inside a kernel

@@ -115,16 +115,29 @@ export class CausalLM {
     return feeds;
   }
 
-  private prefillFeeds(rows: readonly (readonly number[])[]) {
+  /**
+   * Ask for logits at the last `keep` positions only (0 = all) when the graph takes
+   * num_logits_to_keep; returns how many positions the logits will have.
+   */
+  private keepLogits(feeds: Feeds, keep: number, width: number): number {
+    const k = this.model.io.logitsToKeep;
+    if (!k) return width;
+    feeds[k.name] = intTensor('int64', [keep], k.dims);
+    return keep > 0 ? Math.min(keep, width) : width;
+  }
+
+  /** `kept`: logits positions the run returns, the last `kept` of the padded width. */
+  private prefillFeeds(rows: readonly (readonly number[])[], keep = 0) {
     const io = this.model.io;
     const p = padBatch(rows, this.model.padId, 'left');
     const dims = [rows.length, p.width];
     const feeds: Feeds = { [io.inputIds.name]: intTensor(io.inputIds.dtype, p.ids, dims), ...this.emptyPast(rows.length) };
+    const kept = this.keepLogits(feeds, keep, p.width);
     if (io.attentionMask) feeds[io.attentionMask.name] = intTensor(io.attentionMask.dtype, p.mask, dims);
     if (io.positionIds) feeds[io.positionIds.name] = intTensor(io.positionIds.dtype, p.positions, dims);
     if (io.tokenTypeIds) feeds[io.tokenTypeIds.name] = intTensor(io.tokenTypeIds.dtype, new Array<number>(p.ids.length).fill(0), dims);
     if (io.useCacheBranch) feeds[io.useCacheBranch] = boolTensor(false);
-    return { feeds, padded: p };
+    return { feeds, padded: p, kept };
   }
 
   private async run(feeds: Feeds, fetch: string[], tokens: number): Promise<ort.InferenceSession.ReturnType> {
@@ -148,15 +161,17 @@ export class CausalLM {
     await this.forEachBatch(
       seqs.map((s) => s.length),
       async (idx) => {
-        const { feeds, padded } = this.prefillFeeds(idx.map((i) => seqs[i]!));
+        // Rows are right-aligned, so every continuation's predicting positions lie in the last maxK + 1.
+        const keep = 1 + Math.max(...idx.map((i) => items[i]!.continuation.length));
+        const { feeds, padded, kept } = this.prefillFeeds(idx.map((i) => seqs[i]!), keep);
         const out = await this.run(feeds, [this.model.io.logits.name], idx.length * padded.width);
         this.stats.prefillTokens += idx.length * padded.width;
         const logits = new LogitsRows(out[this.model.io.logits.name]!, V);
-        const T = padded.width;
+        const first = padded.width - kept;
         idx.forEach((i, b) => {
           const it = items[i]!;
           // Position t's logits predict token t+1; the first continuation token is predicted at the prompt's last slot.
-          onItem(i, logits.rows(b * T + padded.offsets[b]! + it.prompt.length - 1, it.continuation.length));
+          onItem(i, logits.rows(b * kept + padded.offsets[b]! + it.prompt.length - 1 - first, it.continuation.length));
         });
       },
     );
@@ -169,10 +184,10 @@ export class CausalLM {
     await this.forEachBatch(
       prompts.map((p) => p.length),
       async (idx) => {
-        const { feeds, padded } = this.prefillFeeds(idx.map((i) => prompts[i]!));
+        const { feeds, padded, kept } = this.prefillFeeds(idx.map((i) => prompts[i]!), 1);
         const res = await this.run(feeds, [this.model.io.logits.name], idx.length * padded.width);
         const logits = new LogitsRows(res[this.model.io.logits.name]!, V);
-        idx.forEach((i, b) => (out[i] = logits.rows(b * padded.width + padded.width - 1).slice()));
+        idx.forEach((i, b) => (out[i] = logits.rows(b * kept + kept - 1).slice()));
       },
     );
     return out;
@@ -244,6 +259,8 @@ export class CausalLM {
   private async scoreAfterPrefill(
     prefill: ort.InferenceSession.ReturnType,
     padded: { mask: number[]; width: number },
+    /** Positions the prefill's logits cover (the last ones of the padded width). */
+    kept: number,
     rows: readonly (readonly number[])[],
     score: { continuations: readonly (readonly number[])[]; onScore: (row: number, logits: Float32Array) => void },
   ): Promise<void> {
@@ -276,6 +293,8 @@ export class CausalLM {
       if (io.positionIds) feeds[io.positionIds.name] = intTensor(io.positionIds.dtype, pos, [B, chunkLen]);
       if (io.tokenTypeIds) feeds[io.tokenTypeIds.name] = intTensor(io.tokenTypeIds.dtype, new Array<number>(ids.length).fill(0), [B, chunkLen]);
       if (io.useCacheBranch) feeds[io.useCacheBranch] = boolTensor(true);
+      // The chunk is right-padded (continuations differ in length): every position is needed.
+      this.keepLogits(feeds, 0, chunkLen);
       kv.pastNames.forEach((names, l) => names.forEach((n, j) => (feeds[n] = prefill[kv.presentNames[l]![j]!]!)));
       const out = await this.run(feeds, [io.logits.name], B * chunkLen);
       this.stats.prefillTokens += B * chunkLen;
@@ -284,7 +303,7 @@ export class CausalLM {
     for (let b = 0; b < B; b++) {
       const K = score.continuations[b]!.length;
       const rowsOut = new Float32Array(K * V);
-      if (K > 0) rowsOut.set(first.rows(b * W + W - 1), 0);
+      if (K > 0) rowsOut.set(first.rows(b * kept + kept - 1), 0);
       if (K > 1) rowsOut.set(chunk!.rows(b * chunkLen, K - 1), V);
       score.onScore(b, rowsOut);
     }
@@ -304,7 +323,7 @@ export class CausalLM {
     const gens: Generation[] = rows.map(() => ({ tokens: [], stopped: false, ...(opts.keepLogits ? { stepLogits: [] } : {}) }));
     if (maxNewTokens <= 0) return gens;
 
-    const { feeds, padded } = this.prefillFeeds(rows);
+    const { feeds, padded, kept } = this.prefillFeeds(rows, 1);
     const presentNames = kv ? kv.presentNames.flat() : [];
     // A recomputing run fetches logits only: the presents would be copied out for nothing.
     const fetch = [io.logits.name, ...presentNames];
@@ -312,8 +331,8 @@ export class CausalLM {
     this.stats.prefillTokens += B * padded.width;
     let mask = padded.mask;
     let width = padded.width;
-    let T = padded.width;
-    if (score && kv) await this.scoreAfterPrefill(out, padded, rows, score);
+    let T = kept;
+    if (score && kv) await this.scoreAfterPrefill(out, padded, kept, rows, score);
     // Without a cache every step re-runs the whole sequence; the loop below handles both.
     const seqs = rows.map((r) => [...r]);
     const realLen = rows.map((r) => r.length);
@@ -356,15 +375,16 @@ export class CausalLM {
         if (io.positionIds) stepFeeds[io.positionIds.name] = intTensor(io.positionIds.dtype, pos, [B, 1]);
         if (io.tokenTypeIds) stepFeeds[io.tokenTypeIds.name] = intTensor(io.tokenTypeIds.dtype, new Array<number>(B).fill(0), [B, 1]);
         if (io.useCacheBranch) stepFeeds[io.useCacheBranch] = boolTensor(true);
+        this.keepLogits(stepFeeds, 1, 1);
         kv.pastNames.forEach((names, l) => names.forEach((n, j) => (stepFeeds[n] = out[kv.presentNames[l]![j]!]!)));
         out = await this.run(stepFeeds, fetch, B);
         this.stats.decodeTokens += B;
         T = 1;
       } else {
         seqs.forEach((s, b) => s.push(next[b]!));
-        const p = this.prefillFeeds(seqs);
+        const p = this.prefillFeeds(seqs, 1);
         out = await this.run(p.feeds, fetch, B * p.padded.width);
-        T = p.padded.width;
+        T = p.kept;
         this.stats.decodeTokens += B;
       }
     }

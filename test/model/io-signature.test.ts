@@ -27,6 +27,16 @@ describe('detectIoSignature', () => {
     expect(io.positionIds?.dtype).toBe('int64');
   });
 
+  it('takes num_logits_to_keep as an int64 scalar or [1], and refuses anything else', () => {
+    const ins = (keep: ValueMeta) => [v('input_ids', 'int64', ['b', 's']), v('attention_mask', 'int64', ['b', 's']), keep];
+    const outs = [v('logits', 'float32', ['b', 'k', 100])];
+    expect(detectIoSignature(ins(v('num_logits_to_keep', 'int64', [])), outs, 'k.onnx').logitsToKeep).toEqual({ name: 'num_logits_to_keep', dims: [] });
+    expect(detectIoSignature(ins(v('num_logits_to_keep', 'int64', [1])), outs, 'k.onnx').logitsToKeep).toEqual({ name: 'num_logits_to_keep', dims: [1] });
+    expect(detectIoSignature(ins(v('input_ids', 'int64', ['b', 's'])), outs, 'k.onnx').logitsToKeep).toBeUndefined();
+    expect(() => detectIoSignature(ins(v('num_logits_to_keep', 'float32', [])), outs, 'k.onnx')).toThrow(/num_logits_to_keep is float32\[\]; expected an int64 scalar/);
+    expect(() => detectIoSignature(ins(v('num_logits_to_keep', 'int64', ['b', 2])), outs, 'k.onnx')).toThrow(UserError);
+  });
+
   it('reads the stacked [2, B, H, P, D] layout with int32 ids and fp16 logits', () => {
     const io = detectIoSignature(
       [v('input_ids', 'int32', ['b', 's']), v('attention_mask', 'int32', ['b', 't']), v('past_0', 'float16', [2, 'b', 4, 'p', 8])],

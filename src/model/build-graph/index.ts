@@ -81,7 +81,8 @@ export async function buildGraph(dir: string, configPath: string, entry: string,
   const ckpt = await openCheckpoint(dir, entry);
   const plan = family.plan(cfg, new Set(ckpt.tensors.keys()));
   checkTensors(ckpt, plan, path.basename(configPath));
-  const built = buildDecoder(plan.spec, ckpt, opts);
+  // The engine feeds num_logits_to_keep whenever a graph declares it.
+  const built = buildDecoder(plan.spec, ckpt, { logitsToKeep: true, ...opts });
   const dtypes: Record<string, number> = {};
   for (const name of [...plan.tensors.required.keys()]) {
     const d = ckpt.tensors.get(name)!.dtype;

@@ -24,8 +24,8 @@ function maxAbs(a: Float32Array, b: Float32Array): number {
   return d;
 }
 
-/** One left-padded forward pass of the reference rows, positions counting real tokens. */
-async function forwardRows(m: LoadedModel, rows: number[][]): Promise<Float32Array[]> {
+/** One left-padded forward pass of the reference rows, positions counting real tokens; logits of the last `keep` positions (0 = all). */
+async function forwardRows(m: LoadedModel, rows: number[][], keep = 0): Promise<Float32Array[]> {
   const B = rows.length;
   const W = Math.max(...rows.map((r) => r.length));
   const ids = new BigInt64Array(B * W);
@@ -42,11 +42,16 @@ async function forwardRows(m: LoadedModel, rows: number[][]): Promise<Float32Arr
     attention_mask: new ort.Tensor('int64', mask, [B, W]),
     position_ids: new ort.Tensor('int64', pos, [B, W]),
   };
+  feeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.from([BigInt(keep)]), []);
   const kv = m.io.kv!;
   for (const names of kv.pastNames) for (const n of names) feeds[n] = new ort.Tensor('float32', new Float32Array(0), [B, kv.heads, 0, kv.headDim]);
-  const out = (await m.session.run(feeds, ['logits'])).logits!.data as Float32Array;
-  const V = out.length / (B * W);
-  return rows.map((r, b) => out.slice((b * W + W - r.length) * V, (b + 1) * W * V));
+  const res = (await m.session.run(feeds, ['logits'])).logits!;
+  const K = keep > 0 ? Math.min(keep, W) : W;
+  expect(res.dims.slice(0, 2)).toEqual([B, K]);
+  const out = res.data as Float32Array;
+  const V = out.length / (B * K);
+  // Row b's tokens sit at the right end of its K kept positions (all of them when keep = 0).
+  return rows.map((r, b) => out.slice((b * K + Math.max(0, K - r.length)) * V, (b + 1) * K * V));
 }
 
 describe('checkpoint fixtures match their SHA256SUMS', () => {
@@ -85,6 +90,12 @@ describe.each(FIXTURE_NAMES)('graph built from the %s checkpoint', (name) => {
     ref.rows.forEach((_, b) => expect(maxAbs(got[b]!, ref.logits[b]!)).toBeLessThanOrEqual(TOL));
   });
 
+  it('gives logits only at the last positions asked for with num_logits_to_keep', async () => {
+    expect(m.io.logitsToKeep?.name).toBe('num_logits_to_keep');
+    const got = await forwardRows(m, ref.rows, 3);
+    ref.rows.forEach((r, b) => expect(maxAbs(got[b]!, ref.logits[b]!.subarray((r.length - 3) * ref.vocab))).toBeLessThanOrEqual(TOL));
+  });
+
   it('gives the same next-token logits through the engine (its batching and padding)', async () => {
     const lm = new CausalLM(m, { batchSize: 8 });
     const next = await lm.nextTokenLogits(ref.rows);
@@ -93,5 +104,16 @@ describe.each(FIXTURE_NAMES)('graph built from the %s checkpoint', (name) => {
 
   it('decodes greedily with its KV cache exactly as recomputing the whole sequence', async () => {
     await expectCacheMatchesRecompute(m, TOL);
+  });
+
+  it('gives the same logits built with com.microsoft kernels (the measured alternative)', async () => {
+    const fused = await loadModel(ref.modelDir, { threads: 1, graphOps: 'fused' });
+    try {
+      expect(fused.built?.info.ops).toBe('fused');
+      const got = await forwardRows(fused, ref.rows);
+      ref.rows.forEach((_, b) => expect(maxAbs(got[b]!, ref.logits[b]!)).toBeLessThanOrEqual(TOL));
+    } finally {
+      await fused.release();
+    }
   });
 });
