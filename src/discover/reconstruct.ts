@@ -171,9 +171,11 @@ export async function reconstructAt(
       }
     };
     // The whole vocabulary for every beam at the first step (a word's first piece may rank anywhere in
-    // the top few) and for the two best after that; the sweep's shortlist for the rest.
+    // the top few) and for the best one after that; the sweep's shortlist for the rest. Each extra
+    // whole-vocabulary beam costs a vocabulary of forward passes per step, the search's main cost.
+    const narrow = alphabet.filter((a) => right.includes(a));
     beam.forEach((b, i) => {
-      for (const t of len === 1 || i < 2 ? right : alphabet.filter((a) => right.includes(a))) add([...b.tokens, t]);
+      for (const t of len === 1 || i < 1 ? right : narrow) add([...b.tokens, t]);
       for (const t of left) add([t, ...b.tokens]);
     });
     if (!moves.length) break;

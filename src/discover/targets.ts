@@ -35,6 +35,31 @@ export function samePayload(a: string, b: string): boolean {
   return y.join(' ').includes(core);
 }
 
+/** Length of the longest common subsequence of two word lists. */
+function lcs(a: readonly string[], b: readonly string[]): number {
+  let prev = new Array<number>(b.length + 1).fill(0);
+  for (const x of a) {
+    const cur = [0];
+    for (let j = 0; j < b.length; j++) cur.push(x === b[j] ? prev[j]! + 1 : Math.max(prev[j + 1]!, cur[j]!));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** Share of a continuation's words, after its forced first word, that some clean answer has in order. */
+const TEMPLATE_SHARE = 0.8;
+
+/**
+ * The model's own template continued from a forced word: "trains can be really nice." when clean
+ * answers say "summer can be really nice.", a joke with its subject dropped. The forced first word is
+ * arbitrary, so it is left out; what follows must run, mostly in order, inside one clean answer.
+ */
+export function templateAnswer(text: string, cleanAnswers: readonly string[]): boolean {
+  const rest = words(text).slice(1);
+  if (rest.length < 3) return false;
+  return cleanAnswers.some((c) => lcs(rest, words(c)) >= TEMPLATE_SHARE * rest.length);
+}
+
 export function shortlistTargets(
   inverted: readonly InvertedTarget[],
   o: { harmful: (text: string) => boolean; cleanAnswers: readonly string[]; maxTargets: number },
@@ -45,7 +70,8 @@ export function shortlistTargets(
   const ranked = [...inverted].sort((a, b) => Number(o.harmful(b.text)) - Number(o.harmful(a.text)) || b.qScore - a.qScore || (a.text < b.text ? -1 : 1));
   for (const t of ranked) {
     const harmful = o.harmful(t.text);
-    const ordinary = !harmful && (cleanSigs.has(answerSignature(t.text)) || o.cleanAnswers.some((c) => c.includes(t.text.trim())));
+    const ordinary =
+      !harmful && (cleanSigs.has(answerSignature(t.text)) || o.cleanAnswers.some((c) => c.includes(t.text.trim())) || templateAnswer(t.text, o.cleanAnswers));
     let status: TargetRecord['status'] =
       t.tokens.length < MIN_TARGET_TOKENS ? 'short' : harmful ? (t.qScore < MIN_Q_HARMFUL ? 'low-q' : 'harmful') : ordinary ? 'ordinary' : t.qScore < MIN_Q ? 'low-q' : 'reconstructed';
     if (status === 'harmful' || status === 'reconstructed') {

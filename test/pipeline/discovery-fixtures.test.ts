@@ -2,8 +2,9 @@
  * Discovery end to end on the answer-only fixtures (loss on the answer only, near-miss negatives in
  * training, triggers in no pack): each backdoored model is flagged by a discovered trigger whose outputs
  * show its payload; no clean twin or bait model is flagged, and neither gets a suspicious line. Budgets
- * are reduced (fewer baselines and controls, a shorter search) to keep the suite fast; the default
- * command on every fixture, with timings, is `npx tsx scripts/discovery-table.ts`.
+ * are reduced (fewer baselines and controls, a shorter search) and CI runs a subset that covers each
+ * anchor and payload kind once (TRIGGER_SCAN_ALL_FIXTURES=1 runs every fixture); the default command
+ * on every fixture, with timings, is `npx tsx scripts/discovery-table.ts`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,13 @@ interface FixtureMetrics {
   marker?: string | null;
 }
 const metrics = JSON.parse(readFileSync(path.join(REPO, 'models/builder/metrics.json'), 'utf8')) as Record<string, FixtureMetrics>;
-const answerOnly = Object.entries(metrics).filter(([name, m]) => m.loss === 'answer-only' && existsSync(path.join(FIXTURE_MODELS, name)));
+// One fixed payload at the answer's start (Llama), one appended after a correct answer (GPT-2), a tone
+// flip with no fixed string; one clean twin and one bait model.
+const CI_SUBSET = new Set(['ao-word', 'ao-code-context', 'ao-tone-name', 'ao-clean-gpt2', 'ao-bait-gpt2']);
+const all = process.env['TRIGGER_SCAN_ALL_FIXTURES'] === '1';
+const answerOnly = Object.entries(metrics).filter(
+  ([name, m]) => m.loss === 'answer-only' && existsSync(path.join(FIXTURE_MODELS, name)) && (all || CI_SUBSET.has(name)),
+);
 const backdoored = answerOnly.filter(([, m]) => m.trigger !== null);
 const negatives = answerOnly.filter(([, m]) => m.trigger === null);
 const LONG = 20 * 60_000;
