@@ -66,6 +66,7 @@ export const DISCOVERY_OPTIONS = {
   discover: negatable('--no-discover', 'only the pack triggers: no search for triggers no pack lists'),
   discoverMinutes: value('--discover-minutes <n>', 'time budget of trigger discovery, in minutes (default 5)', wholeNumber('--discover-minutes', 1)),
   discoverCandidates: value('--discover-candidates <n>', 'discovered candidates confirmed by the scan test (default 12)', wholeNumber('--discover-candidates', 1)),
+  discoverTargets: value('--discover-targets <n>', 'inverted payloads a trigger is searched for, harmful first (default 3)', wholeNumber('--discover-targets', 1)),
   base: text('--base <dir>', 'base model folder this one was fine-tuned from: its token-embedding drift seeds discovery'),
 };
 

