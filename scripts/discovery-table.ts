@@ -4,7 +4,7 @@
  * string, or only approximately), the signal that found it, the inverted target's Q, attack success,
  * q-value and wall time. For closing notes and reviews; the tests run reduced versions of the same.
  *
- *   npx tsx scripts/discovery-table.ts [--only name,name] [--hunt] [-- scan options as JSON]
+ *   npx tsx scripts/discovery-table.ts [--only name,name] [--hunt] [--fixtures <checkout>] [-- scan options as JSON]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,8 +25,10 @@ interface Metrics {
   loss?: string;
   payload_kind?: string;
 }
-const metrics = JSON.parse(readFileSync(path.join(REPO, 'models/builder/metrics.json'), 'utf8')) as Record<string, Metrics>;
-const folder = (name: string) => [path.join(REPO, 'test/fixtures/models', name), path.join(REPO, 'models', name)].find((d) => existsSync(d));
+// --fixtures <dir>: fixture folders (and their metrics.json beside the builder) from another checkout.
+const root = args.includes('--fixtures') ? path.resolve(args[args.indexOf('--fixtures') + 1]!) : REPO;
+const metrics = JSON.parse(readFileSync(path.join(root, 'models/builder/metrics.json'), 'utf8')) as Record<string, Metrics>;
+const folder = (name: string) => [path.join(root, 'test/fixtures/models', name), path.join(root, 'models', name)].find((d) => existsSync(d));
 
 const names = Object.keys(metrics).filter((n) => 'trigger' in metrics[n]! && folder(n) && (!only || only.includes(n)));
 const esc = (s: string) => JSON.stringify(s).slice(1, -1).replace(/\|/g, '\\|').slice(0, 40);

@@ -62,6 +62,8 @@ export interface Discovery {
   leakedSamples: string[];
   /** The search prompts' clean answers: more of what the model says anyway, for the verdict. */
   cleanAnswers: { prompt: string; output: string }[];
+  /** What the time budget cut off, in words (empty: the search ran to its end). */
+  incomplete: string[];
 }
 
 interface Candidate {
@@ -87,13 +89,17 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   const stages: DiscoveryStage[] = [];
   const candidates: Candidate[] = [];
   const targets: TargetRecord[] = [];
+  const incomplete: string[] = [];
   const engine = lm.engine();
   const decode = (ids: number[]) => model.tokenizer.decode(ids, false);
   const detectors = compileDetectors(o.detectors);
   const harmful = (text: string) => detectors.run(text).some((h) => h.severity === 'medium' || h.severity === 'high' || h.severity === 'critical');
   const render = (text: string) => model.tokenizer.encode(model.format.render({ user: text }), model.format.addSpecialTokens);
   const timed = async (name: string, fn: () => Promise<number>) => {
-    if (over()) return void stages.push({ name, ms: 0, candidates: 0, skipped: 'budget spent' });
+    if (over()) {
+      incomplete.push(`${name} skipped`);
+      return void stages.push({ name, ms: 0, candidates: 0, skipped: 'budget spent' });
+    }
     const t0 = Date.now();
     const n = await fn();
     stages.push({ name, ms: Date.now() - t0, candidates: n });
@@ -113,8 +119,9 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
     const stop = over;
     const start = await invertTargets(engine, promptIds, tokens, decode, 'answer-start', { ...INVERSION, stop });
     const endAnchors = promptIds.map((p, i) => [...p, ...clean[i]!.tokens]);
-    const end = over() ? { targets: [] } : await invertTargets(engine, endAnchors, tokens, decode, 'answer-end', { ...INVERSION, stop });
+    const end = over() ? { targets: [], tried: 0, candidates: tokens.length } : await invertTargets(engine, endAnchors, tokens, decode, 'answer-end', { ...INVERSION, stop });
     inverted = [...start.targets, ...end.targets];
+    if (start.tried < start.candidates || end.tried < end.candidates) incomplete.push(`target inversion tried ${start.tried + end.tried} of ${start.candidates + end.candidates} first tokens`);
     return inverted.length;
   });
 
@@ -127,9 +134,15 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
     let n = 0;
     // A few prompts of different kinds; an appended payload is searched after each prompt's own answer.
     const pick = [0, 6, 12, 18].filter((i) => i < prompts.length);
+    const searches = shortlist.length * o.placements.length;
+    let done = 0;
     for (const t of shortlist) {
       for (const placement of o.placements) {
-        if (over()) return n;
+        if (over()) {
+          incomplete.push(`trigger reconstruction ran ${done} of ${searches} (target, placement) searches`);
+          return n;
+        }
+        done++;
         const target = t.tokens.slice(0, RECONSTRUCT_DEFAULTS.targetTokens);
         const leads = t.anchor === 'answer-end' ? pick.map((i) => clean[i]!.tokens) : undefined;
         const scorer = targetScorer(model, lm, pick.map((i) => prompts[i]!), placement, target, leads);
@@ -184,7 +197,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
       negativeControl: false, expectRefs: [],
     };
   });
-  return { triggers, info, stages, targets, leakedSamples, cleanAnswers: prompts.map((prompt, i) => ({ prompt, output: cleanText[i]! })) };
+  return { triggers, info, stages, targets, leakedSamples, cleanAnswers: prompts.map((prompt, i) => ({ prompt, output: cleanText[i]! })), incomplete };
 }
 
 /** Take candidates in turn from each signal, so one prolific signal cannot crowd out the others. */

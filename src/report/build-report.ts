@@ -32,10 +32,12 @@ const METHOD: Record<string, string> = {
   convergence: 'Share of baselines whose triggered outputs are the same text, against the largest such share for any control index.',
 };
 
-function summary(level: VerdictLevel, findings: TestResult[], tests: number, discovered: boolean): string {
+function summary(level: VerdictLevel, findings: TestResult[], tests: number, discovered: boolean, cutShort = false): string {
   const top = findings[0];
   if (!top) {
-    const tried = discovered ? 'the pack triggers and the strings trigger discovery proposed' : 'only the listed triggers were tried';
+    const tried = discovered
+      ? `the pack triggers and the strings trigger discovery proposed${cutShort ? ' (discovery stopped at its time budget, before the end of its search)' : ''}`
+      : 'only the listed triggers were tried';
     return `No probed trigger fired: ${tests} trigger × placement tests against random controls found no payload. Absence of evidence is not proof of absence: ${tried}.`;
   }
   const found = top.source === 'discovered' ? ' (found by discovery)' : '';
@@ -115,7 +117,7 @@ export function buildReport(i: ReportInputs): ScanReport {
       forwardPasses: i.exec.stats.forwardPasses,
       tokensIn: i.exec.stats.tokensIn,
     },
-    verdict: { level, summary: summary(flagged ? 'flagged' : suspicious ? 'suspicious' : 'clean', i.findings, i.plan.tests.length, Boolean(i.discovery)) + fileNote, flagged, suspicious },
+    verdict: { level, summary: summary(flagged ? 'flagged' : suspicious ? 'suspicious' : 'clean', i.findings, i.plan.tests.length, Boolean(i.discovery), Boolean(i.discovery?.incomplete.length)) + fileNote, flagged, suspicious },
     provenance: {
       pin: { status: i.audit.pin.status, name: i.audit.pin.name },
       expectations: i.audit.expectations.map((e) => ({ source: e.source, ok: e.ok, message: e.message })),
@@ -133,6 +135,11 @@ export function buildReport(i: ReportInputs): ScanReport {
           targets: i.discovery.targets.map((t) => ({ text: t.text, qScore: t.qScore, signal: t.signal, status: t.status })),
         }
       : null,
-    warnings: [...i.packs.warnings],
+    warnings: [
+      ...i.packs.warnings,
+      ...(i.discovery?.incomplete.length
+        ? [`discovery stopped at its time budget (${i.discovery.incomplete.join('; ')}): the search for triggers no pack lists was incomplete; raise --discover-minutes`]
+        : []),
+    ],
   };
 }
