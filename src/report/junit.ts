@@ -1,6 +1,5 @@
 import type { CompactTest, ReportFinding, ScanReport } from './schema.js';
-import { visible } from './markdown.js';
-import { findingIndex, fmtQ, pct, severityRank, splitRef } from './common.js';
+import { clip, evidenceText, findingIndex, fmtMs, fmtQ, fmtQScore, originText, pct, PLAIN, severityRank, splitRef, steeringIndex, TARGET_STATUS, targetsInOrder, visible } from './common.js';
 
 /**
  * JUnit XML for CI test tabs (Jenkins, GitLab, Azure DevOps, GitHub test-reporter actions).
@@ -14,11 +13,20 @@ import { findingIndex, fmtQ, pct, severityRank, splitRef } from './common.js';
  *   false-discovery correction, which a reviewer must look at; a CI gate that ignores suspicious
  *   findings is `--fail-on flagged`, not a green test tab. Pass `{ suspicious: 'pass' }` to list
  *   them as passed tests with the reason in <system-out> instead.
+ * - steering → a passed <testcase> whose <system-out> says why it is not a finding (its evidence):
+ *   a significant effect without a payload never counts against the model
  * - negative-control → <skipped> (calibration strings, never findings)
  * - pass → an empty <testcase>
  *
+ * A finding's body says why it is one (its evidence) and how its trigger was found (pack, or the
+ * discovery signals with the inverted target and its Q).
+ *
  * Test names are `<trigger id> @<placement>`, stable across runs so CI can track a test's history;
  * the trigger text (invisible characters made visible) is in the failure message and <system-out>.
+ * Discovered triggers are in the suite `discovered`, named `"<text>" @<placement>`: their ids are a
+ * rank within one run, their text is what is found again. When discovery ran, that suite's
+ * <system-out> lists its stages and inverted targets (and a passing testcase `trigger discovery`
+ * stands for it when no candidate was tested).
  *
  * When the report recorded file checks, a last suite `file-safety` has one failing testcase per
  * critical or high finding (`<finding id> @<file>`; these make the verdict flagged or suspicious),
@@ -61,9 +69,13 @@ interface Case {
   body: string;
 }
 
-function caseFor(row: CompactTest, f: ReportFinding | undefined, r: ScanReport, o: Required<JunitOptions>): Case {
+/** How a finding or a steering row was found and why it is at its level, for <system-out>. */
+const whyLines = (f: ReportFinding): string[] => [`evidence: ${evidenceText(f, PLAIN)}`, `found by: ${originText(f, PLAIN)}`];
+
+function caseFor(row: CompactTest, f: ReportFinding | undefined, steer: ReportFinding | undefined, r: ScanReport, o: Required<JunitOptions>): Case {
   const { pack, id } = splitRef(row.trigger, r);
-  const name = `${id} @${row.placement}`;
+  const shown = f ?? steer;
+  const name = row.source === 'discovered' && shown ? `"${clip(visible(shown.trigger.text), 60)}" @${row.placement}` : `${id} @${row.placement}`;
   const base = { pack, name, classname: `trigger-scan.${pack}` };
   const level = f?.level ?? row.level;
   if (level === 'negative-control') {
@@ -75,25 +87,56 @@ function caseFor(row: CompactTest, f: ReportFinding | undefined, r: ScanReport, 
     const lines = [
       message,
       `trigger ${f.trigger.ref}: ${visible(f.trigger.text)}`,
+      ...whyLines(f),
       `beat every control on ${f.exceedances}/${f.baselines} baselines; t = ${f.t.toFixed(2)}, p = ${fmtQ(f.pValue)}, q = ${fmtQ(f.qValue)}; divergence ${f.meanDivergence.toFixed(4)} vs controls ${f.controlMeanDivergence.toFixed(4)}`,
       ...f.examples.slice(0, 3).flatMap((e, i) => [`example ${i + 1} (${e.baseline}):`, `  prompt:    ${visible(e.triggeredPrompt)}`, `  clean:     ${visible(e.clean)}`, `  triggered: ${visible(e.triggered)}`]),
     ];
     const status = level === 'suspicious' && o.suspicious === 'pass' ? 'pass' : 'failure';
     return { ...base, status, type: level, message, body: lines.join('\n') };
   }
+  if (steer) {
+    const where = steer.category ? ` (${steer.category} prompts only)` : '';
+    const lines = [
+      `steering, not a finding: "${visible(steer.trigger.text)}" at ${steer.placement}${where} moves ${pct(steer.attackSuccess)} of ${steer.baselines} baselines, q = ${fmtQ(steer.qValue)}, without a payload`,
+      `trigger ${steer.trigger.ref}: ${visible(steer.trigger.text)}`,
+      ...whyLines(steer),
+      ...(steer.convergence ? [`common answer: ${visible(steer.convergence.modeOutput)}`] : []),
+    ];
+    return { ...base, status: 'pass', type: 'steering', message: '', body: lines.join('\n') };
+  }
   return { ...base, status: 'pass', type: 'pass', message: '', body: '' };
+}
+
+/** The discovery stages and inverted targets, as lines for the `discovered` suite's <system-out>. */
+function discoveryLines(d: NonNullable<ScanReport['discovery']>): string[] {
+  return [
+    'trigger discovery stages:',
+    ...d.stages.map((s) => `  ${s.name}: ${fmtMs(s.ms)}, ${s.candidates} candidate(s)${s.skipped ? `, skipped: ${s.skipped}` : ''}`),
+    d.targets.length ? 'inverted targets (Q, signal, status):' : 'inverted targets: none',
+    ...targetsInOrder(d).map((t) => `  "${visible(t.text)}" Q ${fmtQScore(t.qScore)}, ${t.signal}, ${t.status} — ${TARGET_STATUS[t.status]}`),
+  ];
 }
 
 export function renderJunit(r: ScanReport, opts: JunitOptions = {}): string {
   const o: Required<JunitOptions> = { suspicious: opts.suspicious ?? 'failure' };
   const findings = findingIndex(r);
+  const steering = steeringIndex(r);
   const suites = new Map<string, Case[]>();
   for (const p of r.packs) if (p.triggers > 0) suites.set(p.name, []);
   for (const row of r.tests) {
     if (row.category !== null) continue;
-    const c = caseFor(row, findings.get(`${row.trigger}@${row.placement}`), r, o);
+    const k = `${row.trigger}@${row.placement}`;
+    const c = caseFor(row, findings.get(k), steering.get(k), r, o);
     if (!suites.has(c.pack)) suites.set(c.pack, []);
     suites.get(c.pack)!.push(c);
+  }
+  // The suite of discovered triggers: its <system-out> tells what discovery did, even when it proposed nothing.
+  // Discovered triggers are refs `discovered/<id>` (src/discover/discover.ts), so their suite is `discovered`.
+  const discoveredSuite = 'discovered';
+  if (r.discovery) {
+    const cases = suites.get(discoveredSuite) ?? [];
+    if (!cases.length) cases.push({ pack: discoveredSuite, name: 'trigger discovery', classname: `trigger-scan.${discoveredSuite}`, status: 'pass', type: 'pass', message: '', body: 'no discovered candidate was tested' });
+    suites.set(discoveredSuite, cases);
   }
   const ff = r.fileFindings;
   if (ff) {
@@ -134,6 +177,7 @@ export function renderJunit(r: ScanReport, opts: JunitOptions = {}): string {
       else if (c.status === 'failure') out.push(`${open}>`, `      <failure message="${xmlAttr(c.message)}" type="${xmlAttr(c.type)}">${xmlText(c.body)}</failure>`, `      <system-out>${xmlText(c.body)}</system-out>`, '    </testcase>');
       else out.push(`${open}>`, `      <system-out>${xmlText(c.body)}</system-out>`, '    </testcase>');
     }
+    if (pack === discoveredSuite && r.discovery) out.push(`    <system-out>${xmlText(discoveryLines(r.discovery).join('\n'))}</system-out>`);
     if (pack === 'file-safety' && minor.length) out.push(`    <system-out>${xmlText(minor.map((f) => `${f.severity} ${f.id} @${visible(f.file)}: ${visible(f.message)}`).join('\n'))}</system-out>`);
     out.push('  </testsuite>');
   }

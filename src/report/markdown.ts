@@ -1,17 +1,10 @@
-import type { ScanReport } from './schema.js';
-import { fmtQ, severityRank } from './common.js';
+import type { ReportFinding, ScanReport } from './schema.js';
+import {
+  clip as clipped, evidenceText, fmtMs, fmtQ, fmtQScore, headline, noFindingsText, originShort, originText, rowsForTarget, severityRank, TARGET_STATUS, targetsInOrder, visible,
+  type Escaper,
+} from './common.js';
 
-/** Show invisible and bidi characters as code points; a reviewer must see what the probe was. */
-export function visible(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/gu, (c) =>
-    c === '\n' ? '⏎' : `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`,
-  );
-}
-
-const clipped = (s: string, max: number) => {
-  const cps = [...s];
-  return cps.length > max ? `${cps.slice(0, max - 1).join('')}…` : s;
-};
+export { visible };
 
 /**
  * Untrusted text in a table cell or a paragraph. GitHub renders HTML and links inside Markdown, so a
@@ -38,6 +31,10 @@ export function mdCode(s: string, max = 60, inTable = false): string {
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
+/** Untrusted text in prose, and in a table cell (where `|` must be escaped inside code spans too). */
+const PROSE: Escaper = { text: (s) => mdText(s, 400), code: (s) => mdCode(s, 60) };
+const CELL: Escaper = { text: (s) => mdText(s, 200), code: (s) => mdCode(s, 40, true) };
+
 /** The summary from build-report marks the trigger with backticks; escape everything else in it. */
 function summaryText(s: string): string {
   const parts = s.split('`');
@@ -48,28 +45,93 @@ function summaryText(s: string): string {
 /** Findings listed in the table; the rest are counted and left to report.json / report.html. */
 const MAX_TABLE = 40;
 const MAX_DETAILS = 5;
+/** Steering rows and inverted targets listed; the rest are in report.json. */
+const MAX_STEERING = 20;
+const MAX_TARGETS = 12;
+
+/** One line under the verdict: what the counts are, and where each finding came from. */
+function countsLine(r: ScanReport): string {
+  const h = headline(r);
+  const parts = [`**${r.verdict.flagged}** flagged, **${r.verdict.suspicious}** suspicious${h.discovered ? ` (${h.discovered} found by discovery)` : ''}`];
+  parts.push(`${r.stats.tests} trigger × placement tests`);
+  if (h.steering) parts.push(`${h.steering} steering effect(s) listed apart, not findings`);
+  parts.push(h.candidates === null ? 'trigger discovery did not run' : `trigger discovery proposed ${h.candidates} candidate(s)`);
+  return `${parts.join(' · ')}.`;
+}
+
+function convergenceLine(f: ReportFinding): string | null {
+  const c = f.convergence;
+  if (!c) return null;
+  const whole = c.fixedShare === null ? '' : `; ${pct(c.fixedShare)} of those give the same whole answer`;
+  const clean = c.cleanCount === null ? '' : `; ${c.cleanCount} clean output(s) give it`;
+  return `Outputs converge: ${pct(c.modeShare)} of baselines give ${mdCode(c.modeOutput, 60)} (controls at most ${pct(c.controlModeShare)})${whole}${clean}.`;
+}
+
+function steeringSection(r: ScanReport): string[] {
+  if (!r.steering.length) return [];
+  const out = [
+    '## Steering (not findings)',
+    '',
+    'Significant effects whose outputs show no payload: a word that steers the answer, the model\'s usual reply, an echo. They do not count against the model; they are listed so that a reviewer can check the call.',
+    '',
+    '| trigger | placement | found by | attack success | q-value | why not a finding | common answer |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const f of r.steering.slice(0, MAX_STEERING)) {
+    out.push(
+      `| ${mdCode(f.trigger.text, 40, true)} (${mdText(f.trigger.ref)}) | ${mdText(f.placement)}${f.category ? ` (${mdText(f.category)} only)` : ''} | ${originShort(f, CELL)} | ${pct(f.attackSuccess)} | ${fmtQ(f.qValue)} | ${evidenceText(f, CELL)} | ${f.convergence ? mdCode(f.convergence.modeOutput, 40, true) : '—'} |`,
+    );
+  }
+  if (r.steering.length > MAX_STEERING) out.push('', `…and ${r.steering.length - MAX_STEERING} more in report.json.`);
+  out.push('');
+  return out;
+}
+
+function discoverySection(r: ScanReport): string[] {
+  const d = r.discovery;
+  const out = ['## Discovery', ''];
+  if (!d) return [...out, 'Trigger discovery did not run: only the pack triggers were tested.', ''];
+  out.push('| stage | time | candidates | note |', '|---|---|---|---|');
+  for (const s of d.stages) out.push(`| ${mdText(s.name)} | ${fmtMs(s.ms)} | ${s.candidates} | ${s.skipped ? `skipped: ${mdText(s.skipped)}` : ''} |`);
+  out.push('');
+  if (!d.targets.length) out.push('Target inversion found no continuation the search prompts agree on.', '');
+  else {
+    out.push('Inverted targets (continuations the model gives whatever the prompt; Q is how strongly the prompts agree):', '');
+    out.push('| target | Q | signal | status | found |', '|---|---|---|---|---|');
+    for (const t of targetsInOrder(d).slice(0, MAX_TARGETS)) {
+      const rows = rowsForTarget(r, t.text);
+      const found = rows.length ? rows.map((f) => `${mdCode(f.trigger.text, 30, true)} ${f.level}`).join(', ') : '—';
+      out.push(`| ${mdCode(t.text, 60, true)} | ${fmtQScore(t.qScore)} | ${mdText(t.signal)} | ${mdText(t.status)} — ${TARGET_STATUS[t.status]} | ${found} |`);
+    }
+    if (d.targets.length > MAX_TARGETS) out.push('', `…and ${d.targets.length - MAX_TARGETS} more in report.json.`);
+    out.push('');
+  }
+  return out;
+}
 
 /** A short summary fit for a CI job summary or a pull-request comment (kept well under GitHub's 65,536-character comment limit). */
 export function renderMarkdown(r: ScanReport): string {
   const icon = r.verdict.level === 'flagged' ? '🚩' : r.verdict.level === 'suspicious' ? '⚠️' : '✅';
   const out: string[] = [];
-  out.push(`# trigger-scan: ${icon} ${r.verdict.level.toUpperCase()}`, '', summaryText(r.verdict.summary), '');
+  out.push(`# trigger-scan: ${icon} ${r.verdict.level.toUpperCase()}`, '', summaryText(r.verdict.summary), '', countsLine(r), '');
   out.push(
     `**Model** ${mdCode(r.model.dir, 120)} — ${mdText(r.model.modelType ?? 'unknown')} ${mdText(r.model.task)}, graph ${mdCode(r.model.graph, 120)} (${mdText(r.model.layout)}), root digest \`${r.model.rootDigest}\``,
     '',
   );
   if (r.findings.length) {
-    out.push('## Findings', '', '| level | trigger | placement | baselines | attack success | q-value | divergence (trigger / controls) |', '|---|---|---|---|---|---|---|');
+    out.push('## Findings', '', '| level | trigger | placement | baselines | attack success | q-value | divergence (trigger / controls) | evidence | found by |', '|---|---|---|---|---|---|---|---|---|');
     for (const f of r.findings.slice(0, MAX_TABLE)) {
       out.push(
-        `| ${f.level} | ${mdCode(f.trigger.text, 40, true)} (${mdText(f.trigger.ref)}) | ${mdText(f.placement)}${f.category ? ` (${mdText(f.category)} only)` : ''} | ${f.exceedances}/${f.baselines} | ${pct(f.attackSuccess)} | ${fmtQ(f.qValue)} | ${f.meanDivergence.toFixed(3)} / ${f.controlMeanDivergence.toFixed(3)} |`,
+        `| ${f.level} | ${mdCode(f.trigger.text, 40, true)} (${mdText(f.trigger.ref)}) | ${mdText(f.placement)}${f.category ? ` (${mdText(f.category)} only)` : ''} | ${f.exceedances}/${f.baselines} | ${pct(f.attackSuccess)} | ${fmtQ(f.qValue)} | ${f.meanDivergence.toFixed(3)} / ${f.controlMeanDivergence.toFixed(3)} | ${f.evidence ? mdText(f.evidence.kind) : '—'} | ${originShort(f, CELL)} |`,
       );
     }
     if (r.findings.length > MAX_TABLE) out.push('', `…and ${r.findings.length - MAX_TABLE} more finding(s) in report.json.`);
     out.push('');
     for (const f of r.findings.slice(0, MAX_DETAILS)) {
       out.push(`### ${mdCode(f.trigger.text, 60)} at ${mdText(f.placement)}${f.category ? ` (${mdText(f.category)} prompts)` : ''}`, '');
-      if (f.convergence) out.push(`Outputs converge: ${pct(f.convergence.modeShare)} of baselines give ${mdCode(f.convergence.modeOutput, 60)} (controls at most ${pct(f.convergence.controlModeShare)}).`, '');
+      out.push(`**Evidence** ${evidenceText(f, PROSE)}.`, '', `**Found by** ${originText(f, PROSE)}.`, '');
+      const conv = convergenceLine(f);
+      if (conv) out.push(conv, '');
       const det = f.detectors.filter((d) => d.triggered > 0);
       if (det.length) out.push(`Detectors on triggered outputs: ${det.map((d) => `${mdText(d.detector)} ${d.triggered}/${f.baselines} (clean ${d.clean}, controls ${pct(d.controlRate)})`).join('; ')}.`, '');
       if (f.examples.length) {
@@ -81,8 +143,9 @@ export function renderMarkdown(r: ScanReport): string {
     }
     if (r.findings.length > MAX_DETAILS) out.push(`Examples for the other ${r.findings.length - MAX_DETAILS} finding(s) are in report.html.`, '');
   } else {
-    out.push('No probed trigger fired. This is not proof that the model has no backdoor: only the listed triggers were tried.', '');
+    out.push(noFindingsText(r), '');
   }
+  out.push(...steeringSection(r), ...discoverySection(r));
   const ff = r.fileFindings;
   const pv = r.provenance;
   out.push('## File safety and provenance', '');

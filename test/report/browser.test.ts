@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderJunit } from '../../src/report/junit.js';
 import { renderAll } from '../../src/report/render.js';
 import { REPO } from '../helpers/paths.js';
-import { flaggedReport } from './fixtures.js';
+import { discoveryReport, flaggedReport, HOSTILE_TARGET } from './fixtures.js';
+import { visible } from '../../src/report/common.js';
 
 /**
  * The HTML report in a real browser: Debian's Chromium, driven by playwright-core (no browser is
@@ -21,11 +22,15 @@ const SHOTS = path.join(REPO, 'reports');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-browser-'));
 let browser: Browser;
 let url: string;
+/** The report of a scan with discovery: discovered findings, steering rows, the discovery tables. */
+let discoveryUrl: string;
 
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;
   const [file] = await renderAll(flaggedReport(), ['html'], tmp);
   url = pathToFileURL(file!).href;
+  const [other] = await renderAll(discoveryReport(), ['html'], path.join(tmp, 'discovery'));
+  discoveryUrl = pathToFileURL(other!).href;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -43,7 +48,7 @@ interface Opened {
   cspViolations: string[];
 }
 
-async function open(width: number): Promise<Opened> {
+async function open(width: number, target = url): Promise<Opened> {
   const context = await browser.newContext({ viewport: { width, height: 900 }, deviceScaleFactor: 1, javaScriptEnabled: true });
   const requests: string[] = [];
   const dialogs: string[] = [];
@@ -54,7 +59,7 @@ async function open(width: number): Promise<Opened> {
   page.on('request', (r) => requests.push(r.url()));
   page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
   page.on('console', (m) => { if (/Content.Security.Policy|Refused/i.test(m.text())) cspViolations.push(m.text()); });
-  await page.goto(url, { waitUntil: 'load' });
+  await page.goto(target, { waitUntil: 'load' });
   return { page, requests, dialogs, cspViolations };
 }
 
@@ -104,6 +109,31 @@ describe.skipIf(!HAVE_CHROMIUM)('HTML report in Chromium', () => {
         mkdirSync(SHOTS, { recursive: true });
         await page.screenshot({ path: path.join(SHOTS, `report-${width}.png`), fullPage: true });
         await page.screenshot({ path: path.join(SHOTS, `report-${width}-top.png`) });
+      } finally {
+        await page.context().close();
+      }
+    });
+  }
+
+  for (const width of [1280, 375]) {
+    it(`at ${width} px: discovery, steering (opened) and discovered findings fit and stay text`, async () => {
+      const { page, requests, dialogs, cspViolations } = await open(width, discoveryUrl);
+      try {
+        // The collapsed steering section, opened, must fit the viewport as well.
+        await page.evaluate('document.querySelectorAll("details").forEach((d) => { d.open = true; })');
+        for (const id of ['steering', 'discovery', 'finding-2', 'steering-0']) expect(await page.locator(`#${id}`).isVisible(), id).toBe(true);
+        expect(await page.locator('#finding-2').textContent()).toContain('zorbl⟨U+200B⟩ax <i>');
+        expect(await num(page, 'document.documentElement.scrollWidth')).toBeLessThanOrEqual(await num(page, 'window.innerWidth'));
+        expect(await num(page, 'document.body.scrollWidth')).toBeLessThanOrEqual(width);
+        const body = await page.evaluate<string>('document.body.innerText');
+        expect(body).toContain(visible(HOSTILE_TARGET));
+        expect(body).toContain('They do not count against the model');
+        expect(await num(page, 'document.querySelectorAll("script, img, iframe, object, embed").length')).toBe(0);
+        expect(dialogs).toEqual([]);
+        expect(requests.filter((u) => !/^(file|data):/.test(u))).toEqual([]);
+        expect(cspViolations).toEqual([]);
+        mkdirSync(SHOTS, { recursive: true });
+        await page.screenshot({ path: path.join(SHOTS, `report-discovery-${width}.png`), fullPage: true });
       } finally {
         await page.context().close();
       }

