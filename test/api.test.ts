@@ -7,7 +7,7 @@ import { DEMO, REPO } from './helpers/paths.js';
 
 /** What the CLI does, by command; each name must be a function of the package entry. */
 const COMMANDS: Record<string, string[]> = {
-  scan: ['scanModel', 'writeReports', 'renderAll', 'prepareOutputFolder', 'exitCodeFor'],
+  scan: ['scanModel', 'writeReports', 'renderAll', 'prepareOutputFolder', 'exitCodeFor', 'visible'],
   hunt: ['huntModel'],
   verify: ['verifyModel', 'verifyReport', 'auditModelFolder'],
   'pin list|update|revoke': ['listPins', 'pinModelFolder', 'updatePin', 'revokePin', 'checkPins', 'defaultPinFile', 'buildManifest'],

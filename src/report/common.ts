@@ -4,11 +4,23 @@ import { FileSeverity, type CompactTest, type ReportDiscovery, type ReportFindin
  * Helpers the renderers share. Everything here reads a `ScanReport` and never changes it.
  */
 
-/** Show invisible and bidi characters as code points; a reviewer must see what the probe was. */
+const codePoint = (c: string): string => `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`;
+
+/** A run of letters, marks and digits: what reads as one word. */
+const WORD = /[\p{L}\p{M}\p{N}]+/gu;
+/** Anything past Latin Extended-B (and Latin Extended Additional): another script, a combining mark, a fullwidth or mathematical letter. */
+const NOT_LATIN = /[^\u0000-\u024f\u1e00-\u1eff]/gu;
+
+/**
+ * Show what a probe really holds; a reviewer must see exactly what was tested. Invisible, bidi and
+ * control characters become code points, line breaks ⏎. So does a lookalike inside a Latin word
+ * (Cyrillic о in "cоde", a fullwidth or mathematical letter, a combining mark): "cоde" reads
+ * c⟨U+043E⟩de, not "code". A word wholly in another script stays as it is, readable.
+ */
 export function visible(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/gu, (c) =>
-    c === '\n' ? '⏎' : `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`,
-  );
+  return s
+    .replace(WORD, (w) => (/[A-Za-z]/.test(w) ? w.replace(NOT_LATIN, codePoint) : w))
+    .replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/gu, (c) => (c === '\n' ? '⏎' : codePoint(c)));
 }
 
 /** File-finding severities rank by their order in the schema, least severe first. */

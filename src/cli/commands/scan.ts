@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
+import { visible } from '../../report/common.js';
 import type { Format } from '../../report/render.js';
 import { exitCodeFor } from '../exit-codes.js';
 import {
@@ -101,7 +102,7 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'sca
     io.out(`${report.verdict.level.toUpperCase()}: ${report.verdict.summary}\n`);
     for (const f of report.findings.slice(0, 10)) {
       const found = f.source === 'discovered' ? `  [discovered: ${f.discovery?.signals.join(', ') ?? ''}]` : '';
-      io.out(`  ${f.level.padEnd(10)} ${JSON.stringify(f.trigger.text)} @${f.placement}${f.category ? ` (${f.category})` : ''}  attack success ${Math.round(f.attackSuccess * 100)}%  q=${f.qValue.toExponential(1)}${found}\n`);
+      io.out(`  ${f.level.padEnd(10)} ${JSON.stringify(visible(f.trigger.text))} @${f.placement}${f.category ? ` (${f.category})` : ''}  attack success ${Math.round(f.attackSuccess * 100)}%  q=${f.qValue.toExponential(1)}${found}\n`);
     }
     io.out(`reports: ${files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
   }
