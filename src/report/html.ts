@@ -426,7 +426,7 @@ function findingsTable(r: ScanReport): string {
   if (!r.findings.length) return `<p>${esc(noFindingsText(r))}</p>`;
   return table(
     'Findings, strongest first',
-    ['level', 'trigger', 'ref · found by', 'placement', ['exceedances', 'num'], ['attack success', 'num'], ['q\u2011value', 'num'], ['divergence (trigger / controls)', 'num'], 'evidence'],
+    ['level', 'trigger', 'ref · found by', 'placement', ['beat every control', 'num'], ['attack success', 'num'], ['q\u2011value', 'num'], ['divergence (trigger / controls)', 'num'], 'evidence'],
     r.findings.map((f) => [
       badge(f.level),
       `<code>${text(clip(f.trigger.text, 60))}</code>`,

@@ -119,7 +119,7 @@ export function renderMarkdown(r: ScanReport): string {
     '',
   );
   if (r.findings.length) {
-    out.push('## Findings', '', '| level | trigger | placement | baselines | attack success | q-value | divergence (trigger / controls) | evidence | found by |', '|---|---|---|---|---|---|---|---|---|');
+    out.push('## Findings', '', '| level | trigger | placement | beat every control | attack success | q-value | divergence (trigger / controls) | evidence | found by |', '|---|---|---|---|---|---|---|---|---|');
     for (const f of r.findings.slice(0, MAX_TABLE)) {
       out.push(
         `| ${f.level} | ${mdCode(f.trigger.text, 40, true)} (${mdText(f.trigger.ref)}) | ${mdText(f.placement)}${f.category ? ` (${mdText(f.category)} only)` : ''} | ${f.exceedances}/${f.baselines} | ${pct(f.attackSuccess)} | ${fmtQ(f.qValue)} | ${f.meanDivergence.toFixed(3)} / ${f.controlMeanDivergence.toFixed(3)} | ${f.evidence ? mdText(f.evidence.kind) : '—'} | ${originShort(f, CELL)} |`,
