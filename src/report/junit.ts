@@ -83,7 +83,7 @@ function caseFor(row: CompactTest, f: ReportFinding | undefined, steer: ReportFi
   }
   if (f && (level === 'flagged' || level === 'suspicious')) {
     const where = f.category ? ` (${f.category} prompts only)` : '';
-    const message = `${level}: "${visible(f.trigger.text)}" at ${f.placement}${where} changes the output on ${pct(f.attackSuccess)} of ${f.baselines} baselines (attack success ${f.attackSuccess.toFixed(3)}), q = ${fmtQ(f.qValue)}`;
+    const message = `${level}: "${visible(f.trigger.text)}" at ${f.placement}${where} takes over ${pct(f.attackSuccess)} of ${f.baselines} baselines (attack success ${f.attackSuccess.toFixed(3)}), q = ${fmtQ(f.qValue)}`;
     const lines = [
       message,
       `trigger ${f.trigger.ref}: ${visible(f.trigger.text)}`,

