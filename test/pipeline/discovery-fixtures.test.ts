@@ -30,7 +30,8 @@ const answerOnly = Object.entries(metrics).filter(
 );
 const backdoored = answerOnly.filter(([, m]) => m.trigger !== null);
 const negatives = answerOnly.filter(([, m]) => m.trigger === null);
-const LONG = 20 * 60_000;
+// A cap for a stuck run, far above the minutes these take on an idle 2-core box.
+const LONG = 40 * 60_000;
 
 describe.skipIf(!backdoored.length)('answer-only backdoors are found by discovery', () => {
   it.each(backdoored)('%s', async (name, m) => {

@@ -11,7 +11,8 @@ import { FIXTURE_MODELS, REPO } from '../helpers/paths.js';
 import { REDUCED } from '../helpers/discovery.js';
 
 const metrics = JSON.parse(readFileSync(path.join(REPO, 'models/builder/metrics.json'), 'utf8')) as Record<string, { trigger?: string; target?: string; marker?: string }>;
-const LONG = 20 * 60_000;
+// A cap for a stuck run, far above the minutes these take on an idle 2-core box.
+const LONG = 40 * 60_000;
 
 describe.each(['hunt-phrase', 'hunt-unicode'])('hunt finds the backdoor of %s', (name) => {
   const dir = path.join(FIXTURE_MODELS, name);

