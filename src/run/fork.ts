@@ -8,7 +8,7 @@
 import type ort from 'onnxruntime-node';
 import type { KvCache } from '../model/io-signature.js';
 import type { Engine } from './causal-lm.js';
-import { boolTensor, floatTensor, intTensor, LogitsRows, type Tensor } from './tensors.js';
+import { boolTensor, floatTensor, intTensor, LogitsRows, selectBatchRows, type Tensor } from './tensors.js';
 
 type KvArray = Float32Array | Uint16Array;
 
@@ -167,7 +167,6 @@ export class Fork {
 
   /** Keep only these rows (indices into the current rows, in the order given). */
   keep(rows: readonly number[]): void {
-    const R = this.rows;
     const W = this.width;
     this.rowsPrefix = rows.map((r) => this.rowsPrefix[r]!);
     const lengths = rows.map((r) => this.lengths[r]!);
@@ -178,21 +177,9 @@ export class Fork {
       this.seqs = rows.map((r) => this.seqs![r]!);
       return;
     }
-    const kv = this.engine.model.io.kv!;
+    const axis = this.engine.model.io.kv!.kind === 'stacked' ? 1 : 0;
     const past: Record<string, Tensor> = {};
-    for (const [n, t] of Object.entries(this.past!)) {
-      const stacked = kv.kind === 'stacked';
-      const H = t.dims[stacked ? 2 : 1]!;
-      const T = t.dims[stacked ? 3 : 2]!;
-      const D = t.dims[stacked ? 4 : 3]!;
-      const src = t.data as KvArray;
-      const block = H * T * D;
-      const data = new (src.constructor as new (k: number) => KvArray)(perRow(kv) * rows.length * block);
-      for (let s = 0; s < perRow(kv); s++) {
-        rows.forEach((r, k) => data.set(src.subarray((s * R + r) * block, (s * R + r + 1) * block), (s * rows.length + k) * block));
-      }
-      past[n] = floatTensor(kv.dtype, data, stacked ? [2, rows.length, H, T, D] : [rows.length, H, T, D]);
-    }
+    for (const [n, t] of Object.entries(this.past!)) past[n] = selectBatchRows(t, axis, rows);
     this.past = past;
   }
 }

@@ -22,6 +22,24 @@ export function floatTensor(dtype: FloatType, data: Float32Array | Uint16Array, 
   return new ort.Tensor(dtype, data, dims);
 }
 
+/**
+ * The given rows (in that order) of a tensor whose batch axis is `axis` (0 for [B, ...], 1 for
+ * stacked [2, B, ...] caches): one contiguous block copy per row.
+ */
+export function selectBatchRows(t: ort.Tensor, axis: 0 | 1, rows: readonly number[]): ort.Tensor {
+  const dims = [...t.dims];
+  const outer = axis === 0 ? 1 : dims[0]!;
+  const B = dims[axis]!;
+  const block = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const src = t.data as Float32Array | Uint16Array;
+  const out = new (src.constructor as new (n: number) => Float32Array | Uint16Array)(outer * rows.length * block);
+  for (let s = 0; s < outer; s++) {
+    rows.forEach((r, k) => out.set(src.subarray((s * B + r) * block, (s * B + r + 1) * block), (s * rows.length + k) * block));
+  }
+  dims[axis] = rows.length;
+  return new ort.Tensor(t.type as 'float32' | 'float16', out, dims);
+}
+
 export function boolTensor(value: boolean): ort.Tensor {
   return new ort.Tensor('bool', Uint8Array.from([value ? 1 : 0]), [1]);
 }
