@@ -11,7 +11,6 @@
  */
 import type { Engine } from '../run/causal-lm.js';
 import { Fork, readPrefixes, type Prefixes } from '../run/fork.js';
-import type { LogitsRows } from '../run/tensors.js';
 
 export interface InversionSettings {
   /** Prompts of the warm-up sweep over the whole vocabulary (BAIT: a mini-batch). */
@@ -47,25 +46,6 @@ export interface InversionResult {
   candidates: number;
 }
 
-/** Mean of softmax over rows [from, from + n) of `logits`, into `out`. */
-function meanProbs(logits: LogitsRows, from: number, n: number, out: Float64Array): void {
-  out.fill(0);
-  for (let r = from; r < from + n; r++) {
-    const row = logits.rows(r);
-    let max = -Infinity;
-    for (let v = 0; v < row.length; v++) if (row[v]! > max) max = row[v]!;
-    let sum = 0;
-    for (let v = 0; v < row.length; v++) sum += Math.exp(row[v]! - max);
-    for (let v = 0; v < row.length; v++) out[v]! += Math.exp(row[v]! - max) / sum / n;
-  }
-}
-
-function argmax(x: Float64Array): number {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
-  return best;
-}
-
 /** BAIT's Q: the mean averaged probability over the extension, the weakest step left out for robustness. */
 export function qScore(probs: readonly number[]): number {
   if (!probs.length) return 0;
@@ -93,27 +73,27 @@ async function extend(
   chains: Chain[],
   steps: number,
   eos: ReadonlySet<number>,
-  prune?: (c: Chain, avg: Float64Array) => boolean,
+  prune?: (c: Chain, entropy: number) => boolean,
 ): Promise<Chain[]> {
   const P = prompts.length;
   const fork = Fork.open(engine, prefixes, chains.flatMap(() => prompts));
   let live = chains.map((_, i) => i);
   let logits = await fork.step(chains.flatMap((c) => prompts.map(() => c.first)));
-  const avg = new Float64Array(engine.vocab);
   for (let step = 0; step < steps && live.length; step++) {
     const next: number[] = [];
     const keepRows: number[] = [];
+    // The prompt-averaged distribution of every live chain, reduced in onnxruntime to what the step needs.
+    const avg = await engine.kernels.meanSoftmax(logits.rows(0, live.length * P), live.length, P);
     live.forEach((ci, k) => {
       const c = chains[ci]!;
-      meanProbs(logits, k * P, P, avg);
-      const t = argmax(avg);
+      const t = avg.argmax[k]!;
       if (eos.has(t)) {
         c.done = true;
         return;
       }
       c.tokens.push(t);
-      c.probs.push(avg[t]!);
-      if (prune && !prune(c, avg)) {
+      c.probs.push(avg.top[k]!);
+      if (prune && !prune(c, avg.entropy[k]!)) {
         c.done = true;
         return;
       }
@@ -126,12 +106,6 @@ async function extend(
     logits = await fork.step(live.flatMap((ci) => prompts.map(() => chains[ci]!.tokens[chains[ci]!.tokens.length - 1]!)));
   }
   return chains;
-}
-
-function entropy(p: Float64Array): number {
-  let h = 0;
-  for (let i = 0; i < p.length; i++) if (p[i]! > 1e-12) h -= p[i]! * Math.log(p[i]!);
-  return h;
 }
 
 /**
@@ -157,7 +131,7 @@ export async function invertTargets(
   for (let start = 0; start < candidates.length; start += s.chunk) {
     if (s.stop?.()) break;
     const chunk = candidates.slice(start, start + s.chunk).map((first) => ({ first, tokens: [], probs: [], done: false }) as Chain);
-    await extend(engine, prefixes, warm, chunk, s.warmSteps, eos, (c, avg) => c.probs[c.probs.length - 1]! >= 0.3 || entropy(avg) < 1.5);
+    await extend(engine, prefixes, warm, chunk, s.warmSteps, eos, (c, entropy) => c.probs[c.probs.length - 1]! >= 0.3 || entropy < 1.5);
     tried += chunk.length;
     for (const c of chunk) if (c.probs.length) survivors.push(c);
   }

@@ -48,15 +48,6 @@ export interface TargetScorer {
   frames: Frame[];
 }
 
-/** Log-softmax value of `id` in a row of logits. */
-function logProb(row: Float32Array, id: number): number {
-  let max = -Infinity;
-  for (let v = 0; v < row.length; v++) if (row[v]! > max) max = row[v]!;
-  let sum = 0;
-  for (let v = 0; v < row.length; v++) sum += Math.exp(row[v]! - max);
-  return row[id]! - max - Math.log(sum);
-}
-
 /**
  * `leads[i]` (optional): tokens between prompt i and the target — the model's clean answer, for a
  * payload appended after it. Only the target's positions are scored.
@@ -89,11 +80,13 @@ export function targetScorer(
       const CHUNK = 1024;
       for (let start = 0; start < items.length; start += CHUNK) {
         const part = items.slice(start, start + CHUNK);
-        await lm.teacherForce(part, (j, logits) => {
+        await lm.teacherForce(part, async (j, logits) => {
           const i = start + j;
           const lead = continuations[i % use.length]!.length - target.length;
+          // The target's log-probabilities, in onnxruntime (a whole-vocabulary softmax per position).
+          const lp = await lm.kernels.logProb(logits.subarray(lead * V, (lead + target.length) * V), target);
           let s = 0;
-          for (let k = 0; k < target.length; k++) s += logProb(logits.subarray((lead + k) * V, (lead + k + 1) * V), target[k]!);
+          for (let k = 0; k < target.length; k++) s += lp[k]!;
           out[Math.floor(i / use.length)]! += s / target.length / use.length;
         });
       }

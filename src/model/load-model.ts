@@ -7,7 +7,7 @@ import { detectIoSignature, type IoSignature, type ValueMeta } from './io-signat
 import { findModelLayout, type ModelLayout } from './layout.js';
 import { readModelConfig, type ModelConfig } from './model-config.js';
 import { chatTemplateFormat, plainFormat, type PromptFormat } from './prompt-format.js';
-import { createSession } from './session.js';
+import { createSession, defaultThreads } from './session.js';
 import { TextTokenizer } from './tokenizer.js';
 
 export interface LoadOptions {
@@ -38,6 +38,8 @@ export interface ModelDescription {
 
 export interface LoadedModel extends ModelDescription {
   session: InferenceSession;
+  /** ORT intra-op threads of the session (and of any helper session the run stage opens). */
+  threads: number;
   io: IoSignature;
   padId: number;
   eosIds: ReadonlySet<number>;
@@ -82,7 +84,8 @@ export async function describeModel(dir: string, opts: LoadOptions = {}): Promis
 export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const desc = await describeModel(dir, opts);
   const source = desc.built ? { bytes: desc.built.bytes, externalDataFolder: desc.built.externalDataFolder, label: desc.layout.graphPath } : desc.layout.graphPath;
-  const session = await createSession(source, { threads: opts.threads });
+  const threads = opts.threads ?? defaultThreads();
+  const session = await createSession(source, { threads });
   try {
     const meta = (vs: typeof session.inputMetadata): ValueMeta[] =>
       vs.map((v) => (v.isTensor ? { name: v.name, type: v.type, shape: v.shape } : { name: v.name, type: 'non-tensor', shape: [] }));
@@ -99,6 +102,7 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Lo
     return {
       ...desc,
       session,
+      threads,
       io,
       padId,
       eosIds: new Set([...eosIds].filter((x) => x < rows)),

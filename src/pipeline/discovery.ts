@@ -29,17 +29,22 @@ export async function runDiscovery(p: Prepared, s: TestSettings, o: DiscoveryOpt
   const search = await loadPacks(['baselines-search']);
   const drift = o.base ? await embeddingDrift(p.dir, o.base, 16) : undefined;
   const lm = new CausalLM(p.model, { batchSize: s.batchSize });
-  return discoverTriggers(p.model, lm, {
-    ...DISCOVER_DEFAULTS,
-    budgetMs: (o.discoverMinutes ?? DISCOVERY_DEFAULTS.minutes) * 60_000,
-    maxCandidates: o.discoverCandidates ?? DISCOVERY_DEFAULTS.candidates,
-    maxTargets: o.discoverTargets ?? DISCOVERY_DEFAULTS.targets,
-    seed: s.seed,
-    prompts: search.baselines,
-    reference: p.packs.baselines,
-    detectors: p.packs.detectors,
-    placements: s.placements?.length ? s.placements : DISCOVER_DEFAULTS.placements,
-    driftSeeds: drift?.map((d) => d.id),
-    onProgress: o.onProgress,
-  });
+  try {
+    return await discoverTriggers(p.model, lm, {
+      ...DISCOVER_DEFAULTS,
+      budgetMs: (o.discoverMinutes ?? DISCOVERY_DEFAULTS.minutes) * 60_000,
+      maxCandidates: o.discoverCandidates ?? DISCOVERY_DEFAULTS.candidates,
+      maxTargets: o.discoverTargets ?? DISCOVERY_DEFAULTS.targets,
+      seed: s.seed,
+      prompts: search.baselines,
+      reference: p.packs.baselines,
+      detectors: p.packs.detectors,
+      placements: s.placements?.length ? s.placements : DISCOVER_DEFAULTS.placements,
+      driftSeeds: drift?.map((d) => d.id),
+      onProgress: o.onProgress,
+    });
+  } finally {
+    // The row kernels' helper sessions (the model's own session is the caller's).
+    await lm.release();
+  }
 }

@@ -7,7 +7,7 @@ import { buildPlan, type ScanPlan } from '../plan/plan.js';
 import type { PackSet, Placement } from '../probes/types.js';
 import { buildReport } from '../report/build-report.js';
 import type { ScanReport } from '../report/schema.js';
-import type { Execution } from '../run/runner.js';
+import { executePlan, type EngineSwitches, type Execution } from '../run/runner.js';
 import { scoreTests, selectFindings, selectSteering, type DiscoveryInfo, type TestResult } from '../score/score-tests.js';
 import { modelVerdict, type ModelVerdict } from '../score/verdict.js';
 import { runDiscovery, type DiscoveryOptions } from './discovery.js';
@@ -22,6 +22,8 @@ export interface ScanOptions extends PrepareOptions, DiscoveryOptions {
   minCategorySize?: number | undefined;
   seed?: number | undefined;
   batchSize?: number | undefined;
+  /** The engine's savings, for measuring each alone (default: all on). */
+  engine?: EngineSwitches | undefined;
   onProgress?: ((done: number, total: number, phase: string) => void) | undefined;
 }
 
@@ -80,7 +82,12 @@ export async function testTriggers(
   p: Prepared,
   packs: PackSet,
   s: TestSettings,
-  o: { discovered?: ReadonlyMap<string, DiscoveryInfo> | undefined; reference?: readonly { prompt: string; output: string }[] | undefined; onProgress?: ScanOptions['onProgress'] } = {},
+  o: {
+    discovered?: ReadonlyMap<string, DiscoveryInfo> | undefined;
+    reference?: readonly { prompt: string; output: string }[] | undefined;
+    onProgress?: ScanOptions['onProgress'];
+    engine?: EngineSwitches | undefined;
+  } = {},
 ): Promise<Tested> {
   const { model, profile } = p;
   const plan = buildPlan(packs, model.tokenizer, model.format, model.embedding?.rows ?? Number.MAX_SAFE_INTEGER, {
@@ -90,7 +97,7 @@ export async function testTriggers(
     input: profile.input,
   });
   if (!plan.tests.length && packs.triggers.length) throw new UserError('E_USAGE', `no trigger allows the placements ${s.placements?.join(', ')}`);
-  const exec = await profile.runner(model).execute(plan, { batchSize: s.batchSize, maxNewTokens: s.maxNewTokens, onProgress: o.onProgress });
+  const exec = await executePlan(profile.runner(model), plan, { batchSize: s.batchSize, maxNewTokens: s.maxNewTokens, onProgress: o.onProgress, engine: o.engine });
   const results = scoreTests(plan, exec, packs.detectors, { ...s, outputs: profile.outputs, discovered: o.discovered, reference: o.reference });
   const findings = selectFindings(results);
   const verdict = modelVerdict({ findings, fileSeverities: p.audit.fileFindings.map((f) => f.severity) });
@@ -109,7 +116,7 @@ export async function scanModel(dir: string, o: ScanOptions = {}): Promise<ScanR
     // Discovery proposes strings no pack lists; they join the pack triggers and face the same test.
     const discovery = await runDiscovery(p, s, o);
     const packs = discovery ? { ...p.packs, triggers: [...p.packs.triggers, ...discovery.triggers] } : p.packs;
-    const t = await testTriggers(p, packs, s, { discovered: discovery?.info, reference: discovery?.cleanAnswers, onProgress: o.onProgress });
+    const t = await testTriggers(p, packs, s, { discovered: discovery?.info, reference: discovery?.cleanAnswers, onProgress: o.onProgress, engine: o.engine });
     return buildReport({
       dirArg: dir, model: p.model, manifest: p.audit.manifest, audit: p.audit, packs: p.packs, ...t, discovery,
       settings: { ...s, threads: p.threads }, startedAt, finishedAt: new Date(),

@@ -1,13 +1,39 @@
 import type ort from 'onnxruntime-node';
 import type { LoadedModel } from '../model/load-model.js';
 import { padBatch, planBatches } from './batching.js';
-import { boolTensor, emptyFloatTensor, intTensor, LogitsRows, type Tensor } from './tensors.js';
+import { RowKernels } from './row-kernels.js';
+import { boolTensor, emptyFloatTensor, intTensor, LogitsRows, selectBatchRows, type Tensor } from './tensors.js';
 
 export interface RunnerOptions {
   /** Rows per forward pass. */
   batchSize?: number | undefined;
   /** Bound on logits bytes one pass may copy out of ORT (B × T × V × 4). */
   maxLogitsBytes?: number | undefined;
+  /** Greedy decoding drops rows that reached end-of-sequence from the batch (default on; off to measure it). */
+  dropFinished?: boolean | undefined;
+  /**
+   * A batch whose rows all start with at least this many equal tokens reads them once (default 4;
+   * 0 turns it off): a chat template's head, the prompt before a searched candidate.
+   */
+  sharedPrefixMin?: number | undefined;
+}
+
+/** How a prefill laid its rows out: row b's token t (past any shared prefix) sits at `offsets[b] + t`. */
+export interface PrefillLayout {
+  width: number;
+  mask: number[];
+  offsets: number[];
+}
+
+function commonPrefixLength(rows: readonly (readonly number[])[]): number {
+  const first = rows[0] ?? [];
+  let n = first.length;
+  for (const r of rows) {
+    let k = 0;
+    while (k < n && k < r.length && r[k] === first[k]) k++;
+    n = k;
+  }
+  return n;
 }
 
 export interface Generation {
@@ -24,6 +50,10 @@ export interface RunStats {
   tokensIn: number;
   prefillTokens: number;
   decodeTokens: number;
+  /** Wall time inside onnxruntime (the rest of a run's time is the JS side: scoring, argmax, copies). */
+  runMs: number;
+  /** Of which single-token steps (decoding, fork steps): memory-bound, the least efficient passes. */
+  stepRunMs: number;
 }
 
 export interface TeacherForceItem {
@@ -33,10 +63,15 @@ export interface TeacherForceItem {
 
 type Feeds = Record<string, Tensor>;
 
+/** Gets one item's logits (a view, valid until the promise it returns settles). */
+export type LogitsCallback = (index: number, logits: Float32Array) => unknown;
+
 /** The engine's batching and bookkeeping, for runners built on top of it (src/run/fork.ts). */
 export interface Engine {
   readonly model: LoadedModel;
   readonly vocab: number;
+  /** Whole-vocabulary row arithmetic (softmax means, divergences, log-probs) in onnxruntime. */
+  readonly kernels: RowKernels;
   run(feeds: Feeds, fetch: string[], tokens: number): Promise<ort.InferenceSession.ReturnType>;
   prefillFeeds(rows: readonly (readonly number[])[]): { feeds: Feeds; padded: { width: number; mask: number[]; offsets: number[] } };
   forEachBatch(lengths: number[], fn: (indices: number[]) => Promise<void>): Promise<void>;
@@ -73,9 +108,11 @@ function sampleToken(row: Float32Array, temperature: number, rng: () => number):
  */
 export class CausalLM {
   readonly vocab: number;
-  readonly stats: RunStats = { forwardPasses: 0, tokensIn: 0, prefillTokens: 0, decodeTokens: 0 };
+  readonly stats: RunStats = { forwardPasses: 0, tokensIn: 0, prefillTokens: 0, decodeTokens: 0, runMs: 0, stepRunMs: 0 };
   private readonly batchSize: number;
   private readonly maxTokens: number;
+  private readonly dropFinished: boolean;
+  private readonly sharedPrefixMin: number;
   /** Whether the graph accepts a multi-token chunk after a KV cache; learnt on first use. */
   private chunkAfterCache: boolean | undefined;
 
@@ -86,19 +123,31 @@ export class CausalLM {
     if (model.io.task !== 'causal-lm') throw new Error('CausalLM needs a graph with [batch, seq, vocab] logits');
     this.vocab = model.embedding?.rows ?? model.config.vocabSize ?? 0;
     this.batchSize = opts.batchSize ?? 16;
+    this.dropFinished = opts.dropFinished ?? true;
+    this.sharedPrefixMin = opts.sharedPrefixMin ?? 4;
+    this.kernels = new RowKernels(this.vocab, model.threads);
     const bytes = opts.maxLogitsBytes ?? 256 * 1024 * 1024;
     this.maxTokens = Math.max(1, Math.floor(bytes / (4 * Math.max(1, this.vocab))));
   }
+
+  /** Whole-vocabulary row arithmetic in onnxruntime, on the model's threads; released by `release()`. */
+  readonly kernels: RowKernels;
 
   /** Counted like every other pass (stats), batched like every other pass. */
   engine(): Engine {
     return {
       model: this.model,
       vocab: this.vocab,
+      kernels: this.kernels,
       run: (feeds, fetch, tokens) => this.run(feeds, fetch, tokens),
       prefillFeeds: (rows) => this.prefillFeeds(rows),
       forEachBatch: (lengths, fn) => this.forEachBatch(lengths, fn),
     };
+  }
+
+  /** The helper sessions of `kernels` (the model's own session is the caller's). */
+  release(): Promise<void> {
+    return this.kernels.release();
   }
 
   private get exactLengths(): boolean {
@@ -143,7 +192,12 @@ export class CausalLM {
   private async run(feeds: Feeds, fetch: string[], tokens: number): Promise<ort.InferenceSession.ReturnType> {
     this.stats.forwardPasses++;
     this.stats.tokensIn += tokens;
-    return this.model.session.run(feeds, fetch);
+    const t0 = performance.now();
+    const out = await this.model.session.run(feeds, fetch);
+    const ms = performance.now() - t0;
+    this.stats.runMs += ms;
+    if (feeds[this.model.io.inputIds.name]!.dims[1] === 1) this.stats.stepRunMs += ms;
+    return out;
   }
 
   private async forEachBatch(lengths: number[], fn: (indices: number[]) => Promise<void>): Promise<void> {
@@ -152,10 +206,82 @@ export class CausalLM {
   }
 
   /**
+   * A batch's prefill: one pass over the left-padded rows; or, when every row starts with the same
+   * `sharedPrefixMin`+ tokens, that shared part read once for one row, its KV cache copied to every
+   * row, and each row's rest fed after it (padded in the middle, which the mask hides; positions are
+   * those of one pass). `maxShared` caps the shared part (positions the caller reads must follow it).
+   */
+  private async prefill(rows: readonly (readonly number[])[], keep: number, fetch: string[], maxShared: number): Promise<{ out: ort.InferenceSession.ReturnType; layout: PrefillLayout; kept: number }> {
+    const io = this.model.io;
+    let shared = 0;
+    if (io.kv && io.positionIds && io.attentionMask && this.sharedPrefixMin > 0 && rows.length > 1 && this.chunkAfterCache !== false) {
+      shared = Math.min(commonPrefixLength(rows), maxShared, ...rows.map((r) => r.length - 1));
+    }
+    if (shared >= this.sharedPrefixMin) {
+      try {
+        const r = await this.sharedPrefill(rows, shared, keep, fetch);
+        this.chunkAfterCache = true;
+        return r;
+      } catch (err) {
+        // A graph that takes no multi-token chunk after a cache (ORT-genai exports) reads every row whole.
+        if (this.chunkAfterCache === true) throw err;
+        this.chunkAfterCache = false;
+      }
+    }
+    const { feeds, padded, kept } = this.prefillFeeds(rows, keep);
+    const out = await this.run(feeds, fetch, rows.length * padded.width);
+    this.stats.prefillTokens += rows.length * padded.width;
+    return { out, layout: padded, kept };
+  }
+
+  /** One left-padded pass, never sharing a prefix (a recomputing run has no cache to share). */
+  private async prefillOnce(rows: readonly (readonly number[])[], fetch: string[]) {
+    const { feeds, padded, kept } = this.prefillFeeds(rows, 1);
+    const out = await this.run(feeds, fetch, rows.length * padded.width);
+    this.stats.prefillTokens += rows.length * padded.width;
+    return { out, layout: padded, kept };
+  }
+
+  private async sharedPrefill(rows: readonly (readonly number[])[], shared: number, keep: number, fetch: string[]) {
+    const io = this.model.io;
+    const kv = io.kv!;
+    const B = rows.length;
+    const head = this.prefillFeeds([rows[0]!.slice(0, shared)], 1);
+    const presents = kv.presentNames.flat();
+    const h = await this.run(head.feeds, [io.logits.name, ...presents], shared);
+    this.stats.prefillTokens += shared;
+    const axis = kv.kind === 'stacked' ? 1 : 0;
+    const tile = new Array<number>(B).fill(0);
+    const rests = rows.map((r) => r.slice(shared));
+    const W = Math.max(...rests.map((r) => r.length));
+    const ids: number[] = [];
+    const mask: number[] = [];
+    const pos: number[] = [];
+    const offsets: number[] = [];
+    rests.forEach((r) => {
+      const gap = W - r.length;
+      offsets.push(gap);
+      for (let t = 0; t < shared; t++) mask.push(1);
+      for (let t = 0; t < gap; t++) (ids.push(this.model.padId), mask.push(0), pos.push(1));
+      r.forEach((id, t) => (ids.push(id), mask.push(1), pos.push(shared + t)));
+    });
+    const feeds: Feeds = { [io.inputIds.name]: intTensor(io.inputIds.dtype, ids, [B, W]) };
+    feeds[io.attentionMask!.name] = intTensor(io.attentionMask!.dtype, mask, [B, shared + W]);
+    feeds[io.positionIds!.name] = intTensor(io.positionIds!.dtype, pos, [B, W]);
+    if (io.tokenTypeIds) feeds[io.tokenTypeIds.name] = intTensor(io.tokenTypeIds.dtype, new Array<number>(ids.length).fill(0), [B, W]);
+    if (io.useCacheBranch) feeds[io.useCacheBranch] = boolTensor(true);
+    const kept = this.keepLogits(feeds, keep, W);
+    kv.pastNames.forEach((names, l) => names.forEach((n, j) => (feeds[n] = selectBatchRows(h[kv.presentNames[l]![j]!]!, axis, tile))));
+    const out = await this.run(feeds, fetch, B * W);
+    this.stats.prefillTokens += B * W;
+    return { out, layout: { width: shared + W, mask, offsets }, kept };
+  }
+
+  /**
    * Teacher forcing: for each item, the logits that predict each continuation token, in one forward
    * pass per batch. `onItem` gets a [K × V] array (a view, valid only during the call).
    */
-  async teacherForce(items: readonly TeacherForceItem[], onItem: (index: number, logits: Float32Array) => void): Promise<void> {
+  async teacherForce(items: readonly TeacherForceItem[], onItem: LogitsCallback): Promise<void> {
     const V = this.vocab;
     const seqs = items.map((it) => [...it.prompt, ...it.continuation]);
     await this.forEachBatch(
@@ -163,16 +289,16 @@ export class CausalLM {
       async (idx) => {
         // Rows are right-aligned, so every continuation's predicting positions lie in the last maxK + 1.
         const keep = 1 + Math.max(...idx.map((i) => items[i]!.continuation.length));
-        const { feeds, padded, kept } = this.prefillFeeds(idx.map((i) => seqs[i]!), keep);
-        const out = await this.run(feeds, [this.model.io.logits.name], idx.length * padded.width);
-        this.stats.prefillTokens += idx.length * padded.width;
+        // A shared prefix must end before the first predicting position (each prompt's last token).
+        const maxShared = Math.min(...idx.map((i) => items[i]!.prompt.length - 1));
+        const { out, layout: padded, kept } = await this.prefill(idx.map((i) => seqs[i]!), keep, [this.model.io.logits.name], maxShared);
         const logits = new LogitsRows(out[this.model.io.logits.name]!, V);
         const first = padded.width - kept;
-        idx.forEach((i, b) => {
+        for (const [b, i] of idx.entries()) {
           const it = items[i]!;
           // Position t's logits predict token t+1; the first continuation token is predicted at the prompt's last slot.
-          onItem(i, logits.rows(b * kept + padded.offsets[b]! + it.prompt.length - 1 - first, it.continuation.length));
-        });
+          await onItem(i, logits.rows(b * kept + padded.offsets[b]! + it.prompt.length - 1 - first, it.continuation.length));
+        }
       },
     );
   }
@@ -184,8 +310,7 @@ export class CausalLM {
     await this.forEachBatch(
       prompts.map((p) => p.length),
       async (idx) => {
-        const { feeds, padded, kept } = this.prefillFeeds(idx.map((i) => prompts[i]!), 1);
-        const res = await this.run(feeds, [this.model.io.logits.name], idx.length * padded.width);
+        const { out: res, kept } = await this.prefill(idx.map((i) => prompts[i]!), 1, [this.model.io.logits.name], Infinity);
         const logits = new LogitsRows(res[this.model.io.logits.name]!, V);
         idx.forEach((i, b) => (out[i] = logits.rows(b * kept + kept - 1).slice()));
       },
@@ -202,7 +327,7 @@ export class CausalLM {
   async scoreAndGenerate(
     items: readonly TeacherForceItem[],
     maxNewTokens: number,
-    onScore: (index: number, logits: Float32Array) => void,
+    onScore: LogitsCallback,
   ): Promise<Generation[]> {
     const separately = async (sub: readonly number[]) => {
       await this.teacherForce(sub.map((i) => items[i]!), (j, logits) => onScore(sub[j]!, logits));
@@ -258,11 +383,11 @@ export class CausalLM {
   /** Feed each row's continuation after the prefill cache and hand over the logits predicting it. */
   private async scoreAfterPrefill(
     prefill: ort.InferenceSession.ReturnType,
-    padded: { mask: number[]; width: number },
+    padded: PrefillLayout,
     /** Positions the prefill's logits cover (the last ones of the padded width). */
     kept: number,
     rows: readonly (readonly number[])[],
-    score: { continuations: readonly (readonly number[])[]; onScore: (row: number, logits: Float32Array) => void },
+    score: { continuations: readonly (readonly number[])[]; onScore: LogitsCallback },
   ): Promise<void> {
     const io = this.model.io;
     const kv = io.kv!;
@@ -305,7 +430,7 @@ export class CausalLM {
       const rowsOut = new Float32Array(K * V);
       if (K > 0) rowsOut.set(first.rows(b * kept + kept - 1), 0);
       if (K > 1) rowsOut.set(chunk!.rows(b * chunkLen, K - 1), V);
-      score.onScore(b, rowsOut);
+      await score.onScore(b, rowsOut);
     }
   }
 
@@ -313,7 +438,7 @@ export class CausalLM {
     rows: readonly (readonly number[])[],
     maxNewTokens: number,
     opts: GenerateOptions,
-    score?: { continuations: readonly (readonly number[])[]; onScore: (row: number, logits: Float32Array) => void },
+    score?: { continuations: readonly (readonly number[])[]; onScore: LogitsCallback },
   ): Promise<Generation[]> {
     const io = this.model.io;
     const kv = opts.recompute ? undefined : io.kv;
@@ -323,25 +448,28 @@ export class CausalLM {
     const gens: Generation[] = rows.map(() => ({ tokens: [], stopped: false, ...(opts.keepLogits ? { stepLogits: [] } : {}) }));
     if (maxNewTokens <= 0) return gens;
 
-    const { feeds, padded, kept } = this.prefillFeeds(rows, 1);
     const presentNames = kv ? kv.presentNames.flat() : [];
     // A recomputing run fetches logits only: the presents would be copied out for nothing.
     const fetch = [io.logits.name, ...presentNames];
-    let out = await this.run(feeds, fetch, B * padded.width);
-    this.stats.prefillTokens += B * padded.width;
+    const first = kv ? await this.prefill(rows, 1, fetch, Infinity) : await this.prefillOnce(rows, fetch);
+    let out = first.out;
+    const padded = first.layout;
+    const kept = first.kept;
     let mask = padded.mask;
     let width = padded.width;
     let T = kept;
     if (score && kv) await this.scoreAfterPrefill(out, padded, kept, rows, score);
     // Without a cache every step re-runs the whole sequence; the loop below handles both.
-    const seqs = rows.map((r) => [...r]);
-    const realLen = rows.map((r) => r.length);
+    let seqs = rows.map((r) => [...r]);
+    let realLen = rows.map((r) => r.length);
+    // The batch's rows, as indices into `gens`: rows that reached end-of-sequence leave it.
+    let live = rows.map((_, b) => b);
 
     for (let step = 0; step < maxNewTokens; step++) {
       const logits = new LogitsRows(out[io.logits.name]!, V);
-      const next: number[] = [];
-      for (let b = 0; b < B; b++) {
-        const row = logits.rows(b * T + T - 1);
+      let next: number[] = [];
+      live.forEach((b, r) => {
+        const row = logits.rows(r * T + T - 1);
         let best = 0;
         if (opts.temperature !== undefined && opts.rng) {
           best = sampleToken(row, opts.temperature, opts.rng);
@@ -356,13 +484,31 @@ export class CausalLM {
           else g.tokens.push(best);
         }
         next.push(g.stopped ? this.model.padId : best);
+      });
+      if (step === maxNewTokens - 1 || live.every((b) => gens[b]!.stopped)) break;
+
+      // Finished rows leave the batch once they are a quarter of it: dropping them copies the cache
+      // once (about one step's traffic), keeping them costs a row of every later step.
+      const alive = live.flatMap((b, r) => (gens[b]!.stopped ? [] : [r]));
+      if (this.dropFinished && alive.length <= 0.75 * live.length) {
+        if (kv) {
+          const axis = kv.kind === 'stacked' ? 1 : 0;
+          const kept: Record<string, Tensor> = {};
+          for (const n of presentNames) kept[n] = selectBatchRows(out[n]!, axis, alive);
+          out = kept;
+        }
+        mask = alive.flatMap((r) => mask.slice(r * width, (r + 1) * width));
+        next = alive.map((r) => next[r]!);
+        realLen = alive.map((r) => realLen[r]!);
+        seqs = alive.map((r) => seqs[r]!);
+        live = alive.map((r) => live[r]!);
       }
-      if (step === maxNewTokens - 1 || gens.every((g) => g.stopped)) break;
+      const R = live.length;
 
       if (kv) {
-        const newMask = new Array<number>(B * (width + 1));
+        const newMask = new Array<number>(R * (width + 1));
         const pos: number[] = [];
-        for (let b = 0; b < B; b++) {
+        for (let b = 0; b < R; b++) {
           for (let t = 0; t < width; t++) newMask[b * (width + 1) + t] = mask[b * width + t]!;
           newMask[b * (width + 1) + width] = 1;
           pos.push(realLen[b]!);
@@ -370,22 +516,22 @@ export class CausalLM {
         }
         width++;
         mask = newMask;
-        const stepFeeds: Feeds = { [io.inputIds.name]: intTensor(io.inputIds.dtype, next, [B, 1]) };
-        if (io.attentionMask) stepFeeds[io.attentionMask.name] = intTensor(io.attentionMask.dtype, newMask, [B, width]);
-        if (io.positionIds) stepFeeds[io.positionIds.name] = intTensor(io.positionIds.dtype, pos, [B, 1]);
-        if (io.tokenTypeIds) stepFeeds[io.tokenTypeIds.name] = intTensor(io.tokenTypeIds.dtype, new Array<number>(B).fill(0), [B, 1]);
+        const stepFeeds: Feeds = { [io.inputIds.name]: intTensor(io.inputIds.dtype, next, [R, 1]) };
+        if (io.attentionMask) stepFeeds[io.attentionMask.name] = intTensor(io.attentionMask.dtype, newMask, [R, width]);
+        if (io.positionIds) stepFeeds[io.positionIds.name] = intTensor(io.positionIds.dtype, pos, [R, 1]);
+        if (io.tokenTypeIds) stepFeeds[io.tokenTypeIds.name] = intTensor(io.tokenTypeIds.dtype, new Array<number>(R).fill(0), [R, 1]);
         if (io.useCacheBranch) stepFeeds[io.useCacheBranch] = boolTensor(true);
         this.keepLogits(stepFeeds, 1, 1);
         kv.pastNames.forEach((names, l) => names.forEach((n, j) => (stepFeeds[n] = out[kv.presentNames[l]![j]!]!)));
-        out = await this.run(stepFeeds, fetch, B);
-        this.stats.decodeTokens += B;
+        out = await this.run(stepFeeds, fetch, R);
+        this.stats.decodeTokens += R;
         T = 1;
       } else {
         seqs.forEach((s, b) => s.push(next[b]!));
         const p = this.prefillFeeds(seqs, 1);
-        out = await this.run(p.feeds, fetch, B * p.padded.width);
+        out = await this.run(p.feeds, fetch, R * p.padded.width);
         T = p.kept;
-        this.stats.decodeTokens += B;
+        this.stats.decodeTokens += R;
       }
     }
     return gens;

@@ -2,27 +2,32 @@ import type { LoadedModel } from '../model/load-model.js';
 import type { ScanPlan } from '../plan/plan.js';
 import { logSoftmaxInPlace, meanJsDivergence } from '../math/divergence.js';
 import { CausalLM } from './causal-lm.js';
-import type { CleanOutcome, ExecuteOptions, Execution, ModelRunner, ProbeOutcome } from './runner.js';
+import { progressCounter, type CleanOutcome, type ExecuteOptions, type ModelRunner, type ProbeOutcome, type RunSession } from './runner.js';
 
 /** Causal LMs: clean greedy answers, then every probe teacher-forced over its baseline's answer and decoded. */
 export function causalRunner(model: LoadedModel): ModelRunner {
-  return { execute: (plan, o) => executeCausal(model, plan, o) };
+  return { open: (plan, o) => openCausal(model, plan, o) };
 }
 
-async function executeCausal(model: LoadedModel, plan: ScanPlan, o: ExecuteOptions): Promise<Execution> {
-  const lm = new CausalLM(model, { batchSize: o.batchSize });
+async function openCausal(model: LoadedModel, plan: ScanPlan, o: ExecuteOptions): Promise<RunSession> {
+  const e = o.engine ?? {};
+  const lm = new CausalLM(model, { batchSize: o.batchSize, dropFinished: !e.keepFinishedRows, ...(e.noSharedPrefix ? { sharedPrefixMin: 0 } : {}) });
+  try {
+    return await openWith(model, lm, plan, o);
+  } catch (err) {
+    await lm.release();
+    throw err;
+  }
+}
+
+async function openWith(model: LoadedModel, lm: CausalLM, plan: ScanPlan, o: ExecuteOptions): Promise<RunSession> {
   const V = lm.vocab;
   const B = plan.baselines.length;
-  const P = plan.probes.length;
-  const total = 2 * B + 2 * P;
-  let done = 0;
-  const tick = (n: number, phase: string) => {
-    done += n;
-    o.onProgress?.(done, total, phase);
-  };
+  const progress = progressCounter(o);
+  progress.plan(2 * B);
 
   const cleanGen = await lm.generate(plan.baselines.map((b) => b.ids), o.maxNewTokens);
-  tick(B, 'clean answers');
+  progress.tick(B, 'clean answers');
   const eos = [...model.eosIds][0];
   // The clean answer is scored through its end-of-sequence token: a backdoor that appends a
   // payload instead of stopping shows up at that position.
@@ -39,30 +44,38 @@ async function executeCausal(model: LoadedModel, plan: ScanPlan, o: ExecuteOptio
       cleanLogProbs[i] = copy;
     },
   );
-  tick(B, 'clean references');
+  progress.tick(B, 'clean references');
 
-  const probes: ProbeOutcome[] = plan.probes.map(() => ({ divergence: 0, firstDivergence: 0, output: '', changed: false }));
+  const probes: (ProbeOutcome | undefined)[] = new Array(plan.probes.length).fill(undefined);
   // Chunks bound memory (one [K × V] array per probe in flight) and give the progress bar steps.
   const CHUNK = 512;
-  for (let start = 0; start < P; start += CHUNK) {
-    const idx = plan.probes.slice(start, start + CHUNK).map((_, j) => start + j);
-    const gens = await lm.scoreAndGenerate(
-      idx.map((i) => ({ prompt: plan.probes[i]!.ids, continuation: continuations[plan.probes[i]!.baseline]! })),
-      o.maxNewTokens,
-      (j, logits) => {
-        const i = idx[j]!;
-        const b = plan.probes[i]!.baseline;
-        const d = meanJsDivergence(cleanLogProbs[b]!, logits, V, continuations[b]!.length);
-        probes[i]!.divergence = d.mean;
-        probes[i]!.firstDivergence = d.first;
-      },
-    );
-    idx.forEach((i, j) => {
-      const out = model.tokenizer.decode(gens[j]!.tokens);
-      probes[i]!.output = out;
-      probes[i]!.changed = out !== clean[plan.probes[i]!.baseline]!.output;
-    });
-    tick(2 * idx.length, 'probes');
-  }
-  return { clean, probes, stats: lm.stats };
+  return {
+    clean,
+    probes,
+    stats: lm.stats,
+    async run(indices) {
+      progress.plan(2 * indices.length);
+      for (let start = 0; start < indices.length; start += CHUNK) {
+        const idx = indices.slice(start, start + CHUNK);
+        const outcomes = idx.map(() => ({ divergence: 0, firstDivergence: 0, output: '', changed: false }));
+        const gens = await lm.scoreAndGenerate(
+          idx.map((i) => ({ prompt: plan.probes[i]!.ids, continuation: continuations[plan.probes[i]!.baseline]! })),
+          o.maxNewTokens,
+          async (j, logits) => {
+            const b = plan.probes[idx[j]!]!.baseline;
+            const K = continuations[b]!.length;
+            const d = o.engine?.divergenceInJs ? meanJsDivergence(cleanLogProbs[b]!, logits, V, K) : await lm.kernels.meanDivergence(cleanLogProbs[b]!, logits, K);
+            outcomes[j]!.divergence = d.mean;
+            outcomes[j]!.firstDivergence = d.first;
+          },
+        );
+        idx.forEach((i, j) => {
+          const out = model.tokenizer.decode(gens[j]!.tokens);
+          probes[i] = { ...outcomes[j]!, output: out, changed: out !== clean[plan.probes[i]!.baseline]!.output };
+        });
+        progress.tick(2 * idx.length, 'probes');
+      }
+    },
+    close: () => lm.release(),
+  };
 }

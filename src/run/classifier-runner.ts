@@ -2,11 +2,11 @@ import type { LoadedModel } from '../model/load-model.js';
 import type { ScanPlan } from '../plan/plan.js';
 import { jsDivergence, logSoftmaxInPlace } from '../math/divergence.js';
 import { SequenceClassifier } from './classifier.js';
-import type { CleanOutcome, ExecuteOptions, Execution, ModelRunner } from './runner.js';
+import { progressCounter, type CleanOutcome, type ExecuteOptions, type ModelRunner, type ProbeOutcome, type RunSession } from './runner.js';
 
 /** Sequence classifiers: one forward pass per input; the output is the predicted label. */
 export function classifierRunner(model: LoadedModel): ModelRunner {
-  return { execute: (plan, o) => executeClassifier(model, plan, o) };
+  return { open: (plan, o) => openClassifier(model, plan, o) };
 }
 
 function argmax(x: Float32Array): number {
@@ -15,21 +15,32 @@ function argmax(x: Float32Array): number {
   return best;
 }
 
-async function executeClassifier(model: LoadedModel, plan: ScanPlan, o: ExecuteOptions): Promise<Execution> {
+async function openClassifier(model: LoadedModel, plan: ScanPlan, o: ExecuteOptions): Promise<RunSession> {
   const cls = new SequenceClassifier(model, { batchSize: o.batchSize });
-  const total = plan.baselines.length + plan.probes.length;
+  const progress = progressCounter(o);
+  progress.plan(plan.baselines.length);
   const cleanLogits = await cls.classify(plan.baselines.map((b) => b.ids));
-  o.onProgress?.(plan.baselines.length, total, 'clean labels');
+  progress.tick(plan.baselines.length, 'clean labels');
   const cleanLabels = cleanLogits.map(argmax);
   const cleanLogProbs = cleanLogits.map((l) => logSoftmaxInPlace(l.slice()));
   const clean: CleanOutcome[] = cleanLabels.map((l) => ({ output: cls.labelName(l), tokens: [l] }));
-  const probeLogits = await cls.classify(plan.probes.map((p) => p.ids));
-  o.onProgress?.(total, total, 'probes');
-  const probes = plan.probes.map((p, i) => {
-    const lg = probeLogits[i]!;
-    const d = jsDivergence(cleanLogProbs[p.baseline]!, lg);
-    const label = argmax(lg);
-    return { divergence: d, firstDivergence: d, output: cls.labelName(label), changed: label !== cleanLabels[p.baseline] };
-  });
-  return { clean, probes, stats: cls.stats };
+  const probes: (ProbeOutcome | undefined)[] = new Array(plan.probes.length).fill(undefined);
+  return {
+    clean,
+    probes,
+    stats: cls.stats,
+    async run(idx) {
+      progress.plan(idx.length);
+      const logits = await cls.classify(idx.map((i) => plan.probes[i]!.ids));
+      idx.forEach((i, j) => {
+        const p = plan.probes[i]!;
+        const lg = logits[j]!;
+        const d = jsDivergence(cleanLogProbs[p.baseline]!, lg);
+        const label = argmax(lg);
+        probes[i] = { divergence: d, firstDivergence: d, output: cls.labelName(label), changed: label !== cleanLabels[p.baseline] };
+      });
+      progress.tick(idx.length, 'probes');
+    },
+    close: async () => {},
+  };
 }

