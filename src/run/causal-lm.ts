@@ -75,6 +75,8 @@ export interface Engine {
   run(feeds: Feeds, fetch: string[], tokens: number): Promise<ort.InferenceSession.ReturnType>;
   prefillFeeds(rows: readonly (readonly number[])[]): { feeds: Feeds; padded: { width: number; mask: number[]; offsets: number[] } };
   forEachBatch(lengths: number[], fn: (indices: number[]) => Promise<void>): Promise<void>;
+  /** Ask for logits at the last `keep` positions only when the graph takes num_logits_to_keep; returns the positions the logits will have. */
+  keepLogits(feeds: Feeds, keep: number, width: number): number;
 }
 
 export interface GenerateOptions {
@@ -142,6 +144,7 @@ export class CausalLM {
       run: (feeds, fetch, tokens) => this.run(feeds, fetch, tokens),
       prefillFeeds: (rows) => this.prefillFeeds(rows),
       forEachBatch: (lengths, fn) => this.forEachBatch(lengths, fn),
+      keepLogits: (feeds, keep, width) => this.keepLogits(feeds, keep, width),
     };
   }
 

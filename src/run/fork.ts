@@ -155,6 +155,8 @@ export class Fork {
     if (io.positionIds) feeds[io.positionIds.name] = intTensor(io.positionIds.dtype, this.lengths, [R, 1]);
     if (io.tokenTypeIds) feeds[io.tokenTypeIds.name] = intTensor(io.tokenTypeIds.dtype, new Array<number>(R).fill(0), [R, 1]);
     if (io.useCacheBranch) feeds[io.useCacheBranch] = boolTensor(true);
+    // A graph that declares num_logits_to_keep (built from a checkpoint) must be fed it.
+    e.keepLogits(feeds, 1, 1);
     Object.assign(feeds, this.past);
     const res = await e.run(feeds, [io.logits.name, ...kv.presentNames.flat()], R);
     this.past = {};

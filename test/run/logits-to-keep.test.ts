@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 import { CausalLM } from '../../src/run/causal-lm.js';
-import { encodePrompts, expectBatchedEqualsSingle, expectSharedPrefillMatches } from '../helpers/engine-checks.js';
+import { encodePrompts, expectBatchedEqualsSingle, expectForkMatchesRecompute, expectSharedPrefillMatches, expectSharedPrefixMatches } from '../helpers/engine-checks.js';
 import { DEMO } from '../helpers/paths.js';
 
 /** Count the logits rows each run returns, to see that the engine asked for fewer. */
@@ -73,5 +73,8 @@ describe('num_logits_to_keep: the engine asks for the positions it reads, with t
   it('keeps the engine checks: batched equals single, shared prefill equals separate runs', async () => {
     await expectBatchedEqualsSingle(built, 1e-4);
     await expectSharedPrefillMatches(built, 1e-4);
+    await expectSharedPrefixMatches(built, 1e-4);
+    // Discovery's forks step the cache one token at a time: the graph must be fed num_logits_to_keep there too.
+    await expectForkMatchesRecompute(built, 1e-4);
   });
 });
