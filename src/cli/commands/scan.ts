@@ -56,6 +56,7 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'sca
       controls: o.controls,
       maxNewTokens: o.maxNewTokens,
       maxBaselines: o.maxBaselines,
+      screenBaselines: o.screenBaselines,
       fdr: o.fdr,
       minAttackSuccess: o.minAttackSuccess,
       seed: o.seed,
