@@ -4,12 +4,13 @@
  * throughput of plain ONNX ops vs onnxruntime's com.microsoft fused kernels, for F32 and BF16
  * checkpoints. Usage: node --import tsx bench/build-graph.ts [--threads N] [--keep DIR]
  */
-import { mkdirSync, mkdtempSync, openSync, writeSync, closeSync, rmSync, copyFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, copyFileSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildGraph } from '../src/model/build-graph/index.js';
 import { loadModel } from '../src/model/load-model.js';
 import { CausalLM } from '../src/run/causal-lm.js';
+import { SHAPES, writeRandomCheckpoint } from './random-model.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {
@@ -20,63 +21,11 @@ const threads = Number(opt('--threads') ?? os.availableParallelism());
 const only = opt('--only');
 
 // HuggingFaceTB/SmolLM2-135M's shape.
-const CONFIG = {
-  model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30,
-  num_attention_heads: 9, num_key_value_heads: 3, vocab_size: 49152, max_position_embeddings: 8192, rms_norm_eps: 1e-5,
-  rope_theta: 100000, tie_word_embeddings: true, hidden_act: 'silu', bos_token_id: 0, eos_token_id: 0, pad_token_id: 0,
-};
+const CONFIG = SHAPES['smollm2-135m'];
 
-function tensorsOf(c: typeof CONFIG): [string, number[]][] {
-  const E = c.hidden_size, I = c.intermediate_size, D = E / c.num_attention_heads, KV = c.num_key_value_heads * D;
-  const out: [string, number[]][] = [['model.embed_tokens.weight', [c.vocab_size, E]], ['model.norm.weight', [E]]];
-  for (let i = 0; i < c.num_hidden_layers; i++) {
-    const L = `model.layers.${i}`;
-    out.push([`${L}.input_layernorm.weight`, [E]], [`${L}.post_attention_layernorm.weight`, [E]],
-      [`${L}.self_attn.q_proj.weight`, [E, E]], [`${L}.self_attn.k_proj.weight`, [KV, E]], [`${L}.self_attn.v_proj.weight`, [KV, E]],
-      [`${L}.self_attn.o_proj.weight`, [E, E]], [`${L}.mlp.gate_proj.weight`, [I, E]], [`${L}.mlp.up_proj.weight`, [I, E]], [`${L}.mlp.down_proj.weight`, [E, I]]);
-  }
-  return out;
-}
-
-/** Random weights (uniform, small; norms near 1) written tensor by tensor. */
+/** Random weights (bench/random-model.ts), the config and the demo tokenizer. */
 function writeCheckpoint(dir: string, dtype: 'F32' | 'BF16'): number {
-  const ts = tensorsOf(CONFIG);
-  const width = dtype === 'F32' ? 4 : 2;
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  let off = 0;
-  let params = 0;
-  for (const [name, shape] of ts) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    header[name] = { dtype, shape, data_offsets: [off, off + n * width] };
-    off += n * width;
-    params += n;
-  }
-  let h = Buffer.from(JSON.stringify(header));
-  h = Buffer.concat([h, Buffer.alloc((8 - (h.length % 8)) % 8, 0x20)]);
-  const fd = openSync(path.join(dir, 'model.safetensors'), 'w');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(h.length));
-  writeSync(fd, len);
-  writeSync(fd, h);
-  let s = 0x9e3779b9;
-  for (const [name, shape] of ts) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const f = new Float32Array(n);
-    const isNorm = name.endsWith('norm.weight');
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-      const u = (s >>> 0) / 2 ** 32 - 0.5;
-      f[i] = isNorm ? 1 + 0.1 * u : 0.08 * u;
-    }
-    if (dtype === 'F32') writeSync(fd, new Uint8Array(f.buffer));
-    else {
-      const b = new Uint16Array(n);
-      const bits = new Uint32Array(f.buffer);
-      for (let i = 0; i < n; i++) b[i] = bits[i]! >>> 16;
-      writeSync(fd, new Uint8Array(b.buffer));
-    }
-  }
-  closeSync(fd);
+  const params = writeRandomCheckpoint(dir, CONFIG, dtype);
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...CONFIG, torch_dtype: dtype === 'F32' ? 'float32' : 'bfloat16' }));
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join('models/demo-clean', f), path.join(dir, f));
   return params;
@@ -94,7 +43,7 @@ async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: numbe
 const rss = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 
 async function measure(dir: string, ops: 'plain' | 'fused') {
-  const build = await time(() => buildGraph(dir, path.join(dir, 'config.json'), path.join(dir, 'model.safetensors'), CONFIG as unknown as Record<string, unknown>, { ops }));
+  const build = await time(() => buildGraph(dir, path.join(dir, 'config.json'), path.join(dir, 'model.safetensors'), CONFIG, { ops }));
   const load = await time(() => loadModel(dir, { threads, graphOps: ops }));
   const m = load.value;
   try {
