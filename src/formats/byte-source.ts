@@ -1,6 +1,5 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { openRegularFile, readAt } from '../util/regular-file.js';
+import type { OpenRegularOptions } from '../util/regular-file.js';
 
 /**
  * Positioned reads over a file or an in-memory buffer, so parsers of hostile formats never need
@@ -21,36 +20,27 @@ export function bufferSource(bytes: Uint8Array): ByteSource {
   };
 }
 
-/** Reads in a loop: a single `read` may return short on pipes, network filesystems or a file being truncated. */
-export async function readFully(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(length);
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await fh.read(buf, got, length - got, position + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got === length ? buf : buf.subarray(0, got);
+/** `length` bytes of `src` from `offset` as a source of their own (a stored archive entry); closing it leaves `src` open. */
+export function subSource(src: ByteSource, offset: number, length: number): ByteSource {
+  const size = Math.max(0, Math.min(length, src.size - offset));
+  return {
+    size,
+    read: (position, n) => src.read(offset + Math.min(position, size), Math.max(0, Math.min(n, size - position))),
+    close: async () => {},
+  };
 }
 
+
 /**
- * Opens a regular file for positioned reads. Throws the raw fs error (callers turn it into a
+ * Opens a regular file for positioned reads. Throws the open error (callers turn it into a
  * finding or a UserError); refuses non-regular files because reading a FIFO or device can hang.
  */
-export async function fileSource(file: string): Promise<ByteSource> {
-  // O_NONBLOCK: opening a FIFO for reading would otherwise block until a writer appears.
-  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
-    const size = st.size;
-    return {
-      size,
-      read: (position, length) => readFully(fh, position, Math.max(0, Math.min(length, size - position))),
-      close: () => fh.close(),
-    };
-  } catch (err) {
-    await fh.close();
-    throw err;
-  }
+export async function fileSource(file: string, opts: OpenRegularOptions = {}): Promise<ByteSource> {
+  const { fh, stats } = await openRegularFile(file, opts);
+  const size = stats.size;
+  return {
+    size,
+    read: (position, length) => readAt(fh, position, Math.max(0, Math.min(length, size - position))),
+    close: () => fh.close(),
+  };
 }

@@ -1,9 +1,12 @@
 /**
  * Which pickle imports are acceptable in a model checkpoint.
  *
- * Allow-list first: block lists of "dangerous" callables keep being bypassed (many advisories
- * against picklescan), so anything not known to be needed for rebuilding tensors is at least
- * suspicious. The danger list only decides how loud the finding is.
+ * Allow-list first, by exact callable: block lists of "dangerous" callables keep being bypassed
+ * (many advisories against picklescan), and no module is trusted as a whole — `torch` holds
+ * `torch._inductor.codecache.compile_file`, which runs a compiler command. Anything not in
+ * SAFE_GLOBALS (what torch's own `weights_only` unpickler admits, plus numpy arrays and plain
+ * containers) is `unknown`, and the scan refuses the file; the danger list only decides how loud
+ * the finding is.
  */
 
 export type GlobalVerdict = { kind: 'safe' } | { kind: 'dangerous'; reason: string } | { kind: 'unknown' };
@@ -13,17 +16,21 @@ const TORCH_STORAGES = [
   'ComplexFloat', 'ComplexDouble', 'QUInt8', 'QInt8', 'QInt32', 'QUInt4x2', 'QUInt2x4', 'Untyped',
   'Float8_e4m3fn', 'Float8_e5m2', 'Float8_e4m3fnuz', 'Float8_e5m2fnuz',
 ];
+// The legacy typed tensor classes (`torch._tensor_classes`), which old checkpoints name.
+const TORCH_TENSOR_TYPES = ['Float', 'Double', 'Half', 'BFloat16', 'Long', 'Int', 'Short', 'Char', 'Byte', 'Bool'];
 const TORCH_DTYPES = [
   'float32', 'float', 'float16', 'half', 'bfloat16', 'float64', 'double', 'int64', 'long', 'int32', 'int',
   'int16', 'short', 'int8', 'uint8', 'bool', 'complex64', 'cfloat', 'complex128', 'cdouble',
-  'float8_e4m3fn', 'float8_e5m2', 'qint8', 'quint8', 'qint32', 'uint16', 'uint32', 'uint64',
+  'float8_e4m3fn', 'float8_e5m2', 'qint8', 'quint8', 'qint32', 'uint16', 'uint32', 'uint64', 'complex32', 'chalf',
 ];
 const SAFE_BUILTINS = ['set', 'frozenset', 'dict', 'list', 'tuple', 'int', 'float', 'complex', 'bytes', 'bytearray', 'str', 'bool', 'slice', 'range', 'object'];
 
 /** Exact `module.name` strings needed to rebuild tensors, state dicts and numpy arrays. */
 export const SAFE_GLOBALS: ReadonlySet<string> = new Set([
   'collections.OrderedDict',
-  ...['_rebuild_tensor', '_rebuild_tensor_v2', '_rebuild_parameter', '_rebuild_parameter_with_state', '_rebuild_qtensor', '_rebuild_sparse_tensor', '_rebuild_meta_tensor_no_storage', '_rebuild_device_tensor_from_numpy', '_rebuild_from_type_v2'].map((n) => `torch._utils.${n}`),
+  ...['_rebuild_tensor', '_rebuild_tensor_v2', '_rebuild_parameter', '_rebuild_parameter_with_state', '_rebuild_qtensor', '_rebuild_sparse_tensor', '_rebuild_sparse_csr_tensor', '_rebuild_meta_tensor_no_storage', '_rebuild_device_tensor_from_numpy', '_rebuild_from_type_v2'].map((n) => `torch._utils.${n}`),
+  'torch.serialization._get_layout',
+  ...TORCH_TENSOR_TYPES.map((t) => `torch.${t}Tensor`),
   'torch._tensor._rebuild_from_type_v2',
   ...TORCH_STORAGES.map((s) => `torch.${s}Storage`),
   'torch.storage.UntypedStorage',
@@ -54,7 +61,10 @@ const DANGEROUS_MODULES: ReadonlyMap<string, string> = new Map([
   ...['builtins', '__builtin__', '__builtins__', 'copyreg', 'copy_reg'].map((m) => [m, 'interpreter built-in beyond plain containers'] as const),
   ...['socket', '_socket', 'ssl', 'http', 'httplib', 'urllib', 'urllib2', 'ftplib', 'smtplib', 'telnetlib', 'poplib', 'imaplib', 'nntplib', 'requests', 'aiohttp', 'webbrowser', 'antigravity', 'asyncio', 'select', 'selectors'].map((m) => [m, 'network or browser access'] as const),
   ...['shutil', 'io', '_io', 'tempfile'].map((m) => [m, 'file system access'] as const),
-  ...['pickle', '_pickle', 'cPickle', 'dill', 'cloudpickle', 'joblib', 'shelve', 'torch.hub', 'torch.package', 'torch.jit', 'numpy.f2py', 'numpy.distutils', 'numpy.testing', 'numpy.ctypeslib'].map((m) => [m, 'nested deserialisation or code loading'] as const),
+  ...['pickle', '_pickle', 'cPickle', 'dill', 'cloudpickle', 'joblib', 'shelve', 'torch.hub', 'torch.package', 'torch.jit', 'torch.serialization', 'torch.storage', 'numpy.f2py', 'numpy.distutils', 'numpy.testing', 'numpy.ctypeslib', 'numpy.lib.npyio', 'pandas.io'].map((m) => [m, 'nested deserialisation or code loading'] as const),
+  // torch modules that compile, build or run code: the compiler stack, C++ extensions, FX code
+  // generation, the op registry and its native bindings.
+  ...['torch._inductor', 'torch._dynamo', 'torch.compiler', 'torch.utils.cpp_extension', 'torch.fx', 'torch._C', 'torch.ops', 'torch._ops', 'torch.library', 'torch.cuda', 'torch.backends', 'torch.distributed', 'torch.multiprocessing', 'torch.utils.data', 'torch._export', 'torch.export'].map((m) => [m, 'torch code compilation or execution'] as const),
   ...['multiprocessing', '_multiprocessing', 'threading', '_thread', 'thread', 'concurrent', 'commands', 'pip', 'ensurepip', 'venv', 'distutils', 'setuptools'].map((m) => [m, 'process or package management'] as const),
 ]);
 

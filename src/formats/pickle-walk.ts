@@ -152,8 +152,12 @@ export function walkPickle(bytes: Uint8Array, opts: PickleWalkOptions = {}): Pic
   let stack: Sym[] = [];
   let memo = new Map<number, Sym>();
 
+  // Python's unpickler has no stack cap: ours is a scan limit, and what lies past it is unchecked.
+  const limit = (at: number, message: string): never => {
+    throw new Stop({ kind: 'limit', offset: at, message });
+  };
   function push(v: Sym): void {
-    if (stack.length >= maxStack) malformed(pos, `stack deeper than ${maxStack}`);
+    if (stack.length >= maxStack) limit(pos, `stack deeper than ${maxStack}`);
     stack.push(v);
   }
   function pop(at: number): Sym {
@@ -177,14 +181,18 @@ export function walkPickle(bytes: Uint8Array, opts: PickleWalkOptions = {}): Pic
     push(v as Sym);
   }
   function memoPut(at: number, idx: number): void {
-    if (memo.size >= maxStack && !memo.has(idx)) throw new Stop({ kind: 'limit', offset: at, message: `memo larger than ${maxStack} entries` });
+    if (memo.size >= maxStack && !memo.has(idx)) limit(at, `memo larger than ${maxStack} entries`);
     memo.set(idx, top(at));
   }
+  // GET and PUT take `int(line)`: Python also accepts a sign, surrounding whitespace and `1_0`.
   function decimalLine(at: number): number {
     const raw = line();
-    const s = String.fromCharCode(...raw.subarray(0, 32));
-    if (raw.length > 32 || !/^\s*\d+\s*$/.test(s)) malformed(at, 'bad memo index');
-    return Number(s);
+    const s = String.fromCharCode(...raw.subarray(0, 64));
+    const m = raw.length <= 64 ? /^\s*([+-]?)(\d+(?:_\d+)*)\s*$/.exec(s) : null;
+    if (!m) malformed(at, 'bad memo index');
+    const n = Number((m as RegExpExecArray)[2]?.replace(/_/g, ''));
+    if ((m as RegExpExecArray)[1] === '-' && n !== 0) malformed(at, 'negative memo index');
+    return n;
   }
   function globalLines(at: number, opcode: 'GLOBAL' | 'INST'): void {
     const mod = utf8(line());
@@ -199,7 +207,7 @@ export function walkPickle(bytes: Uint8Array, opts: PickleWalkOptions = {}): Pic
   function walkOne(): void {
     for (;;) {
       if (pos >= end) ranOut(pos, 'the opcode stream (no STOP)');
-      if (++res.opcodes > maxOpcodes) throw new Stop({ kind: 'limit', offset: pos, message: `stopped after ${maxOpcodes} opcodes` });
+      if (++res.opcodes > maxOpcodes) limit(pos, `stopped after ${maxOpcodes} opcodes`);
       const at = pos;
       const op = bytes[pos++] as number;
       switch (op) {
@@ -430,6 +438,10 @@ export function walkPickle(bytes: Uint8Array, opts: PickleWalkOptions = {}): Pic
     // Only keep going when another pickle plainly follows (protocol 2+ header); anything else after
     // STOP is data no unpickler reads.
     if (pos >= end || bytes[pos] !== 0x80) break;
+    if (res.pickles >= maxPickles && !legacy) {
+      res.problems.push({ kind: 'limit', offset: pos, message: `another pickle follows the ${maxPickles} walked` });
+      return res;
+    }
   }
   if (complete) res.trailingBytes = end - pos;
   return res;

@@ -1,7 +1,6 @@
-import { open } from 'node:fs/promises';
-import { constants } from 'node:fs';
 import { UserError } from '../errors.js';
-import { bufferSource, fileSource, readFully } from './byte-source.js';
+import { describeOpenError, openRegularFile, readAt } from '../util/regular-file.js';
+import { bufferSource, fileSource } from './byte-source.js';
 import type { ByteSource } from './byte-source.js';
 import { DTYPE_BITS, decodeTensor, isDecodable } from './dtypes.js';
 import type { TensorData } from './dtypes.js';
@@ -348,21 +347,20 @@ export async function openSafetensors(file: string, opts: OpenSafetensorsOptions
     const t = byName.get(name);
     if (!t) throw new UserError('E_SAFETENSORS_TENSOR', `${file}: no tensor named ${JSON.stringify(name)}`, file);
     if (t.byteLength > maxTensorBytes) throw new UserError('E_SAFETENSORS_TENSOR', `${file}: tensor ${JSON.stringify(name)} is ${t.byteLength} bytes, over the ${maxTensorBytes}-byte read cap`, file);
-    let fh;
+    let opened;
     try {
-      fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+      opened = await openRegularFile(file);
     } catch (err) {
-      throw new UserError('E_SAFETENSORS_TENSOR', `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, file);
+      throw new UserError('E_SAFETENSORS_TENSOR', `${file}: ${describeOpenError(err)}`, file);
     }
     try {
       // The layout was validated against this size; a file swapped or truncated since then is refused.
-      const st = await fh.stat();
-      if (!st.isFile() || st.size !== r.fileSize) throw new UserError('E_SAFETENSORS_TENSOR', `${file}: changed since it was validated (size ${st.size}, was ${r.fileSize})`, file);
-      const bytes = await readFully(fh, t.fileOffset, t.byteLength);
+      if (opened.stats.size !== r.fileSize) throw new UserError('E_SAFETENSORS_TENSOR', `${file}: changed since it was validated (size ${opened.stats.size}, was ${r.fileSize})`, file);
+      const bytes = await readAt(opened.fh, t.fileOffset, t.byteLength);
       if (bytes.length !== t.byteLength) throw new UserError('E_SAFETENSORS_TENSOR', `${file}: short read for tensor ${JSON.stringify(name)}`, file);
       return bytes;
     } finally {
-      await fh.close().catch(() => {});
+      await opened.fh.close().catch(() => {});
     }
   };
 

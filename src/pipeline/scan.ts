@@ -5,6 +5,7 @@
 import { UserError } from '../errors.js';
 import { buildPlan, type ScanPlan } from '../plan/plan.js';
 import type { PackSet, Placement } from '../probes/types.js';
+import { commitPin } from '../provenance/integrity/pins.js';
 import { buildReport } from '../report/build-report.js';
 import type { ScanReport } from '../report/schema.js';
 import type { EngineSwitches, Execution, RunSession } from '../run/runner.js';
@@ -170,10 +171,14 @@ export async function scanModel(dir: string, o: ScanOptions = {}): Promise<ScanR
     const discovery = await runDiscovery(p, s, o);
     const packs = discovery ? { ...p.packs, triggers: [...p.packs.triggers, ...discovery.triggers] } : p.packs;
     const t = await testTriggers(p, packs, s, { discovered: discovery?.info, reference: discovery?.cleanAnswers, onProgress: o.onProgress, engine: o.engine });
-    return buildReport({
+    const report = buildReport({
       dirArg: dir, model: p.model, manifest: p.audit.manifest, audit: p.audit, packs: p.packs, ...t, discovery,
       settings: { ...s, screenBaselines: t.screen?.baselines.length ?? 0, threads: p.threads }, startedAt, finishedAt: new Date(),
     });
+    // Trust on first use records the folder only now that it was checked, loaded and scanned.
+    const pin = await commitPin(p.audit.pin);
+    if (report.provenance) report.provenance.pin = { status: pin.status, name: pin.name };
+    return report;
   } finally {
     await p.release();
   }

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { auditModelFolder, type AuditFolderOptions, type FolderAudit } from '../provenance/audit-folder.js';
 import type { ExpectationKind, ExpectationProblem } from '../provenance/integrity/expect.js';
+import { commitPin } from '../provenance/integrity/pins.js';
 import { FileSeverity, PinStatusSchema, ReportFileSchema, SignatureMethodSchema, SignatureStatusSchema } from './schema.js';
 import { severityRank } from './common.js';
 
@@ -154,9 +155,12 @@ export type VerifyOptions = AuditFolderOptions;
 /**
  * `trigger-scan verify` as a library call: the folder audit (file safety, graph, pins, expected
  * digests, signature) without loading the model, and the document it prints. Pass `pins` to choose
- * the pin file and mode; without it nothing is pinned.
+ * the pin file and mode; without it nothing is pinned. Trust on first use records the folder (or a
+ * match's lastSeen) only when it passes; a failed folder stays `new`, not pinned.
  */
 export async function verifyModel(dir: string, options: VerifyOptions = {}): Promise<{ audit: FolderAudit; report: VerifyReport }> {
   const audit = await auditModelFolder(dir, options);
+  if (verifyReport(audit).ok) audit.pin = await commitPin(audit.pin);
+  else if (audit.pin.status === 'new') audit.pin = { ...audit.pin, message: `${audit.pin.message}; not pinned, since the folder failed verification` };
   return { audit, report: verifyReport(audit) };
 }

@@ -8,9 +8,11 @@ import { bufferSource } from '../../src/formats/byte-source.js';
 import { classifyGlobal } from '../../src/formats/pickle-policy.js';
 import { scanPickleBytes, scanPickleFile } from '../../src/formats/pickle-scan.js';
 import { walkPickle } from '../../src/formats/pickle-walk.js';
+import { parseNpyHeader } from '../../src/formats/npy.js';
+import { FIXTURES } from '../helpers/paths.js';
 import { readZipDirectory, readZipEntry } from '../../src/formats/zip-reader.js';
 import { concat, f32, pickle, pk, safetensors, zip } from '../provenance/helpers/build.js';
-import { OS_SYSTEM_P0, POSIX_SYSTEM_P2, benignTorchPickle, legacyTorchBin, osSystemP4Memo } from '../provenance/helpers/hostile-corpus.js';
+import { OS_SYSTEM_P0, POSIX_SYSTEM_P2, benignTorchPickle, legacyTorchBin, npyHeader, osSystemP4Memo } from '../provenance/helpers/hostile-corpus.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -43,6 +45,24 @@ describe('walkPickle', () => {
     expect(globals(viaLong)).toEqual(['STACK_GLOBAL builtins.exec']);
     const viaDup = pickle(pk.proto(4), pk.str('nt'), pk.str('system'), [0x32], pk.pop(), pk.stackGlobal(), pk.stop());
     expect(globals(viaDup)).toEqual(['STACK_GLOBAL nt.system']);
+  });
+
+  it('reads PUT/GET indices as Python int() does, so a "1_0" index does not end the scan', () => {
+    // int('1_0') == 10 and int(' +10 ') == 10 in Python: the unpickler keeps going, and so must we.
+    const b = concat('(lp1_0\n0g +10 \n0', OS_SYSTEM_P0);
+    const r = walkPickle(b);
+    expect(r.problems).toEqual([]);
+    expect(globals(b)).toEqual(['GLOBAL os.system']);
+    expect(walkPickle(concat('(lp-1\n0', OS_SYSTEM_P0)).problems.map((p) => p.kind)).toEqual(['malformed']);
+  });
+
+  it('reports its own caps as limits, not as malformed input', () => {
+    const marks = concat([0x80, 0x02], new Uint8Array(50).fill(0x28), OS_SYSTEM_P0);
+    expect(walkPickle(marks, { maxStack: 10 }).problems.map((p) => p.kind)).toEqual(['limit']);
+    const many = concat(...Array.from({ length: 3 }, () => benignTorchPickle()), POSIX_SYSTEM_P2);
+    const w = walkPickle(many, { maxPickles: 3 });
+    expect(w.problems.map((p) => p.kind)).toEqual(['limit']);
+    expect(walkPickle(many, { maxPickles: 4 }).globals.some((g) => g.module === 'posix')).toBe(true);
   });
 
   it('takes the operands the unpickler would, not just the last two string pushes', () => {
@@ -202,7 +222,7 @@ describe('zip reader', () => {
     const s = await readZipEntry(src, d.entries[0] as (typeof d.entries)[0], 1000);
     expect(s.ok && s.data.length === 1000 && s.truncated).toBe(true);
     const z = await readZipEntry(src, d.entries[1] as (typeof d.entries)[0], 1000);
-    expect(z).toMatchObject({ ok: false, unsupported: true });
+    expect(z).toMatchObject({ ok: false, problem: 'unverifiable' });
   });
 
   it('rejects archives whose directory points outside the file', async () => {
@@ -225,6 +245,31 @@ describe('zip reader', () => {
       }),
       { numRuns: 1500 },
     );
+  });
+});
+
+describe('scanPickleFile on real torch.save output (test/fixtures/torch, see build.py)', () => {
+  it.each(['state-dict.pt', 'state-dict-legacy.bin'])('%s: every import is allow-listed, nothing is reported', async (name) => {
+    const r = await scanPickleFile(path.join(FIXTURES, 'torch', name));
+    expect(r.findings).toEqual([]);
+    expect(r.pickles).toBe(1);
+    expect(r.globals.length).toBeGreaterThan(5);
+    expect(r.globals.every((g) => g.verdict === 'safe')).toBe(true);
+  });
+});
+
+describe('parseNpyHeader', () => {
+  it('reads the dtype of format 1.0 and 2.0 headers and spots object dtypes', () => {
+    const header = npyHeader("'<f4'", '(2, 3)');
+    expect(header.length % 64).toBe(0);
+    expect(parseNpyHeader(header)).toMatchObject({ ok: true, version: '1.0', descr: "'<f4'", objectDtype: false, dataOffset: header.length });
+    expect(parseNpyHeader(npyHeader("'|O'"))).toMatchObject({ ok: true, objectDtype: true });
+    expect(parseNpyHeader(npyHeader("[('a', '<i8'), ('b', [('c', '|O')])]"))).toMatchObject({ ok: true, objectDtype: true });
+    expect(parseNpyHeader(npyHeader("[('Obj', '<i8')]"))).toMatchObject({ ok: true, objectDtype: false });
+    const h = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }\n";
+    const v2 = concat([0x93], 'NUMPY', [2, 0], new Uint8Array(Uint32Array.of(h.length).buffer), h);
+    expect(parseNpyHeader(v2)).toMatchObject({ ok: true, version: '2.0', objectDtype: true, dataOffset: 12 + h.length });
+    expect(parseNpyHeader(v2.subarray(0, 20))).toMatchObject({ ok: false });
   });
 });
 
@@ -259,7 +304,7 @@ describe('scanPickleFile', () => {
     ]);
   });
 
-  it('scans every .pkl entry of a zip-wrapped torch file and names the entry', async () => {
+  it('scans every entry of a zip-wrapped torch file by its bytes and names the entry', async () => {
     const b = zip([
       { name: 'archive/data.pkl', data: benignTorchPickle() },
       { name: 'archive/constants.pkl', data: POSIX_SYSTEM_P2 },
@@ -268,15 +313,18 @@ describe('scanPickleFile', () => {
     const r = await scan('model.pt', b);
     expect(r.format).toBe('torch-zip');
     const bad = r.findings.filter((f) => f.id === 'pickle.dangerous-global');
-    expect(bad.map((f) => f.detail?.['entry'])).toEqual(['archive/constants.pkl']);
+    expect(bad.map((f) => f.detail?.['entry'])).toEqual(['archive/constants.pkl', 'archive/data/0']);
     expect(bad[0]?.message).toContain('model.pt:archive/constants.pkl');
   });
 
-  it('reports encrypted or unsupported entries as unscannable', async () => {
+  it('reports entries it cannot decompress as unverifiable, and a directory that disagrees with the local header as inconsistent', async () => {
     const b = zip([{ name: 'archive/data.pkl', data: POSIX_SYSTEM_P2 }]);
     new DataView(b.buffer).setUint16(b.length - 22 - 46 - 'archive/data.pkl'.length + 10, 12, true); // method 12 (bzip2) in the central directory
+    expect(ids(await scan('bz-cd.pt', b))).toEqual(['archive.inconsistent']);
+    new DataView(b.buffer).setUint16(8, 12, true); // and in the local header
     const r = await scan('bz.pt', b);
-    expect(ids(r)).toEqual(['pickle.zip-entry-unscannable']);
+    expect(ids(r)).toEqual(['archive.unverifiable']);
+    expect(r.findings[0]?.severity).toBe('critical');
   });
 
   it('reports duplicate entries and archives without pickles', async () => {
@@ -288,7 +336,7 @@ describe('scanPickleFile', () => {
 
   it('reports a damaged archive instead of throwing', async () => {
     const b = zip([{ name: 'archive/data.pkl', data: POSIX_SYSTEM_P2 }]).subarray(0, 40);
-    expect(ids(await scan('cut.pt', b))).toEqual(['pickle.zip-malformed']);
+    expect(ids(await scan('cut.pt', b))).toEqual(['archive.inconsistent']);
   });
 
   it('says when a .bin is not a pickle at all (e.g. safetensors bytes)', async () => {
@@ -315,7 +363,7 @@ describe('scanPickleFile', () => {
     expect(ids(await scanPickleFile(path.join(dir, 'missing.pt')))).toEqual(['pickle.unreadable']);
   });
 
-  it('scanPickleBytes works on in-memory pickles', () => {
-    expect(ids(scanPickleBytes(OS_SYSTEM_P0, 'mem'))).toEqual(['pickle.dangerous-global']);
+  it('scanPickleBytes works on in-memory pickles', async () => {
+    expect(ids(await scanPickleBytes(OS_SYSTEM_P0, 'mem'))).toEqual(['pickle.dangerous-global']);
   });
 });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isUserError } from '../../src/errors.js';
 import { auditModelFolder } from '../../src/provenance/audit-folder.js';
+import { commitPin } from '../../src/provenance/integrity/pins.js';
 import { OS_SYSTEM_P0 } from './helpers/hostile-corpus.js';
 import { ecKeys, signModelFolder } from './helpers/model-signer.js';
 import * as G from './helpers/onnx-graphs.js';
@@ -85,7 +86,10 @@ describe('auditModelFolder', () => {
     const pins = { file: path.join(tmp, `pins-${n++}.json`), mode: 'accept-new' as const, name: 'demo' };
     const first = await auditModelFolder(d, { pins, signature: { publicKeyPem: key.publicPem } });
     expect(first.signature.status).toBe('verified');
-    expect(first.pin.status).toBe('recorded');
+    // The audit is pure: it says what would be pinned; the caller commits after success.
+    expect(first.pin.status).toBe('new');
+    expect(existsSync(pins.file)).toBe(false);
+    expect((await commitPin(first.pin)).status).toBe('recorded');
     expect(first.manifest.files.map((f) => f.path)).not.toContain('model.sig');
     const root = first.manifest.rootDigest;
 

@@ -11,6 +11,10 @@ import { readPem, readSigningKey } from '../read-pem.js';
  * Provenance commands: `verify` (static audit + pins + expected digests + model signature),
  * `pin list|update|revoke`, `attest` and `verify-attestation`.
  *
+ * Pinning: `verify` records a first sight (accept-new) only when the folder passes, and updates a
+ * match's lastSeen; `pin update` records the folder's contents unconditionally (it is the explicit
+ * "I accept these files" step, after a mismatch too).
+ *
  * Exit codes: 0 all good; 1 a finding at high or critical, a failed integrity check (pin,
  * expectation, signature, attestation) or a blocked graph; 2 bad input (thrown UserError, printed
  * by main as one line).

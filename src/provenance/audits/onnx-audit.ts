@@ -284,7 +284,7 @@ export async function auditOnnxBytes(bytes: Uint8Array, file: string, opts: Onnx
   try {
     findings.push(...findInputConditionedBranches(model, { file, ...(opts.specialTokenIds ? { specialTokenIds: opts.specialTokenIds } : {}), ...(opts.tokenText ? { tokenText: opts.tokenText } : {}) }));
   } catch (err) {
-    add('onnx.analysis-failed', 'medium', `the graph backdoor analysis failed (${(err as Error).message})`);
+    add('onnx.analysis-failed', 'high', `the graph backdoor analysis failed (${(err as Error).message}): the graph could not be fully checked`);
   }
 
   const blocking = findings.filter((f) => BLOCKING_ONNX_FINDINGS.has(f.id));

@@ -157,7 +157,7 @@ function isWhitespacePattern(p: { kind: string; value: string } | undefined): bo
 function walkNode(node: Json, stage: Stage, depth: number, add: Add): void {
   if (!isObject(node)) return;
   if (depth > MAX_DEPTH) {
-    add('tokenizer.too-deep', 'medium', `${stage} nesting deeper than ${MAX_DEPTH}; not inspected further`);
+    add('tokenizer.too-deep', 'high', `${stage} nesting deeper than ${MAX_DEPTH}: could not be fully checked, so the tokenizer is refused`);
     return;
   }
   const type = own(node, 'type');

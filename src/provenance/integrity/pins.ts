@@ -54,6 +54,10 @@ export interface PinDiff {
 export type PinStatus = 'match' | 'new' | 'recorded' | 'mismatch' | 'unknown' | 'off';
 
 export interface PinCheck {
+  /**
+   * `new`: first sight in accept-new mode, not written yet (`commitPin` records it and returns
+   * `recorded`); `match`: the pinned contents, `lastSeen` is updated by `commitPin`.
+   */
   status: PinStatus;
   /** The pin name used (empty when off). */
   name: string;
@@ -68,6 +72,8 @@ export interface PinCheck {
   failed: boolean;
   /** One line for a human. */
   message: string;
+  /** What `commitPin` writes: the record for a `new` folder, the `lastSeen` of a `match`. */
+  pending?: { record: PinRecord; note?: string };
 }
 
 export interface PinOptions {
@@ -77,8 +83,6 @@ export interface PinOptions {
   /** Pin name; default the folder's absolute real path. */
   name?: string;
   note?: string;
-  /** In accept-new mode, report `new` without writing the pin file. */
-  dryRun?: boolean;
   now?: Date;
 }
 
@@ -113,6 +117,11 @@ export function diffFiles(pinned: Record<string, string>, manifest: Manifest): P
 }
 
 const diffCount = (d: PinDiff): number => d.changed.length + d.missing.length + d.extra.length;
+
+function sameFiles(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && b[k] === a[k]);
+}
 
 function recordFrom(manifest: Manifest, now: string, prev?: PinRecord, note?: string): PinRecord {
   const files: Record<string, string> = {};
@@ -217,6 +226,11 @@ export async function writePins(file: string, table: PinTable): Promise<void> {
 
 // ---------------------------------------------------------------- checks
 
+/**
+ * Compare the folder with its pin. Pure: reads the pin file, never writes it. What a first sight
+ * (accept-new) or a match would record is in `pending`, and only `commitPin` writes it, so a folder
+ * is pinned only after everything that was to be checked and loaded has succeeded.
+ */
 export async function checkPins(manifest: Manifest, opts: PinOptions): Promise<PinCheck> {
   if (opts.mode === 'off') return { status: 'off', name: '', file: '', diff: EMPTY_DIFF, knownAs: [], failed: false, message: 'pinning off' };
   const file = opts.file ?? defaultPinFile();
@@ -229,10 +243,17 @@ export async function checkPins(manifest: Manifest, opts: PinOptions): Promise<P
   if (pinned) {
     const diff = diffFiles(pinned.files, manifest);
     if (diffCount(diff) === 0) {
-      // lastSeen is bookkeeping: a read-only pin file (committed to CI) must not fail a match.
-      table.set(name, { ...pinned, lastSeen: now });
-      if (!opts.dryRun) await writePins(file, table).catch(() => undefined);
-      return { status: 'match', name, file, diff, pinned, knownAs: [], failed: false, message: `${dir}: matches pin ${JSON.stringify(name)} (${manifest.files.length} files, first seen ${pinned.firstSeen})` };
+      return {
+        status: 'match',
+        name,
+        file,
+        diff,
+        pinned,
+        knownAs: [],
+        failed: false,
+        message: `${dir}: matches pin ${JSON.stringify(name)} (${manifest.files.length} files, first seen ${pinned.firstSeen})`,
+        pending: { record: { ...pinned, lastSeen: now } },
+      };
     }
     return {
       status: 'mismatch',
@@ -251,10 +272,43 @@ export async function checkPins(manifest: Manifest, opts: PinOptions): Promise<P
   if (opts.mode === 'strict') {
     return { status: 'unknown', name, file, diff: EMPTY_DIFF, knownAs, failed: true, message: `${dir}: no pin named ${JSON.stringify(name)} in ${file} and --pin strict refuses unknown models${also}; run: trigger-scan pin update` };
   }
-  if (opts.dryRun) return { status: 'new', name, file, diff: EMPTY_DIFF, knownAs, failed: false, message: `${dir}: not pinned yet as ${JSON.stringify(name)}${also}` };
-  table.set(name, recordFrom(manifest, now, undefined, opts.note));
-  await writePins(file, table);
-  return { status: 'recorded', name, file, diff: EMPTY_DIFF, knownAs, failed: false, message: `${dir}: first use, pinned ${manifest.files.length} files as ${JSON.stringify(name)} in ${file}${also}` };
+  return {
+    status: 'new',
+    name,
+    file,
+    diff: EMPTY_DIFF,
+    knownAs,
+    failed: false,
+    message: `${dir}: not pinned yet as ${JSON.stringify(name)}${also}`,
+    pending: { record: recordFrom(manifest, now, undefined, opts.note) },
+  };
+}
+
+/**
+ * Write what `check` found pending: record a `new` folder (status `recorded`), or update a match's
+ * `lastSeen`. Call it last, after everything the folder was checked for and loaded into succeeded.
+ * The pin file is read again, so pins other runs wrote meanwhile are kept. Returns the check as it
+ * stands afterwards; anything but `new` and `match` is returned unchanged.
+ */
+export async function commitPin(check: PinCheck): Promise<PinCheck> {
+  if (!check.pending || (check.status !== 'new' && check.status !== 'match')) return check;
+  const { pending: _done, ...rest } = check;
+  const table = await readPins(check.file);
+  if (check.status === 'match') {
+    // lastSeen is bookkeeping: a read-only pin file (committed to CI) must not fail a match.
+    // Only when the pin still holds what was checked (another run may have updated it).
+    const cur = table.get(check.name);
+    if (cur && sameFiles(cur.files, check.pending.record.files)) {
+      table.set(check.name, { ...cur, lastSeen: check.pending.record.lastSeen as string });
+      await writePins(check.file, table).catch(() => undefined);
+    }
+    return rest;
+  }
+  const record = check.pending.record;
+  table.set(check.name, record);
+  await writePins(check.file, table);
+  const also = check.knownAs.length ? ` (same contents are pinned as ${check.knownAs.map((n) => JSON.stringify(n)).join(', ')})` : '';
+  return { ...rest, status: 'recorded', message: `${record.path ?? check.name}: first use, pinned ${Object.keys(record.files).length} files as ${JSON.stringify(check.name)} in ${check.file}${also}` };
 }
 
 export function summariseDiff(d: PinDiff): string {

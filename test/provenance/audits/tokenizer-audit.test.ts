@@ -138,6 +138,7 @@ describe('auditTokenizer', () => {
     let deep: Record<string, unknown> = { type: 'NFC' };
     for (let i = 0; i < 100; i++) deep = { type: 'Sequence', normalizers: [deep] };
     expect(ids(auditTokenizer({ normalizer: deep }))).toEqual(['tokenizer.too-deep']);
+    expect(auditTokenizer({ normalizer: deep }).findings[0]?.severity).toBe('high');
   });
 
   it('reads __proto__ keys from JSON.parse as data', () => {

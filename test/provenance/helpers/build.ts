@@ -3,7 +3,10 @@
  * They write exactly what they are told, including malformed structures, so each hostile case
  * can be stated precisely.
  */
+import * as zlib from 'node:zlib';
 import { deflateRawSync } from 'node:zlib';
+
+const zlibCrc32 = (zlib as { crc32?: (b: Uint8Array) => number }).crc32;
 
 export function concat(...parts: (Uint8Array | number[] | string)[]): Uint8Array {
   const bufs = parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p as Uint8Array | number[])));
@@ -113,6 +116,8 @@ const CRC_TABLE = (() => {
 })();
 
 export function crc32(b: Uint8Array): number {
+  // node:zlib has a native crc32 from Node 20.15; large hostile cases are tens of MiB.
+  if (typeof zlibCrc32 === 'function') return zlibCrc32(b) >>> 0;
   let c = 0xffffffff;
   for (const x of b) c = (CRC_TABLE[(c ^ x) & 0xff] as number) ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
@@ -121,10 +126,23 @@ export function crc32(b: Uint8Array): number {
 export interface ZipSpec {
   name: string;
   data: Uint8Array;
-  /** 0 stored (what torch writes), 8 deflate. */
-  method?: 0 | 8;
+  /** 0 stored (what torch writes), 8 deflate; other numbers are written as given over stored bytes. */
+  method?: number;
   /** Name written into the local header, to build central/local mismatches. */
   localName?: string;
+  /** General-purpose flags (default 0x800, UTF-8 names), in both headers unless `localFlags` is given. */
+  flags?: number;
+  localFlags?: number;
+  localMethod?: number;
+  /** Sizes and CRC declared in both headers instead of the true ones (lying sizes). */
+  declaredSize?: number;
+  declaredCrc?: number;
+  /** Local header size differs from the central directory's. */
+  localSize?: number;
+  /** Data descriptor the way torch writes it: bit 3, zero CRC and sizes in the local header, a descriptor record after the data. */
+  descriptor?: boolean;
+  /** Point this entry's data at an earlier entry's local header offset (overlapping entries). */
+  aliasOf?: number;
 }
 
 /** A ZIP archive. `zip64` writes ZIP64 extra fields, end record and locator the way large torch files have them. */
@@ -134,46 +152,62 @@ export function zip(entries: ZipSpec[], opts: { zip64?: boolean; prefix?: Uint8A
   let offset = opts.prefix?.length ?? 0;
   if (opts.prefix) chunks.push(Buffer.from(opts.prefix));
   const central: Buffer[] = [];
+  const offsets: number[] = [];
   for (const e of entries) {
     const method = e.method ?? 0;
     const body = method === 8 ? deflateRawSync(e.data) : Buffer.from(e.data);
     const name = Buffer.from(e.name, 'utf8');
     const localName = Buffer.from(e.localName ?? e.name, 'utf8');
-    const crc = crc32(e.data);
+    const crc = e.declaredCrc ?? crc32(e.data);
+    const size = e.declaredSize ?? e.data.length;
+    const csize = e.declaredSize !== undefined && method === 0 ? e.declaredSize : body.length;
+    const flags = (e.flags ?? 0x800) | (e.descriptor ? 0x8 : 0);
     const lfh = Buffer.alloc(30);
     lfh.writeUInt32LE(0x04034b50, 0);
     lfh.writeUInt16LE(z64 ? 45 : 20, 4);
-    lfh.writeUInt16LE(0x800, 6);
-    lfh.writeUInt16LE(method, 8);
-    lfh.writeUInt32LE(crc, 14);
-    lfh.writeUInt32LE(body.length, 18);
-    lfh.writeUInt32LE(e.data.length, 22);
+    lfh.writeUInt16LE(e.localFlags ?? flags, 6);
+    lfh.writeUInt16LE(e.localMethod ?? method, 8);
+    lfh.writeUInt32LE(e.descriptor ? 0 : crc, 14);
+    lfh.writeUInt32LE(e.descriptor ? 0 : csize, 18);
+    lfh.writeUInt32LE(e.descriptor ? 0 : (e.localSize ?? size), 22);
     lfh.writeUInt16LE(localName.length, 26);
     lfh.writeUInt16LE(0, 28);
-    chunks.push(lfh, localName, body);
+    const entryOffset = e.aliasOf !== undefined ? (offsets[e.aliasOf] as number) : offset;
+    offsets.push(entryOffset);
+    if (e.aliasOf === undefined) {
+      chunks.push(lfh, localName, body);
+      if (e.descriptor) {
+        const dd = Buffer.alloc(16);
+        dd.writeUInt32LE(0x08074b50, 0);
+        dd.writeUInt32LE(crc, 4);
+        dd.writeUInt32LE(csize, 8);
+        dd.writeUInt32LE(size, 12);
+        chunks.push(dd);
+      }
+    }
 
     const extra = z64 ? Buffer.alloc(28) : Buffer.alloc(0);
     if (z64) {
       extra.writeUInt16LE(0x0001, 0);
       extra.writeUInt16LE(24, 2);
-      extra.writeBigUInt64LE(BigInt(e.data.length), 4);
-      extra.writeBigUInt64LE(BigInt(body.length), 12);
-      extra.writeBigUInt64LE(BigInt(offset), 20);
+      extra.writeBigUInt64LE(BigInt(size), 4);
+      extra.writeBigUInt64LE(BigInt(csize), 12);
+      extra.writeBigUInt64LE(BigInt(entryOffset), 20);
     }
     const cdh = Buffer.alloc(46);
     cdh.writeUInt32LE(0x02014b50, 0);
     cdh.writeUInt16LE(z64 ? 45 : 20, 4);
     cdh.writeUInt16LE(z64 ? 45 : 20, 6);
-    cdh.writeUInt16LE(0x800, 8);
+    cdh.writeUInt16LE(flags, 8);
     cdh.writeUInt16LE(method, 10);
     cdh.writeUInt32LE(crc, 16);
-    cdh.writeUInt32LE(z64 ? 0xffffffff : body.length, 20);
-    cdh.writeUInt32LE(z64 ? 0xffffffff : e.data.length, 24);
+    cdh.writeUInt32LE(z64 ? 0xffffffff : csize, 20);
+    cdh.writeUInt32LE(z64 ? 0xffffffff : size, 24);
     cdh.writeUInt16LE(name.length, 28);
     cdh.writeUInt16LE(extra.length, 30);
-    cdh.writeUInt32LE(z64 ? 0xffffffff : offset, 42);
+    cdh.writeUInt32LE(z64 ? 0xffffffff : entryOffset, 42);
     central.push(cdh, name, extra);
-    offset += 30 + localName.length + body.length;
+    if (e.aliasOf === undefined) offset += 30 + localName.length + body.length + (e.descriptor ? 16 : 0);
   }
   const cd = Buffer.concat(central);
   const cdOffset = offset;

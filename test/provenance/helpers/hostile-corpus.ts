@@ -5,6 +5,7 @@
  * yields its finding ids.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import type { Severity } from '../../../src/formats/finding.js';
 import { concat, f32, pickle, pk, rawSafetensors, safetensors, zip } from './build.js';
@@ -106,6 +107,53 @@ function torchZip(dataPkl: Uint8Array, opts: { method?: 0 | 8; zip64?: boolean }
       { name: 'archive/version', data: concat('3\n') },
     ],
     { zip64: opts.zip64 ?? false },
+  );
+}
+
+/** `builtins.eval("__import__('os').system('echo pwned')")` in protocol 2. */
+export const EVAL_P2 = pickle(pk.proto(2), pk.global('builtins', 'eval'), pk.binunicode("__import__('os').system('echo pwned')"), pk.tuple1(), pk.reduce(), pk.stop());
+
+/** A protocol-2 pickle whose `builtins.eval` call sits after `filler` (which leaves the stack as it found it). */
+export function evalAfter(...filler: Uint8Array[]): Uint8Array {
+  return concat([0x80, 0x02], ...filler, EVAL_P2.subarray(2));
+}
+
+const u64 = (n: number): Uint8Array => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
+/** BINBYTES8 of `n` zero bytes, then POP: a big blob the walker must step over. */
+export const binbytes8 = (n: number): Uint8Array => concat([0x8e], u64(n), new Uint8Array(n), [0x30]);
+const MIB = 1024 * 1024;
+
+/**
+ * Hostile files too large to commit (issue 11, class 1): each hides `builtins.eval` past one of
+ * the pickle scanner's caps. Tests write them to a temporary folder.
+ */
+export const LARGE_LIMIT_CASES: { name: string; why: string; bytes: () => Uint8Array }[] = [
+  { name: 'junk-opcodes.pkl', why: '20M junk opcodes (NONE, POP) before the payload: past the opcode cap', bytes: () => evalAfter(new Uint8Array(20_000_002).fill(0x4e).map((v, i) => (i % 2 ? 0x30 : v))) },
+  { name: 'binbytes8.pkl', why: 'a 70 MiB BINBYTES8 before the payload: past the 64 MiB scan window', bytes: () => evalAfter(binbytes8(70 * MIB)) },
+  { name: 'mark-flood.pkl', why: 'a million MARKs before the payload: past the stack cap', bytes: () => evalAfter(new Uint8Array(1_000_001).fill(0x28), new Uint8Array(1_000_001).fill(0x31)) },
+  {
+    name: 'many-entries.pt',
+    why: 'a torch archive with 200,001 entries: past the entry cap',
+    bytes: () => zip([{ name: 'archive/data.pkl', data: EVAL_P2 }, ...Array.from({ length: 200_000 }, (_, i) => ({ name: `archive/data/${i}`, data: new Uint8Array(0) }))], { zip64: true }),
+  },
+];
+
+/** An .npy header (format 1.0) for `descr`, padded to 64 bytes as numpy writes it. */
+export function npyHeader(descr: string, shape = '(1,)'): Uint8Array {
+  let h = `{'descr': ${descr}, 'fortran_order': False, 'shape': ${shape}, }`;
+  const total = Math.ceil((10 + h.length + 1) / 64) * 64;
+  h = h.padEnd(total - 10 - 1, ' ') + '\n';
+  return concat([0x93], 'NUMPY', [1, 0], new Uint8Array(Uint16Array.of(h.length).buffer), h);
+}
+
+/** A torch archive the way torch.save writes it: flag bit 3 (data descriptors) with zero local sizes. */
+function torchStyleZip(dataPkl: Uint8Array): Uint8Array {
+  return zip(
+    [
+      { name: 'archive/data.pkl', data: dataPkl, descriptor: true },
+      { name: 'archive/data/0', data: f32(1, 2, 3, 4), descriptor: true },
+      { name: 'archive/version', data: concat('3\n'), descriptor: true },
+    ],
   );
 }
 
@@ -339,8 +387,218 @@ export const HOSTILE_CASES: HostileCase[] = [
     path: 'pickle/zip-name-mismatch.pt',
     bytes: () => zip([{ name: 'archive/data.pkl', localName: 'archive/data.pkX', data: POSIX_SYSTEM_P2 }]),
     check: 'pickle',
-    expect: ['pickle.zip-malformed'],
+    expect: ['archive.inconsistent'],
     why: 'central directory and local header disagree on the name',
+  },
+  // ---- scan limits fail closed (issue 11, class 1; the large cases are LARGE_LIMIT_CASES)
+  {
+    path: 'limits/inflates-past-cap.pt',
+    bytes: () => zip([{ name: 'archive/data.pkl', data: evalAfter(binbytes8(65 * MIB)), method: 8 }]),
+    check: 'pickle',
+    expect: ['archive.unverifiable'],
+    why: 'a deflated data.pkl of 65 MiB (honestly declared) whose eval sits past the 64 MiB cap',
+  },
+  {
+    path: 'limits/inflate-bomb.pt',
+    bytes: () => zip([{ name: 'archive/data.pkl', data: evalAfter(binbytes8(65 * MIB)), method: 8, declaredSize: 1000 }]),
+    check: 'pickle',
+    expect: ['archive.inconsistent'],
+    why: 'the same entry declaring 1000 bytes: it inflates past the cap (a zip bomb)',
+  },
+  {
+    path: 'limits/many-pickles.pkl',
+    bytes: () => concat(...Array.from({ length: 16 }, () => benignTorchPickle()), EVAL_P2),
+    check: 'pickle',
+    expect: ['pickle.scan-limit'],
+    why: 'sixteen benign pickles, then a seventeenth that calls eval: past the pickle-count cap',
+  },
+  {
+    path: 'limits/marks-under-cap.pkl',
+    bytes: () => evalAfter(new Uint8Array(4096).fill(0x28), new Uint8Array(4096).fill(0x31)),
+    check: 'pickle',
+    expect: ['pickle.dangerous-global'],
+    why: 'MARKs under the stack cap are walked through: the eval after them is found (the flood is in LARGE_LIMIT_CASES)',
+  },
+  // ---- archives and pickles recognised by their bytes, not their names (issue 11, class 2)
+  {
+    path: 'by-bytes/checkpoint.zip',
+    bytes: () => torchZip(EVAL_P2),
+    check: 'pickle',
+    expect: ['pickle.dangerous-global'],
+    why: 'a torch archive named .zip whose data.pkl calls builtins.eval',
+  },
+  {
+    path: 'by-bytes/model.weights',
+    bytes: () => EVAL_P2,
+    check: 'pickle',
+    expect: ['pickle.dangerous-global'],
+    why: 'a protocol-2 pickle under a name no loader list has',
+  },
+  {
+    path: 'by-bytes/tokenizer.data',
+    bytes: () => OS_SYSTEM_P0,
+    check: 'pickle',
+    expect: ['pickle.dangerous-global'],
+    why: 'a headerless protocol-0 pickle: os.system',
+  },
+  {
+    path: 'by-bytes/weights.npy',
+    bytes: () => concat(npyHeader("'|O'"), EVAL_P2),
+    check: 'pickle',
+    expect: ['numpy.object-array', 'pickle.dangerous-global'],
+    why: 'an object-dtype .npy: numpy.load(allow_pickle=True) unpickles its data',
+  },
+  {
+    path: 'by-bytes/arrays.npz',
+    bytes: () => zip([{ name: 'a.npy', data: concat(npyHeader("[('x', '<i4'), ('y', '|O')]"), EVAL_P2), method: 8 }]),
+    check: 'pickle',
+    expect: ['numpy.object-array', 'pickle.dangerous-global'],
+    why: 'an .npz whose structured dtype has an object field',
+  },
+  {
+    path: 'by-bytes/nested.zip',
+    bytes: () => zip([{ name: 'inner/model.bin', data: zip([{ name: 'deeper.pt', data: torchZip(EVAL_P2) }]) }]),
+    check: 'pickle',
+    expect: ['pickle.dangerous-global'],
+    why: 'a torch archive inside a ZIP inside a ZIP',
+  },
+  {
+    path: 'by-bytes/too-deep.zip',
+    bytes: () => zip([{ name: 'a.zip', data: zip([{ name: 'b.zip', data: zip([{ name: 'c.zip', data: torchZip(EVAL_P2) }]) }]) }]),
+    check: 'pickle',
+    expect: ['archive.unverifiable'],
+    why: 'ZIPs nested past the opening depth',
+  },
+  {
+    path: 'by-bytes/polyglot.bin',
+    bytes: () => zip([{ name: 'archive/data.pkl', data: EVAL_P2 }], { prefix: benignTorchPickle() }),
+    check: 'pickle',
+    expect: ['archive.polyglot', 'pickle.dangerous-global'],
+    why: 'a benign pickle for pickle.load and a ZIP for zip readers in one file',
+  },
+  {
+    path: 'by-bytes/weights.7z',
+    bytes: () => concat([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0x00, 0x04], new Uint8Array(24)),
+    check: 'pickle',
+    expect: ['archive.unverifiable'],
+    why: 'a 7z archive: its contents cannot be checked',
+  },
+  {
+    path: 'by-bytes/model.pt.gz',
+    bytes: () => gzipSync(EVAL_P2),
+    check: 'pickle',
+    expect: ['archive.unverifiable'],
+    why: 'a gzip-compressed pickle (joblib and torch users do this)',
+  },
+  {
+    path: 'by-bytes/encrypted.pt',
+    bytes: () => zip([{ name: 'archive/data.pkl', data: EVAL_P2, flags: 0x801 }]),
+    check: 'pickle',
+    expect: ['archive.unverifiable'],
+    why: 'general-purpose flag 0x1: an encrypted entry',
+  },
+  {
+    path: 'by-bytes/strong-encryption.pt',
+    bytes: () => zip([{ name: 'archive/data.pkl', data: EVAL_P2, flags: 0x841 }]),
+    check: 'pickle',
+    expect: ['archive.unverifiable'],
+    why: 'general-purpose flag 0x40: strong encryption',
+  },
+  {
+    path: 'by-bytes/patched.pt',
+    bytes: () => zip([{ name: 'archive/data.pkl', data: EVAL_P2, flags: 0x820 }]),
+    check: 'pickle',
+    expect: ['archive.unverifiable'],
+    why: 'general-purpose flag 0x20: compressed patched data',
+  },
+  {
+    path: 'by-bytes/local-flags.pt',
+    bytes: () => zip([{ name: 'archive/data.pkl', data: EVAL_P2, localFlags: 0x801 }]),
+    check: 'pickle',
+    expect: ['archive.inconsistent'],
+    why: 'the local header says encrypted, the central directory does not',
+  },
+  {
+    path: 'by-bytes/local-method.pt',
+    bytes: () => zip([{ name: 'archive/data.pkl', data: EVAL_P2, localMethod: 8 }]),
+    check: 'pickle',
+    expect: ['archive.inconsistent'],
+    why: 'the local header says deflate, the central directory stored',
+  },
+  {
+    path: 'by-bytes/local-size.pt',
+    bytes: () => zip([{ name: 'archive/data.pkl', data: EVAL_P2, localSize: 12 }]),
+    check: 'pickle',
+    expect: ['archive.inconsistent'],
+    why: 'the local header gives another size than the central directory',
+  },
+  {
+    path: 'by-bytes/lying-size.pt',
+    bytes: () => zip([{ name: 'archive/data.pkl', data: concat(benignTorchPickle(), new Uint8Array(4096)), method: 8, declaredSize: benignTorchPickle().length }]),
+    check: 'pickle',
+    expect: ['archive.inconsistent'],
+    why: 'a deflated entry that inflates to more than it declares (a zip bomb lies the same way)',
+  },
+  {
+    path: 'by-bytes/bad-crc.pt',
+    bytes: () => zip([{ name: 'archive/data.pkl', data: EVAL_P2, declaredCrc: 0x12345678 }]),
+    check: 'pickle',
+    expect: ['archive.inconsistent'],
+    why: 'the CRC does not match the data: readers that check it and readers that do not disagree',
+  },
+  {
+    path: 'by-bytes/overlap.zip',
+    bytes: () => zip([{ name: 'archive/data.pkl', data: benignTorchPickle() }, { name: 'archive/data.pkl', data: benignTorchPickle(), aliasOf: 0 }]),
+    check: 'pickle',
+    expect: ['archive.inconsistent'],
+    why: 'two directory entries over the same bytes (the overlapping-entry zip bomb)',
+  },
+  // ---- exact-callable allow-list (issue 11, class 3)
+  {
+    path: 'allow-list/inductor.pkl',
+    bytes: () => pickle(pk.proto(2), pk.global('torch._inductor.codecache', 'compile_file'), pk.mark(), pk.tuple(), pk.reduce(), pk.stop()),
+    check: 'pickle',
+    expect: ['pickle.dangerous-global'],
+    why: 'torch._inductor.codecache.compile_file runs a compiler command; torch is not trusted as a whole',
+  },
+  {
+    path: 'allow-list/nested-load.pkl',
+    bytes: () => pickle(pk.proto(4), pk.str('torch'), pk.str('serialization.load'), pk.stackGlobal(), pk.str('x.pt'), pk.tuple1(), pk.reduce(), pk.stop()),
+    check: 'pickle',
+    expect: ['pickle.dangerous-global'],
+    why: 'torch.serialization.load through STACK_GLOBAL with a dotted name: a pickle loading another',
+  },
+  {
+    path: 'allow-list/torch-module.pkl',
+    bytes: () => pickle(pk.proto(2), pk.global('torch.nn.modules.linear', 'Linear'), pk.emptyTuple(), pk.reduce(), pk.stop()),
+    check: 'pickle',
+    expect: ['pickle.unknown-global'],
+    why: 'a whole nn.Module: not a callable a weights file needs, so the file is refused',
+  },
+  // ---- controls for the classes above: every file here must pass
+  {
+    path: 'by-bytes-clean/torch-style.pt',
+    bytes: () => torchStyleZip(benignTorchPickle()),
+    check: 'pickle',
+    expect: [],
+    worstAllowed: 'info',
+    why: 'control: data descriptors and zero local sizes, as torch.save writes them',
+  },
+  {
+    path: 'by-bytes-clean/numbers.npy',
+    bytes: () => concat(npyHeader("'<f4'", '(2,)'), f32(1, 2)),
+    check: 'pickle',
+    expect: [],
+    worstAllowed: 'info',
+    why: 'control: a plain float array',
+  },
+  {
+    path: 'by-bytes-clean/external-data.bin',
+    bytes: () => concat([0x93, 0x8c, 0x02, 0x63, 0x93, 0x95], new Uint8Array(64).fill(0x93), f32(1, 2, 3)),
+    check: 'pickle',
+    expect: [],
+    worstAllowed: 'info',
+    why: 'control: data that starts with pickle opcode bytes is "not a pickle", not an unresolved import',
   },
   // ---- ONNX graphs (each in its own folder, which is the model folder for `verify`)
   {

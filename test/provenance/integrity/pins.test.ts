@@ -4,7 +4,12 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isUserError } from '../../../src/errors.js';
 import { MODEL_SIGNING_IGNORE, buildManifest } from '../../../src/provenance/integrity/manifest.js';
-import { checkPins, defaultPinFile, formatPinMismatch, listPins, readPins, revokePin, updatePin } from '../../../src/provenance/integrity/pins.js';
+import { checkPins, commitPin, defaultPinFile, formatPinMismatch, listPins, readPins, revokePin, updatePin } from '../../../src/provenance/integrity/pins.js';
+import type { PinOptions } from '../../../src/provenance/integrity/pins.js';
+import type { Manifest } from '../../../src/provenance/integrity/manifest.js';
+
+/** Check and commit, as a successful scan does. */
+const pinNow = async (m: Manifest, o: PinOptions) => commitPin(await checkPins(m, o));
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-pins-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -33,7 +38,7 @@ describe('checkPins', () => {
   it('accept-new records first sight (file 0600, parent created), then matches', async () => {
     const d = folder();
     const file = pinFile();
-    const first = await checkPins(await manifest(d), { file, mode: 'accept-new', name: 'org/model@abc' });
+    const first = await pinNow(await manifest(d), { file, mode: 'accept-new', name: 'org/model@abc' });
     expect(first.status).toBe('recorded');
     expect(first.failed).toBe(false);
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -43,7 +48,7 @@ describe('checkPins', () => {
     // no temp files left beside it
     expect(readdirSync(path.dirname(file))).toEqual(['pins.json']);
 
-    const again = await checkPins(await manifest(d), { file, mode: 'strict', name: 'org/model@abc' });
+    const again = await pinNow(await manifest(d), { file, mode: 'strict', name: 'org/model@abc' });
     expect(again.status).toBe('match');
     expect((await readPins(file)).get('org/model@abc')?.lastSeen).toBeDefined();
   });
@@ -51,12 +56,12 @@ describe('checkPins', () => {
   it('a changed, missing or extra file is a hard failure with a per-file diff', async () => {
     const d = folder();
     const file = pinFile();
-    await checkPins(await manifest(d), { file, mode: 'accept-new', name: 'm' });
+    await pinNow(await manifest(d), { file, mode: 'accept-new', name: 'm' });
     writeFileSync(path.join(d, 'model.onnx'), 'graph with a backdoor');
     rmSync(path.join(d, 'tokenizer.json'));
     writeFileSync(path.join(d, 'custom_ops.so'), 'ELF');
     for (const mode of ['strict', 'accept-new'] as const) {
-      const c = await checkPins(await manifest(d), { file, mode, name: 'm' });
+      const c = await pinNow(await manifest(d), { file, mode, name: 'm' });
       expect(c.status).toBe('mismatch');
       expect(c.failed).toBe(true);
       expect(c.diff.changed.map((x) => x.path)).toEqual(['model.onnx']);
@@ -78,7 +83,7 @@ describe('checkPins', () => {
   it('strict mode fails on an unknown model; knownAs names a pin with the same contents', async () => {
     const d = folder();
     const file = pinFile();
-    await checkPins(await manifest(d), { file, mode: 'accept-new', name: 'original' });
+    await pinNow(await manifest(d), { file, mode: 'accept-new', name: 'original' });
     const copy = path.join(tmp, `copy-${n++}`);
     cpSync(d, copy, { recursive: true });
     const c = await checkPins(await manifest(copy), { file, mode: 'strict' });
@@ -92,28 +97,39 @@ describe('checkPins', () => {
   it('default names are the real path, so a copy is its own pin; a chosen name follows the contents', async () => {
     const d = folder();
     const file = pinFile();
-    const a = await checkPins(await manifest(d), { file, mode: 'accept-new' });
+    const a = await pinNow(await manifest(d), { file, mode: 'accept-new' });
     expect(a.name).toBe(d);
     const copy = path.join(tmp, `copy-${n++}`);
     cpSync(d, copy, { recursive: true });
-    expect((await checkPins(await manifest(copy), { file, mode: 'accept-new' })).status).toBe('recorded');
-    await checkPins(await manifest(d), { file, mode: 'accept-new', name: 'shared' });
+    expect((await pinNow(await manifest(copy), { file, mode: 'accept-new' })).status).toBe('recorded');
+    await pinNow(await manifest(d), { file, mode: 'accept-new', name: 'shared' });
     expect((await checkPins(await manifest(copy), { file, mode: 'strict', name: 'shared' })).status).toBe('match');
   });
 
-  it('off does nothing; dryRun reports new without writing', async () => {
+  it('off does nothing; the check alone never writes, only commitPin records', async () => {
     const d = folder();
     const file = pinFile();
-    expect((await checkPins(await manifest(d), { file, mode: 'off' })).status).toBe('off');
-    expect((await checkPins(await manifest(d), { file, mode: 'accept-new', dryRun: true })).status).toBe('new');
+    expect((await pinNow(await manifest(d), { file, mode: 'off' })).status).toBe('off');
+    const check = await checkPins(await manifest(d), { file, mode: 'accept-new' });
+    expect(check.status).toBe('new');
     expect(() => statSync(file)).toThrow();
+    // A match's lastSeen is also written only on commit.
+    const recorded = await commitPin(check);
+    expect(recorded.status).toBe('recorded');
+    expect(recorded.message).toMatch(/first use, pinned 3 files/);
+    const before = (await readPins(file)).get(d)?.lastSeen;
+    const match = await checkPins(await manifest(d), { file, mode: 'strict', now: new Date(Date.parse(before ?? '') + 60_000) });
+    expect(match.status).toBe('match');
+    expect((await readPins(file)).get(d)?.lastSeen).toBe(before);
+    await commitPin(match);
+    expect((await readPins(file)).get(d)?.lastSeen).not.toBe(before);
   });
 
   it('names that are prototype keys are plain names', async () => {
     const d = folder();
     const file = pinFile();
     for (const name of ['__proto__', 'constructor', 'hasOwnProperty']) {
-      expect((await checkPins(await manifest(d), { file, mode: 'accept-new', name })).status).toBe('recorded');
+      expect((await pinNow(await manifest(d), { file, mode: 'accept-new', name })).status).toBe('recorded');
       expect((await checkPins(await manifest(d), { file, mode: 'strict', name })).status).toBe('match');
     }
     expect((await listPins(file)).map((e) => e.name)).toEqual(['__proto__', 'constructor', 'hasOwnProperty']);
