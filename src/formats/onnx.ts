@@ -1,5 +1,5 @@
-import { open } from 'node:fs/promises';
 import { UserError } from '../errors.js';
+import { describeOpenError, readRegularFile } from '../util/regular-file.js';
 import { type Msg, arr, decodeOnnxModel, has, str, toNum } from './onnx-proto.js';
 
 /** A graph input/output as declared: dims are numbers or symbolic names ('?' when neither). */
@@ -136,25 +136,15 @@ export function onnxGraphInfo(m: Msg, file: string): OnnxGraphInfo {
 export const MAX_INLINE_GRAPH_BYTES = 2 ** 31 - 1;
 
 export async function readOnnx(file: string): Promise<OnnxGraphInfo> {
-  const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw new UserError('E_ONNX_READ', `${file}: cannot read ONNX graph (${err.code ?? err.message})`, file);
-  });
+  let bytes: Buffer;
   try {
-    const { size } = await fh.stat();
-    if (size > MAX_INLINE_GRAPH_BYTES) {
-      throw new UserError('E_ONNX_PARSE', `${file}: ${size} bytes is past protobuf's 2 GiB limit`, file);
-    }
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const { bytesRead } = await fh.read(buf, off, size - off, off);
-      if (bytesRead === 0) break;
-      off += bytesRead;
-    }
-    return parseOnnx(buf.subarray(0, off), file);
-  } finally {
-    await fh.close();
+    bytes = await readRegularFile(file, MAX_INLINE_GRAPH_BYTES);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EFBIG') throw new UserError('E_ONNX_PARSE', `${file}: ${e.message}; protobuf cannot hold more than 2 GiB`, file);
+    throw new UserError('E_ONNX_READ', `${file}: cannot read ONNX graph (${describeOpenError(err)})`, file);
   }
+  return parseOnnx(bytes, file);
 }
 
 const PASS_THROUGH = new Set(['Cast', 'Reshape', 'Unsqueeze', 'Squeeze', 'Identity', 'Flatten']);

@@ -1,6 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readRegularFile } from '../util/regular-file.js';
 import { finding } from './finding.js';
 import type { Finding, Severity } from './finding.js';
 import { inspectSafetensors } from './safetensors.js';
@@ -70,7 +70,7 @@ export async function checkSafetensorsIndex(dir: string, opts: SafetensorsIndexO
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await readRegularFile(file, maxBytes, { noFollow: true }));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     add('safetensors-index.not-json', 'high', e.code ? `cannot read (${e.code})` : 'is not valid UTF-8');

@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { describeOpenError, readRegularFile } from '../util/regular-file.js';
 import { parseStrictJson } from './strict-json.js';
 
 /**
@@ -20,32 +19,13 @@ export function parseUntrustedJson(text: string): UntrustedJson {
 
 export type ReadResult = { ok: true; bytes: Buffer } | { ok: false; error: string; code?: string };
 
-/** Read a whole regular file up to `maxBytes`, without following a final symlink into a FIFO. */
+/** Read a whole regular file up to `maxBytes`; a FIFO, device or folder is refused without blocking. */
 export async function readSmallFile(file: string, maxBytes: number): Promise<ReadResult> {
-  let fh;
   try {
-    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    return { ok: true, bytes: await readRegularFile(file, maxBytes) };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { ok: false, error: `cannot read (${e.code ?? e.message})`, ...(e.code ? { code: e.code } : {}) };
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) return { ok: false, error: 'not a regular file' };
-    if (st.size > maxBytes) return { ok: false, error: `${st.size} bytes is more than the ${maxBytes}-byte limit` };
-    const bytes = Buffer.alloc(st.size);
-    let off = 0;
-    while (off < st.size) {
-      const { bytesRead } = await fh.read(bytes, off, st.size - off, off);
-      if (bytesRead === 0) break;
-      off += bytesRead;
-    }
-    return { ok: true, bytes: bytes.subarray(0, off) };
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return { ok: false, error: `cannot read (${e.code ?? e.message})` };
-  } finally {
-    await fh.close();
+    return { ok: false, error: describeOpenError(err), ...(e.code ? { code: e.code } : {}) };
   }
 }
 

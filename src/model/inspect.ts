@@ -2,6 +2,8 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildInfo } from './build-graph/index.js';
 import type { IoSignature } from './io-signature.js';
+import { auditBeforeLoad } from '../provenance/audit-folder.js';
+import { findModelLayout } from './layout.js';
 import { loadModel, type LoadOptions } from './load-model.js';
 
 export interface InspectReport {
@@ -41,8 +43,14 @@ async function listFiles(root: string, rel = ''): Promise<{ path: string; bytes:
   return out;
 }
 
-/** What a user needs to know about a model folder before scanning it; loads the graph to prove it runs. */
+/**
+ * What a user needs to know about a model folder before scanning it; loads the graph to prove it
+ * runs. The folder is audited first like every folder a command reads (no symlinks out of it, no
+ * blocked graph), and nothing is pinned.
+ */
 export async function inspectModel(dir: string, opts: LoadOptions = {}): Promise<InspectReport> {
+  const layout = await findModelLayout(dir, { graph: opts.graph });
+  await auditBeforeLoad(dir, { graphPath: layout.graphPath, pins: { mode: 'off' } });
   const m = await loadModel(dir, { ...opts, threads: opts.threads ?? 1 });
   try {
     const meta = (vs: typeof m.session.inputMetadata) =>

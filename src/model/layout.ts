@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { readJsonFile } from '../util/json-file.js';
+import { readSideJsonObject } from '../formats/json-side-file.js';
 import { findCheckpoint } from './build-graph/checkpoint.js';
 
 /**
@@ -92,7 +92,7 @@ export async function findModelLayout(dirArg: string, opts: LayoutOptions = {}):
   } else {
     const genaiPath = path.join(dir, 'genai_config.json');
     if (await isFile(genaiPath)) {
-      const genai = await readJsonFile(genaiPath);
+      const genai = await readSideJsonObject(genaiPath, 'config');
       const fname = (genai as { model?: { decoder?: { filename?: unknown } } }).model?.decoder?.filename;
       if (typeof fname === 'string' && (await isFile(path.join(dir, fname))) && !fname.includes('..')) {
         graphRel = fname;

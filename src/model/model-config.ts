@@ -1,5 +1,5 @@
 import type { ModelLayout } from './layout.js';
-import { readJsonObject } from '../util/json-file.js';
+import { readSideJsonObject } from '../formats/json-side-file.js';
 
 /** What the side files say about the model; every field is optional because real folders omit them. */
 export interface ModelConfig {
@@ -32,9 +32,9 @@ function firstNum(obj: Record<string, unknown>, keys: string[]): number | undefi
 }
 
 export async function readModelConfig(layout: ModelLayout): Promise<ModelConfig> {
-  const cfg = layout.configPath ? await readJsonObject(layout.configPath) : {};
-  const gen = layout.generationConfigPath ? await readJsonObject(layout.generationConfigPath) : {};
-  const genai = layout.genaiConfigPath ? await readJsonObject(layout.genaiConfigPath) : {};
+  const cfg = layout.configPath ? await readSideJsonObject(layout.configPath, 'config') : {};
+  const gen = layout.generationConfigPath ? await readSideJsonObject(layout.generationConfigPath, 'config') : {};
+  const genai = layout.genaiConfigPath ? await readSideJsonObject(layout.genaiConfigPath, 'config') : {};
   const gm = (genai.model ?? {}) as Record<string, unknown>;
   const gd = (gm.decoder ?? {}) as Record<string, unknown>;
 

@@ -1,5 +1,5 @@
-import { Template } from '@huggingface/jinja';
 import { UserError } from '../errors.js';
+import { compileChatTemplate } from '../formats/chat-template.js';
 import type { TokenizerInfo } from './tokenizer.js';
 
 /** One user turn, optionally with a context line before it (system prompt or a line of context). */
@@ -33,42 +33,21 @@ export function plainFormat(frame: string = DEFAULT_FRAME): PromptFormat {
   };
 }
 
+/**
+ * A chat template from the model folder is hostile input: it is compiled and every render runs
+ * within a budget (formats/chat-template.ts); any failure is one line naming the file.
+ */
 export function chatTemplateFormat(source: string, info: TokenizerInfo, file: string): PromptFormat {
-  let tpl: Template;
-  try {
-    tpl = new Template(source);
-  } catch (err) {
-    throw new UserError('E_TEMPLATE', `${file}: chat_template does not parse (${(err as Error).message})`, file);
-  }
-  const render = (messages: { role: string; content: string }[]) =>
-    tpl.render({
-      messages,
-      add_generation_prompt: true,
-      bos_token: info.bosToken ?? '',
-      eos_token: info.eosToken ?? '',
-      pad_token: info.padToken ?? '',
-    });
-  // Some templates reject a system role; then the context line travels inside the user turn.
-  let systemOk = true;
-  try {
-    render([{ role: 'system', content: 'x' }, { role: 'user', content: 'y' }]);
-  } catch {
-    systemOk = false;
-  }
-  try {
-    render([{ role: 'user', content: 'hello' }]);
-  } catch (err) {
-    throw new UserError('E_TEMPLATE', `${file}: chat_template fails on a single user turn (${(err as Error).message})`, file);
-  }
+  const tpl = compileChatTemplate(source, { bos: info.bosToken, eos: info.eosToken, pad: info.padToken }, file);
   return {
     kind: 'chat-template',
     addSpecialTokens: false,
-    description: `chat_template from ${file}${systemOk ? '' : ' (no system role: context goes into the user turn)'}`,
+    description: `chat_template from ${file}${tpl.systemRole ? '' : ' (no system role: context goes into the user turn)'}`,
     render: ({ user, context }) => {
-      if (context === undefined) return render([{ role: 'user', content: user }]);
-      return systemOk
-        ? render([{ role: 'system', content: context }, { role: 'user', content: user }])
-        : render([{ role: 'user', content: `${context}\n${user}` }]);
+      if (context === undefined) return tpl.render([{ role: 'user', content: user }]);
+      return tpl.systemRole
+        ? tpl.render([{ role: 'system', content: context }, { role: 'user', content: user }])
+        : tpl.render([{ role: 'user', content: `${context}\n${user}` }]);
     },
   };
 }

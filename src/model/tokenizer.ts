@@ -1,13 +1,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { UserError } from '../errors.js';
-import { readJsonObject } from '../util/json-file.js';
-
-/** A token setting in tokenizer_config.json is either a string or an AddedToken-like object. */
-function tokenText(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
-  return undefined;
-}
+import { readSideJsonObject } from '../formats/json-side-file.js';
+import { pickTemplate, tokenText } from '../formats/chat-template.js';
 
 export interface TokenizerInfo {
   /** One past the largest id the tokenizer can emit (base vocabulary and added tokens). */
@@ -47,8 +41,8 @@ export class TextTokenizer {
   }
 
   static async load(tokenizerPath: string, configPath: string | undefined): Promise<TextTokenizer> {
-    const json = await readJsonObject(tokenizerPath);
-    const config = configPath ? await readJsonObject(configPath) : {};
+    const json = await readSideJsonObject(tokenizerPath, 'tokenizer');
+    const config = configPath ? await readSideJsonObject(configPath, 'config') : {};
     let tok: Tokenizer;
     try {
       tok = new Tokenizer(json, config);
@@ -71,14 +65,4 @@ export class TextTokenizer {
   tokenString(id: number): string | undefined {
     return this.tok.id_to_token(id);
   }
-}
-
-/** tokenizer_config.json may hold one template or a list of named ones; the 'default' one renders chats. */
-function pickTemplate(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) {
-    const named = v.find((t) => t && typeof t === 'object' && (t as { name?: unknown }).name === 'default') as { template?: unknown } | undefined;
-    return typeof named?.template === 'string' ? named.template : undefined;
-  }
-  return undefined;
 }

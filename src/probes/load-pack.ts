@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { describeOpenError, readRegularFile } from '../util/regular-file.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
@@ -206,15 +207,13 @@ function isNotFound(err: unknown): boolean {
 async function readPack(abs: string, display: string, builtin: boolean): Promise<LoadedPack> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(abs);
+    bytes = await readRegularFile(abs, MAX_PACK_BYTES);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (builtin && code === 'ENOENT') throw new NotFound(abs);
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a pack file' : errText(err);
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a pack file' : code === 'EFBIG' ? `pack file is larger than ${MAX_PACK_BYTES / 1024 / 1024} MiB; packs are short hand-written lists` : describeOpenError(err);
     throw new UserError('E_PACK', `${display}: ${why}`, abs);
-  }
-  if (bytes.length > MAX_PACK_BYTES) {
-    throw new UserError('E_PACK', `${display}: pack file is larger than ${MAX_PACK_BYTES / 1024 / 1024} MiB; packs are short hand-written lists`, abs);
   }
   let source: string;
   try {

@@ -24,6 +24,9 @@ import type { PinCheck, PinMode } from './integrity/pins.js';
  * `blocked` is true when an ONNX graph must not be handed to ONNX Runtime at all (external data
  * escaping the folder, ORT's in-memory address tag, unparseable graph...). A dangerous pickle is
  * critical but does not block: nothing here or in the scan ever unpickles.
+ *
+ * Pure: nothing is written. `pin.pending` holds what trust on first use would record; the caller
+ * runs `commitPin(audit.pin)` once everything it checked and loaded has succeeded.
  */
 
 export interface AuditFolderOptions {
@@ -122,4 +125,16 @@ export async function auditModelFolder(dirArg: string, opts: AuditFolderOptions 
   if (mainRel) out.graph = mainRel;
   if (blocking[0]?.blockReason) out.blockReason = blocking[0].blockReason;
   return out;
+}
+
+/**
+ * The gate every command passes before it loads a model folder (scan, hunt, inspect; `hunt --base`
+ * should too): the audit, and a UserError when the graph is blocked or an integrity check failed.
+ * Pass `pins: { mode: 'off' }` for a folder that is only read, not pinned.
+ */
+export async function auditBeforeLoad(dir: string, opts: AuditFolderOptions = {}): Promise<FolderAudit> {
+  const audit = await auditModelFolder(dir, opts);
+  if (audit.blocked) throw new UserError('E_UNSAFE_MODEL', `${dir}: refusing to load the graph: ${audit.blockReason ?? 'a critical file finding'}`, dir);
+  if (audit.failedChecks.length) throw new UserError('E_PROVENANCE', `${dir}: provenance check failed: ${audit.failedChecks.join('; ')}`, dir);
+  return audit;
 }

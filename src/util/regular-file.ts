@@ -35,7 +35,7 @@ function kindOf(st: Stats): string {
   if (st.isFIFO()) return 'a FIFO';
   if (st.isSocket()) return 'a socket';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'not a regular file';
+  return 'a special file';
 }
 
 export async function openRegularFile(file: string, opts: OpenRegularOptions = {}): Promise<RegularFile> {
@@ -67,18 +67,19 @@ export async function readAt(fh: FileHandle, position: number, length: number): 
 export async function readRegularFile(file: string, maxBytes: number, opts: OpenRegularOptions = {}): Promise<Buffer> {
   const { fh, stats } = await openRegularFile(file, opts);
   try {
-    if (stats.size > maxBytes) throw openError('EFBIG', `${stats.size} bytes is more than the ${maxBytes}-byte limit`);
+    if (stats.size > maxBytes) throw openError('EFBIG', `is ${stats.size} bytes, over the ${maxBytes}-byte limit`);
     return await readAt(fh, 0, stats.size);
   } finally {
     await fh.close().catch(() => undefined);
   }
 }
 
-/** Words for a failed open or read: "a FIFO", "not found (ENOENT)", "a symlink", ... */
+/** The words after "<file>: " for a failed open or read: "is a FIFO, not a regular file", "not found", ... */
 export function describeOpenError(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   switch (e.code) {
     case 'ENOTREG':
+      return `is ${e.message}, not a regular file; refusing to read it`;
     case 'EFBIG':
       return e.message;
     case 'ENOENT':
@@ -86,7 +87,7 @@ export function describeOpenError(err: unknown): string {
     case 'ELOOP':
       return 'is a symlink; refusing to follow it';
     case 'EISDIR':
-      return 'a folder';
+      return 'is a folder, not a regular file';
     default:
       return `cannot read (${e.code ?? e.message})`;
   }

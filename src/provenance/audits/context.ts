@@ -1,31 +1,15 @@
 import path from 'node:path';
+import { UserError } from '../../errors.js';
 import { finding } from '../../formats/finding.js';
 import type { Finding } from '../../formats/finding.js';
-import { decodeUtf8, parseUntrustedJson, readSmallFile } from '../../formats/untrusted-json.js';
+import { readSideJson } from '../../formats/json-side-file.js';
 import type { Manifest } from '../integrity/manifest.js';
 import type { AuditContext } from './check.js';
 import { auditOnnx } from './onnx-audit.js';
 import type { OnnxAudit } from './onnx-audit.js';
 
+const CONFIG_FILES = new Set(['config.json', 'generation_config.json', 'tokenizer_config.json', 'genai_config.json']);
 const GRAPH_PREFERENCE = ['model.onnx', 'onnx/model.onnx', 'decoder_model_merged.onnx', 'onnx/decoder_model_merged.onnx', 'past.onnx'];
-const MAX_JSON_BYTES = 256 * 1024 * 1024;
-
-/**
- * Config files go through the duplicate-key check; tokenizer.json (megabytes) is read with
- * JSON.parse like the tokenizer library reads it, since the audit must see what the loader sees.
- */
-async function readJson(abs: string, strict = true): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> {
-  const r = await readSmallFile(abs, MAX_JSON_BYTES);
-  if (!r.ok) return r;
-  const text = decodeUtf8(r.bytes);
-  if (text === undefined) return { ok: false, error: 'not UTF-8' };
-  if (strict) return parseUntrustedJson(text);
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (err) {
-    return { ok: false, error: `not valid JSON (${(err as Error).message})` };
-  }
-}
 
 /** Token ids config.json (and generation_config.json) declare, with the key that declares them. */
 export function specialIds(configs: unknown[]): Map<number, string> {
@@ -61,7 +45,8 @@ function once<T>(f: () => Promise<T>): () => Promise<T> {
 
 /**
  * The shared context of one folder audit; `graphPath` (absolute or relative to the folder) is the
- * graph the caller will load, null when it loads none (a graph built from safetensors).
+ * graph the caller will load, null when it loads none (a graph built from safetensors); a
+ * UserError when it is not a file of the folder.
  */
 export function createAuditContext(manifest: Manifest, graphPath?: string | null): AuditContext {
   const dir = manifest.dir;
@@ -70,7 +55,13 @@ export function createAuditContext(manifest: Manifest, graphPath?: string | null
   const graphs = files.filter((f) => /\.onnx$/i.test(f));
   let mainGraph: string | undefined;
   if (typeof graphPath === 'string') {
-    mainGraph = path.relative(dir, path.resolve(dir, graphPath)).split(path.sep).join('/');
+    // The graph to load is a file of the audited folder, never a path that leads out of it.
+    const abs = path.resolve(dir, graphPath);
+    mainGraph = path.relative(dir, abs).split(path.sep).join('/');
+    if (mainGraph === '' || mainGraph.startsWith('../') || mainGraph === '..' || path.isAbsolute(mainGraph)) {
+      throw new UserError('E_NO_GRAPH', `${graphPath}: --graph must name a file inside the model folder ${dir}`, graphPath);
+    }
+    if (!files.includes(mainGraph)) throw new UserError('E_NO_GRAPH', `${abs}: graph file not found in the model folder`, abs);
     if (!graphs.includes(mainGraph)) graphs.push(mainGraph);
   } else if (graphPath === undefined) {
     mainGraph = GRAPH_PREFERENCE.find((p) => graphs.includes(p)) ?? graphs[0];
@@ -79,11 +70,11 @@ export function createAuditContext(manifest: Manifest, graphPath?: string | null
   const configs = once(async () => {
     const values: unknown[] = [];
     const findings: Finding[] = [];
-    for (const name of ['config.json', 'generation_config.json']) {
-      if (!files.includes(name)) continue;
-      const c = await readJson(abs(name));
-      if (c.ok) values.push(c.value);
-      else findings.push(finding('config.unreadable', 'medium', abs(name), `${abs(name)}: ${c.error}`));
+    // Every config file a loader may pick (they are looked up next to the graph too), read as the loader reads it.
+    for (const rel of files.filter((f) => CONFIG_FILES.has(path.posix.basename(f)))) {
+      const c = await readSideJson(abs(rel), 'config');
+      if (!c.ok) findings.push(finding('config.unreadable', 'high', abs(rel), `${abs(rel)}: ${c.error}`));
+      else if (rel === 'config.json' || rel === 'generation_config.json') values.push(c.value);
     }
     return { values, findings };
   });
@@ -91,7 +82,7 @@ export function createAuditContext(manifest: Manifest, graphPath?: string | null
   const tokenizer = once(async () => {
     const rel = files.includes('tokenizer.json') ? 'tokenizer.json' : files.find((f) => path.posix.basename(f) === 'tokenizer.json');
     if (!rel) return undefined;
-    const t = await readJson(abs(rel), false);
+    const t = await readSideJson(abs(rel), 'tokenizer');
     if (!t.ok) return { rel, texts: new Map<number, string>(), findings: [finding('tokenizer.unreadable', 'high', abs(rel), `${abs(rel)}: ${t.error}`)] };
     return { rel, value: t.value, texts: tokenTexts(t.value), findings: [] };
   });

@@ -1,6 +1,6 @@
-import { constants as fsc } from 'node:fs';
-import { lstat, open, realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { describeOpenError, readRegularFile } from '../../util/regular-file.js';
 import { MAX_INLINE_GRAPH_BYTES, onnxGraphInfo } from '../../formats/onnx.js';
 import type { OnnxGraphInfo } from '../../formats/onnx.js';
 import { finding } from '../../formats/finding.js';
@@ -76,25 +76,11 @@ export interface OnnxAudit {
 export async function auditOnnx(file: string, opts: OnnxAuditOptions = {}): Promise<OnnxAudit> {
   let bytes: Buffer;
   try {
-    const fh = await open(file, fsc.O_RDONLY | fsc.O_NONBLOCK);
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) return failed(file, `${file}: not a regular file`);
-      if (st.size > MAX_INLINE_GRAPH_BYTES) return failed(file, `${file}: ${st.size} bytes is past protobuf's 2 GiB limit; no loader can read it either`);
-      bytes = Buffer.alloc(st.size);
-      let off = 0;
-      while (off < st.size) {
-        const { bytesRead } = await fh.read(bytes, off, st.size - off, off);
-        if (bytesRead === 0) break;
-        off += bytesRead;
-      }
-      bytes = bytes.subarray(0, off);
-    } finally {
-      await fh.close();
-    }
+    bytes = await readRegularFile(file, MAX_INLINE_GRAPH_BYTES, { noFollow: true });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return failed(file, `${file}: cannot read (${e.code ?? e.message})`);
+    if (e.code === 'EFBIG') return failed(file, `${file}: ${e.message}, past protobuf's 2 GiB limit; no loader can read it either`);
+    return failed(file, `${file}: ${describeOpenError(err)}`);
   }
   return auditOnnxBytes(bytes, file, opts);
 }

@@ -4,6 +4,9 @@ import { finding } from '../../formats/finding.js';
 import type { Finding } from '../../formats/finding.js';
 import { inspectSafetensors } from '../../formats/safetensors.js';
 import { checkSafetensorsIndex } from '../../formats/safetensors-index.js';
+import { isUserError } from '../../errors.js';
+import { readSideJson } from '../../formats/json-side-file.js';
+import { compileChatTemplate, pickTemplate, tokenText } from '../../formats/chat-template.js';
 import type { AuditContext, FolderCheck } from './check.js';
 import { scanModelPickles } from './pickle-files.js';
 import { auditTokenizer } from './tokenizer-audit.js';
@@ -91,4 +94,33 @@ const tokenizer: FolderCheck = {
   },
 };
 
-export const FOLDER_CHECKS: readonly FolderCheck[] = [folderFiles, pickles, safetensors, safetensorsIndex, config, onnx, tokenizer];
+/**
+ * A chat template is a program every chat application runs: it must parse, render one user turn,
+ * and stay within the rendering budget the scan uses (a template that hangs or exhausts memory
+ * does so in any app that renders it). The same code as the scan's loader decides.
+ */
+const chatTemplate: FolderCheck = {
+  id: 'chat-template',
+  area: 'tokenizer',
+  run: async (ctx) => {
+    const out: Finding[] = [];
+    for (const rel of ctx.files.filter((f) => path.posix.basename(f) === 'tokenizer_config.json')) {
+      const file = ctx.abs(rel);
+      const cfg = await readSideJson(file, 'config');
+      if (!cfg.ok || !cfg.value || typeof cfg.value !== 'object') continue; // the config check reports it
+      const c = cfg.value as Record<string, unknown>;
+      const source = pickTemplate(c.chat_template);
+      if (source === undefined) continue;
+      try {
+        compileChatTemplate(source, { bos: tokenText(c.bos_token), eos: tokenText(c.eos_token), pad: tokenText(c.pad_token) }, file);
+      } catch (err) {
+        if (!isUserError(err)) throw err;
+        const budget = /rendering budget|character limit/.test(err.message);
+        out.push(finding(budget ? 'tokenizer.chat-template-budget' : 'tokenizer.chat-template-invalid', budget ? 'critical' : 'high', file, err.message));
+      }
+    }
+    return out;
+  },
+};
+
+export const FOLDER_CHECKS: readonly FolderCheck[] = [folderFiles, pickles, safetensors, safetensorsIndex, config, onnx, tokenizer, chatTemplate];

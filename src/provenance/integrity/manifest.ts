@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
-import { lstat, open, readdir, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { UserError } from '../../errors.js';
+import { describeOpenError, openRegularFile } from '../../util/regular-file.js';
 
 /**
  * A content manifest of a model folder: what exactly is being audited, in a form that can be pinned
@@ -166,22 +167,16 @@ function compareCodePoints(a: string, b: string): number {
 
 async function hashFile(abs: string): Promise<{ size: number; sha256: string }> {
   let fh;
+  let st;
   try {
-    // O_NOFOLLOW + O_NONBLOCK: the entry was a regular file when listed, but it may have been swapped
-    // for a link or a FIFO since; neither may be followed or block the open.
-    fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    // The entry was a regular file when listed, but it may have been swapped for a link or a FIFO
+    // since; neither may be followed or block the open.
+    ({ fh, stats: st } = await openRegularFile(abs, { noFollow: true }));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ELOOP') throw new UserError('E_MANIFEST_SYMLINK', `${abs}: is a symlink; refusing to follow links in a model folder`, abs);
-    throw new UserError('E_MANIFEST_READ', `${abs}: cannot read (${e.code ?? e.message})`, abs);
-  }
-  const st = await fh.stat().catch(async (err: NodeJS.ErrnoException) => {
-    await fh.close();
-    throw new UserError('E_MANIFEST_READ', `${abs}: cannot stat (${err.code ?? err.message})`, abs);
-  });
-  if (!st.isFile()) {
-    await fh.close();
-    throw new UserError('E_MANIFEST_SPECIAL', `${abs}: is not a regular file; refusing to read it`, abs);
+    if (e.code === 'ENOTREG') throw new UserError('E_MANIFEST_SPECIAL', `${abs}: ${describeOpenError(err)}`, abs);
+    throw new UserError('E_MANIFEST_READ', `${abs}: ${describeOpenError(err)}`, abs);
   }
   const hash = createHash('sha256');
   let size = 0;

@@ -2,6 +2,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
+import { openRegularFile } from '../../util/regular-file.js';
 import {
   HEX64,
   IN_TOTO_PAYLOAD_TYPE,
@@ -251,7 +252,9 @@ async function hashRange(abs: string, alg: string, start?: number, endExclusive?
   const h = createHash(alg);
   if (endExclusive !== undefined && start !== undefined && endExclusive <= start) return h.digest('hex');
   const opts = start === undefined ? {} : { start, ...(endExclusive !== undefined ? { end: endExclusive - 1 } : {}) };
-  for await (const chunk of createReadStream(abs, { ...opts, highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  // The file was a regular file when the manifest listed it; it may have been swapped for a FIFO since.
+  const { fh } = await openRegularFile(abs, { noFollow: true });
+  for await (const chunk of createReadStream('', { fd: fh, ...opts, highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
   return h.digest('hex');
 }
 
