@@ -49,8 +49,9 @@ async function listFiles(root: string, rel = ''): Promise<{ path: string; bytes:
  * blocked graph), and nothing is pinned.
  */
 export async function inspectModel(dir: string, opts: LoadOptions = {}): Promise<InspectReport> {
-  const layout = await findModelLayout(dir, { graph: opts.graph });
-  await auditBeforeLoad(dir, { graphPath: layout.graphPath, pins: { mode: 'off' } });
+  const layout = await findModelLayout(dir, { graph: opts.graph, fromSafetensors: opts.fromSafetensors });
+  // A graph built from the checkpoint loads none of the folder's ONNX files.
+  await auditBeforeLoad(dir, { graphPath: layout.checkpoint ? null : layout.graphPath, pins: { mode: 'off' } });
   const m = await loadModel(dir, { ...opts, threads: opts.threads ?? 1 });
   try {
     const meta = (vs: typeof m.session.inputMetadata) =>

@@ -22,6 +22,7 @@ describe('built-in packs after a tsc build', () => {
     // elsewhere in src/ cannot break this test. Same layout as `tsc -p tsconfig.build.json` (rootDir src).
     const sources = [
       'errors.ts',
+      'util/regular-file.ts',
       ...readdirSync(path.join(REPO, 'src/probes')).filter((f) => f.endsWith('.ts')).map((f) => `probes/${f}`),
     ];
     for (const rel of sources) {
