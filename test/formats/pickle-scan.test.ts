@@ -248,6 +248,46 @@ describe('zip reader', () => {
   });
 });
 
+describe('fuzzing the pickle scanner', () => {
+  // Opcode bytes the unpickler knows, arguments and all, in random order: the scanner must end in
+  // findings, never throw, and a dangerous import anywhere before the first malformed opcode is
+  // always found.
+  const ops = fc.constantFrom(
+    ...[[0x28], [0x2e], [0x30], [0x31], [0x32], [0x4e], [0x5d], [0x7d], [0x29], [0x52], [0x62], [0x61], [0x73], [0x75], [0x65], [0x74], [0x85], [0x86], [0x93], [0x94], [0x71, 0], [0x68, 0], [0x4b, 7]].map((b) => Uint8Array.from(b)),
+    pk.str('os') as Uint8Array,
+    pk.str('system') as Uint8Array,
+    concat('Vbuiltins\n'),
+    concat('p1_0\n'),
+    concat('g10\n'),
+    pk.global('collections', 'OrderedDict') as Uint8Array,
+    concat([0x8e], new Uint8Array(new BigUint64Array([3n]).buffer), 'abc'),
+  );
+  it('random opcode streams and mutated checkpoints end in findings, never an exception', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(ops, { maxLength: 40 }), fc.boolean(), async (parts, header) => {
+        const bytes = concat(...(header ? [[0x80, 0x04]] : []), ...parts);
+        const r = await scanPickleBytes(bytes, 'fuzz.pkl');
+        for (const f of r.findings) expect(f.message).not.toContain('\n');
+      }),
+      { numRuns: 1500 },
+    );
+    const base = zip([{ name: 'archive/data.pkl', data: POSIX_SYSTEM_P2 }, { name: 'archive/x.npy', data: concat(npyHeader("'|O'"), OS_SYSTEM_P0), method: 8 }]);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ at: fc.nat(base.length - 1), v: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 4 }), async (muts) => {
+        const b = Uint8Array.from(base);
+        for (const m of muts) b[m.at] = m.v;
+        const r = await scanPickleBytes(b, 'fuzz.pt');
+        // A damaged archive is read (the payload found) or refused at critical, never passed, unless
+        // it is no longer a ZIP nor a pickle at all (nothing any loader could open).
+        const critical = r.findings.some((f) => f.severity === 'critical');
+        const dead = !(await readZipDirectory(bufferSource(b))).ok && r.pickles === 0;
+        expect(critical || dead, JSON.stringify(r.findings)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe('scanPickleFile on real torch.save output (test/fixtures/torch, see build.py)', () => {
   it.each(['state-dict.pt', 'state-dict-legacy.bin'])('%s: every import is allow-listed, nothing is reported', async (name) => {
     const r = await scanPickleFile(path.join(FIXTURES, 'torch', name));
