@@ -48,9 +48,9 @@ export { makeFolder, prepareOutputFolder, removeStaleTemporaries, writeAtomic, t
 export { writeReports } from './report/write-reports.js';
 
 // File safety and provenance: verify, pins.
-export { auditModelFolder, type AuditFolderOptions, type FolderAudit } from './provenance/audit-folder.js';
+export { auditBeforeLoad, auditModelFolder, type AuditFolderOptions, type FolderAudit } from './provenance/audit-folder.js';
 export { verifyModel, verifyReport, VerifyReportSchema, VERIFY_SCHEMA, VERIFY_SCHEMA_VERSION, type VerifyOptions, type VerifyReport } from './report/verify-report.js';
-export { checkPins, defaultPinFile, listPins, pinModelFolder, readPins, revokePin, updatePin, PIN_MODES, type PinCheck, type PinEntry, type PinMode, type PinRecord } from './provenance/integrity/pins.js';
+export { checkPins, commitPin, defaultPinFile, listPins, pinModelFolder, readPins, revokePin, updatePin, PIN_MODES, type PinCheck, type PinEntry, type PinMode, type PinRecord } from './provenance/integrity/pins.js';
 export { buildManifest, MODEL_SIGNING_IGNORE, type Manifest } from './provenance/integrity/manifest.js';
 
 // Attestations of scan results.
