@@ -20,7 +20,7 @@ export const MODEL_OPTIONS = {
 /** Trust on first use. */
 export const PIN_OPTIONS = {
   pins: text('--pins <file>', 'trust-on-first-use pin file (default: $TRIGGER_SCAN_PINS or ~/.config/trigger-scan/pins.json)'),
-  pin: value('--pin <mode>', `pin mode: strict (an unknown model fails), accept-new (record first sight), off`, oneOf(PIN_MODES), 'accept-new'),
+  pin: value('--pin <mode>', `pin mode: strict (an unknown model fails), accept-new (record the first sight, once the command succeeds), off`, oneOf(PIN_MODES), 'accept-new'),
   pinName: text('--pin-name <name>', "pin the model under this name (default: the folder's absolute real path)"),
 };
 

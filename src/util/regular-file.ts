@@ -82,8 +82,6 @@ export function describeOpenError(err: unknown): string {
       return `is ${e.message}, not a regular file; refusing to read it`;
     case 'EFBIG':
       return e.message;
-    case 'ENOENT':
-      return 'not found';
     case 'ELOOP':
       return 'is a symlink; refusing to follow it';
     case 'EISDIR':
