@@ -9,7 +9,7 @@ import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { defaultThreads } from '../model/session.js';
 import { listBuiltinPacks, loadPacks, mergePacks } from '../probes/load-pack.js';
 import type { PackSet } from '../probes/types.js';
-import { auditModelFolder, type FolderAudit } from '../provenance/audit-folder.js';
+import { auditBeforeLoad, type FolderAudit } from '../provenance/audit-folder.js';
 import type { PinMode } from '../provenance/integrity/pins.js';
 import { taskProfile, type TaskProfile } from '../run/tasks.js';
 
@@ -65,17 +65,18 @@ function limitBaselines(packs: PackSet, max: number | undefined): PackSet {
   return max === undefined ? packs : { ...packs, baselines: packs.baselines.slice(0, max) };
 }
 
-/** The audit gate: a blocked graph or a failed pin, expectation or signature stops here, before ORT. */
+/**
+ * The audit gate (`auditBeforeLoad`) with the pipeline's provenance options: a blocked graph or a
+ * failed pin, expectation or signature stops here, before ORT. Nothing is pinned yet: the scan
+ * commits the pin once it has succeeded.
+ */
 export async function auditGate(dir: string, graphPath: string | null | undefined, o: ProvenanceOptions): Promise<FolderAudit> {
-  const audit = await auditModelFolder(dir, {
+  return auditBeforeLoad(dir, {
     ...(graphPath !== undefined ? { graphPath } : {}),
     pins: o.pins ?? { mode: 'off' },
     expect: o.expect ? [...o.expect] : [],
     signature: o.signature,
   });
-  if (audit.blocked) throw new UserError('E_UNSAFE_MODEL', `${dir}: refusing to load the graph: ${audit.blockReason ?? 'a critical file finding'}`, dir);
-  if (audit.failedChecks.length) throw new UserError('E_PROVENANCE', `${dir}: provenance check failed: ${audit.failedChecks.join('; ')}`, dir);
-  return audit;
 }
 
 export async function prepare(dir: string, o: PrepareOptions): Promise<Prepared> {

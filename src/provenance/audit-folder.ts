@@ -128,8 +128,8 @@ export async function auditModelFolder(dirArg: string, opts: AuditFolderOptions 
 }
 
 /**
- * The gate every command passes before it loads a model folder (scan, hunt, inspect; `hunt --base`
- * should too): the audit, and a UserError when the graph is blocked or an integrity check failed.
+ * The gate every command passes before it loads a model folder (scan, hunt and its `--base`,
+ * inspect; the pipeline reaches it through `auditGate`): the audit, and a UserError when the graph is blocked or an integrity check failed.
  * Pass `pins: { mode: 'off' }` for a folder that is only read, not pinned.
  */
 export async function auditBeforeLoad(dir: string, opts: AuditFolderOptions = {}): Promise<FolderAudit> {
