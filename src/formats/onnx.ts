@@ -142,7 +142,7 @@ export async function readOnnx(file: string): Promise<OnnxGraphInfo> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EFBIG') throw new UserError('E_ONNX_PARSE', `${file}: ${e.message}; protobuf cannot hold more than 2 GiB`, file);
-    throw new UserError('E_ONNX_READ', `${file}: cannot read ONNX graph (${describeOpenError(err)})`, file);
+    throw new UserError('E_ONNX_READ', `${file}: ONNX graph ${describeOpenError(err)}`, file);
   }
   return parseOnnx(bytes, file);
 }

@@ -1,6 +1,7 @@
-import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { makeFolder as makeFolderOf, removeFolders } from '../util/make-folder.js';
 
 /**
  * The folder reports are written into. It is created one level at a time (Node's recursive mkdir
@@ -55,42 +56,10 @@ export async function removeStaleTemporaries(dir: string): Promise<string[]> {
 }
 
 /**
- * Create `dir` and any missing parents, one level at a time. Returns the folders it created,
- * outermost first; an error is one line naming the folder.
+ * Create the report folder `dir` and any missing parents, one level at a time. Returns the folders
+ * it created, outermost first; an error is one line naming the folder.
  */
-export async function makeFolder(dir: string): Promise<string[]> {
-  const abs = path.resolve(dir);
-  const missing: string[] = [];
-  for (let at = abs; ; at = path.dirname(at)) {
-    const st = await lstat(at).catch((err: NodeJS.ErrnoException) => {
-      // ENOTDIR: a parent is a file; walking up finds it and says so.
-      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
-      throw new UserError('E_OUT', `${abs}: cannot create the report folder (${at}: ${errCode(err)})`, abs);
-    });
-    if (st) {
-      if (!st.isDirectory()) throw new UserError('E_OUT', `${abs}: cannot create the report folder (${at} is not a folder)`, abs);
-      break;
-    }
-    missing.unshift(at);
-    if (path.dirname(at) === at) break;
-  }
-  const created: string[] = [];
-  for (const d of missing) {
-    try {
-      await mkdir(d);
-      created.push(d);
-    } catch (err) {
-      await removeFolders(created);
-      throw new UserError('E_OUT', `${abs}: cannot create the report folder (${errCode(err)})`, abs);
-    }
-  }
-  return created;
-}
-
-/** Remove folders made by `makeFolder`, innermost first, if they are still empty. */
-async function removeFolders(created: readonly string[]): Promise<void> {
-  for (const d of [...created].reverse()) await rmdir(d).catch(() => undefined);
-}
+export const makeFolder = (dir: string): Promise<string[]> => makeFolderOf(dir, { what: 'report folder', code: 'E_OUT' });
 
 export interface OutputFolder {
   dir: string;

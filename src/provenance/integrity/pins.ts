@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, realpath, rename, unlink } from 'node:fs/promises';
+import { open, realpath, rename, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../../errors.js';
+import { makeFolder, removeFolders } from '../../util/make-folder.js';
 import type { Manifest } from './manifest.js';
 import { HEX64, isRecord, own } from './dsse.js';
 import { decodeUtf8, parseUntrustedJson, readSmallFile } from '../../formats/untrusted-json.js';
@@ -164,7 +165,7 @@ export async function readPins(file: string): Promise<PinTable> {
   const r = await readSmallFile(file, MAX_PIN_FILE);
   if (!r.ok) {
     if (r.code === 'ENOENT') return new Map();
-    throw new UserError('E_PINS_READ', `${file}: cannot read pin file (${r.error})`, file);
+    throw new UserError('E_PINS_READ', `${file}: pin file ${r.error}`, file);
   }
   const text = decodeUtf8(r.bytes);
   const parsed = text === undefined ? { ok: false as const, error: 'not UTF-8' } : parseUntrustedJson(text);
@@ -197,6 +198,30 @@ function serialise(table: PinTable): string {
   return `${JSON.stringify({ version: PIN_FILE_VERSION, models }, null, 2)}\n`;
 }
 
+const PIN_FOLDER = { what: 'pin folder', code: 'E_PINS_WRITE', mode: 0o700 };
+const pinTemporary = (file: string): string => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+
+/**
+ * Whether the pin file could be written, checked before any work: its folder is created and a
+ * temporary written beside it, then both are removed again. A first sight in accept-new mode is
+ * recorded only after the scan; without this check a pin file that cannot be written (`--pins
+ * /proc/x/pins.json`, a read-only folder) would fail the command only once the scan was done.
+ */
+export async function checkPinFileWritable(file: string): Promise<void> {
+  const created = await makeFolder(path.dirname(file), PIN_FOLDER);
+  const probe = pinTemporary(file);
+  try {
+    const fh = await open(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    await fh.close();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UserError('E_PINS_WRITE', `${file}: cannot write pin file (${e.code ?? e.message})`, file);
+  } finally {
+    await unlink(probe).catch(() => undefined);
+    await removeFolders(created);
+  }
+}
+
 /**
  * Replace the pin file atomically: write a temp file (mode 0600) beside it, fsync, rename.
  * A crash leaves either the old or the new file, never half of one. Concurrent writers can lose
@@ -204,10 +229,8 @@ function serialise(table: PinTable): string {
  */
 export async function writePins(file: string, table: PinTable): Promise<void> {
   const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-    throw new UserError('E_PINS_WRITE', `${dir}: cannot create the pin folder (${err.code ?? err.message})`, dir);
-  });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  await makeFolder(dir, PIN_FOLDER);
+  const tmp = pinTemporary(file);
   let fh;
   try {
     fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
@@ -272,6 +295,7 @@ export async function checkPins(manifest: Manifest, opts: PinOptions): Promise<P
   if (opts.mode === 'strict') {
     return { status: 'unknown', name, file, diff: EMPTY_DIFF, knownAs, failed: true, message: `${dir}: no pin named ${JSON.stringify(name)} in ${file} and --pin strict refuses unknown models${also}; run: trigger-scan pin update` };
   }
+  await checkPinFileWritable(file);
   return {
     status: 'new',
     name,

@@ -125,6 +125,25 @@ describe('checkPins', () => {
     expect((await readPins(file)).get(d)?.lastSeen).not.toBe(before);
   });
 
+  it('a pin file that cannot be written fails the check (before any work), leaves nothing, never hangs', async () => {
+    const d = folder();
+    const m = await manifest(d);
+    // Node's recursive mkdir spins forever under /proc; the pin folder is made one level at a time.
+    const proc = await checkPins(m, { file: '/proc/x/trigger-scan/pins.json', mode: 'accept-new' }).catch((e: unknown) => e);
+    expect(isUserError(proc), String(proc)).toBe(true);
+    expect((proc as Error).message).toMatch(/^\/proc\/x\/trigger-scan: cannot create the pin folder \(/);
+    // A parent that is a file, and the check leaves no folder or temporary behind when it passes.
+    const blocker = path.join(tmp, `blocker-${n++}`);
+    writeFileSync(blocker, 'x');
+    const under = await checkPins(m, { file: path.join(blocker, 'sub', 'pins.json'), mode: 'accept-new' }).catch((e: unknown) => e);
+    expect((under as Error).message).toBe(`${path.join(blocker, 'sub', 'pins.json')}: pin file cannot read (ENOTDIR)`);
+    const file = pinFile();
+    expect((await checkPins(m, { file, mode: 'accept-new' })).status).toBe('new');
+    expect(() => statSync(path.dirname(path.dirname(file)))).toThrow();
+    // A match or strict mode writes nothing on commit failure paths, so they are not checked.
+    expect((await checkPins(m, { file: '/proc/x/pins.json', mode: 'strict' })).status).toBe('unknown');
+  });
+
   it('names that are prototype keys are plain names', async () => {
     const d = folder();
     const file = pinFile();
