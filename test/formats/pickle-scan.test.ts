@@ -285,7 +285,8 @@ describe('fuzzing the pickle scanner', () => {
       }),
       { numRuns: 500 },
     );
-  });
+    // The time budget: counts, not a clock, bound the work (a few seconds idle); this only stops a runaway.
+  }, 60_000);
 });
 
 describe('scanPickleFile on real torch.save output (test/fixtures/torch, see build.py)', () => {

@@ -4,10 +4,14 @@ import { inspectSafetensorsBytes } from '../../src/formats/safetensors.js';
 import { f32, rawSafetensors, safetensors } from '../provenance/helpers/build.js';
 
 // Property: whatever the bytes, the reader returns a result (never throws), every finding is
-// well-formed, `valid` files describe exactly the bytes they hold, and each input is handled fast.
+// well-formed, `valid` files describe exactly the bytes they hold, and no input takes long.
 
 const SEVERITIES = new Set(['info', 'low', 'medium', 'high', 'critical']);
-const PER_INPUT_MS = 250;
+// An input takes well under a millisecond; a hang or a path exponential in the input shows as
+// seconds or never ends. The bound is that generous because a test process on 2 shared cores can
+// be descheduled for hundreds of milliseconds (250 ms was seen to fail under load): speed is
+// measured by `npm run bench`, this only catches runaways.
+const PER_INPUT_MS = 5_000;
 
 async function checkInvariants(bytes: Uint8Array): Promise<void> {
   const t0 = performance.now();
@@ -117,7 +121,8 @@ describe('safetensors reader under fuzzing', () => {
     for (let i = 0; i < 100_000; i++) h[`model.layers.${i}.weight`] = { dtype: 'U8', shape: [1], data_offsets: [i, i + 1] };
     const text = JSON.stringify(h);
     const bytes = rawSafetensors(text, new Uint8Array(100_000));
-    // Relative to JSON.parse on the same text, so the bound holds on a loaded CI machine too.
+    // Relative to JSON.parse on the same text, with a wide margin: a quadratic walk over 100,000
+    // tensors would take minutes, while load on a shared machine costs seconds at most.
     let t0 = performance.now();
     JSON.parse(text);
     const baseline = performance.now() - t0;
@@ -126,6 +131,6 @@ describe('safetensors reader under fuzzing', () => {
     const took = performance.now() - t0;
     expect(r.valid).toBe(true);
     expect(r.tensors.length).toBe(100_000);
-    expect(took).toBeLessThan(15 * baseline + 1000);
+    expect(took).toBeLessThan(50 * baseline + 10_000);
   });
 });

@@ -119,6 +119,59 @@ describe('chat templates render within a budget', () => {
     );
   });
 
+  it('random well-formed templates (nested loops, macros, growing strings) end within a count budget, never a crash', () => {
+    // A small budget in steps, items and characters, and a clock that never fires first: every
+    // render is bounded by counting alone, so the test is as fast on a loaded machine as on an idle one.
+    const budget = { maxSteps: 4_000, maxMs: 600_000, maxChars: 50_000, maxItems: 5_000, maxRange: 2_000 };
+    const n = fc.constantFrom('0', '2', '50', '3000', '10**9', '-1', 'messages|length', 'i', '"x"');
+    const expr = fc.oneof(
+      n,
+      fc.constantFrom("'ab'", 'messages[0].content', 'ns.s', 'ns.s ~ ns.s', 'm(1)', 'loop.index', 'none', '[1, 2]'),
+      n.map((k) => `(range(${k}) | list) | join(ns.s)`),
+      n.map((k) => `ns.s | indent(${k}, true)`),
+      n.map((k) => `(range(${k}) | list) | tojson`),
+    );
+    const { node } = fc.letrec<{ node: string; body: string }>((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.constant('text'),
+        expr.map((e) => `{{ ${e} }}`),
+        expr.map((e) => `{% set ns.s = ns.s ~ ${e} %}`),
+        fc.tuple(n, tie('body')).map(([k, b]) => `{% for i in range(${k}) %}${b}{% endfor %}`),
+        fc.tuple(expr, tie('body'), tie('body')).map(([c, a, b]) => `{% if ${c} %}${a}{% else %}${b}{% endif %}`),
+        tie('body').map((b) => `{% macro m(k) %}${b}{% endmacro %}`),
+      ),
+      body: fc.array(tie('node'), { maxLength: 3 }).map((a) => a.join('')),
+    }));
+    const outcomes = { rendered: 0, budget: 0, error: 0 };
+    fc.assert(
+      fc.property(fc.array(node, { minLength: 1, maxLength: 4 }), (parts) => {
+        const source = `{% set ns = namespace(s='xy') %}{% macro m(k) %}{{ ns.s }}{% endmacro %}${parts.join('')}`;
+        let tpl: Template;
+        try {
+          tpl = new Template(source);
+        } catch {
+          outcomes.error++;
+          return;
+        }
+        try {
+          const out = renderWithBudget(tpl, { messages: [{ role: 'user', content: 'hi' }], add_generation_prompt: true }, budget);
+          expect(out.length).toBeLessThanOrEqual(budget.maxChars);
+          outcomes.rendered++;
+        } catch (err) {
+          // The template's own errors and V8's (a string past its limit) are Errors; nothing else escapes.
+          expect(err, source).toBeInstanceOf(Error);
+          if (err instanceof TemplateBudgetError) outcomes.budget++;
+          else outcomes.error++;
+        }
+      }),
+      { numRuns: 400, seed: 11 },
+    );
+    // Not vacuous: the generator reaches both ends.
+    expect(outcomes.rendered, JSON.stringify(outcomes)).toBeGreaterThan(40);
+    expect(outcomes.budget, JSON.stringify(outcomes)).toBeGreaterThan(40);
+  }, 60_000);
+
   it('budget errors are their own type', () => {
     expect(() => renderWithBudget(new Template('{% for i in range(5) %}{{ i }}{% endfor %}'), {}, { ...TEMPLATE_BUDGET, maxSteps: 5 })).toThrow(TemplateBudgetError);
   });

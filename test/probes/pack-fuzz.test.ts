@@ -143,8 +143,10 @@ describe('pack parser fuzzing: only UserError, always fast', () => {
     parsesOrRejectsCleanly('x'.repeat(5 * 1024 * 1024), false);
   }, 10_000);
 
-  // Runs last: no single input may take long (catastrophic backtracking or quadratic parsing would show here).
+  // Runs last: no single input may take long (catastrophic backtracking or quadratic parsing would
+  // show here as seconds or minutes). Generous on purpose: a parse takes milliseconds, but a test
+  // process on 2 shared cores can be descheduled for hundreds of them.
   it('no single parse was slow', () => {
-    expect(slowest).toBeLessThan(500);
+    expect(slowest).toBeLessThan(5_000);
   });
 });
