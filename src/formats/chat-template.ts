@@ -21,7 +21,11 @@ export interface TemplateBudget {
   maxSteps: number;
   /** Wall-clock milliseconds per render. */
   maxMs: number;
-  /** Characters of any string the template builds, its output included. */
+  /**
+   * Characters of any string the template builds, its output included; and the size of any value,
+   * its characters and items counted through every nested list, dict and namespace, each time
+   * they appear (a list holding one 100,000-item list 5,000 times prints as 500 million items).
+   */
   maxChars: number;
   /** Items of any list it builds. */
   maxItems: number;
@@ -44,6 +48,7 @@ export class TemplateBudgetError extends Error {}
 // The package's .d.ts re-exports its runtime through an extensionless path that NodeNext
 // resolution does not follow, so the classes type as `any`; this is the part of them used here.
 interface JinjaValue {
+  type?: string;
   value: unknown;
 }
 interface InterpreterApi {
@@ -76,7 +81,39 @@ class BudgetedInterpreter extends InterpreterBase {
     const x: unknown = v.value;
     if (typeof x === 'string' && x.length > this.budget.maxChars) throw new TemplateBudgetError(`a string longer than ${this.budget.maxChars} characters`);
     if (Array.isArray(x) && x.length > this.budget.maxItems) throw new TemplateBudgetError(`a list longer than ${this.budget.maxItems} items`);
+    // A list may hold the same big list many times over at the cost of one reference each; printing
+    // it (tojson, `{{ }}`, join) is then one library call that runs for minutes. Its deep size is
+    // checked before anything can print it.
+    if ((Array.isArray(x) || x instanceof Map) && this.sizeOf(v) > this.budget.maxChars) {
+      throw new TemplateBudgetError(`a value of more than ${this.budget.maxChars} characters and items in all`);
+    }
     return v;
+  }
+
+  /**
+   * Deep sizes of lists and dicts, by the JS array or Map that holds their items: those never
+   * change once built (the language has no append), so each is summed once and a list built by
+   * `+` in a loop costs what the library's own copy costs. Namespaces change (`set ns.x`), so they
+   * are summed afresh; they hold few entries.
+   */
+  private readonly sizes = new WeakMap<object, number>();
+
+  private sizeOf(v: JinjaValue): number {
+    const x: unknown = v.value;
+    if (typeof x === 'string') return 1 + x.length;
+    if (!(Array.isArray(x) || x instanceof Map)) return 1;
+    const cacheable = v.type !== 'NamespaceValue';
+    const known = cacheable ? this.sizes.get(x) : undefined;
+    if (known !== undefined) return known;
+    const limit = this.budget.maxChars;
+    let n = 1;
+    if (Array.isArray(x)) {
+      for (const item of x as JinjaValue[]) if ((n += this.sizeOf(item)) > limit) break;
+    } else {
+      for (const [k, item] of x as Map<unknown, JinjaValue>) if ((n += String(k).length + this.sizeOf(item)) > limit) break;
+    }
+    if (cacheable) this.sizes.set(x, n);
+    return n;
   }
 
   override evaluate(statement: unknown, environment: unknown): JinjaValue {

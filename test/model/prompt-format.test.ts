@@ -71,6 +71,10 @@ describe('chat templates render within a budget', () => {
     ['an output loop of 3000 × 3000', '{% for i in range(3000) %}{% for j in range(3000) %}ab{% endfor %}{% endfor %}', /evaluation steps|longer than/],
     ['a string doubled until it fills memory', "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}", /a string longer than/],
     ['a list doubled until it fills memory', '{% set ns = namespace(l=[1]) %}{% for i in range(64) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l | length }}', /a list longer than/],
+    // One reference per step, printed as 500 million items by a single library call (ran for minutes).
+    ['a list holding one 100,000-item list 5,000 times, printed with tojson', '{% set a = range(100000) | list %}{% set ns = namespace(b=[]) %}{% for i in range(5000) %}{% set ns.b = ns.b + [a] %}{% endfor %}{{ ns.b | tojson }}', /a value of more than 1000000 characters and items/],
+    ['a list nesting itself twice per step, printed', '{% set ns = namespace(b=[]) %}{% for i in range(3000) %}{% set ns.b = [ns.b, ns.b] %}{% endfor %}{{ ns.b }}', /a value of more than 1000000 characters and items/],
+    ['a dict holding the same big list under many keys', "{% set a = range(90000) | list %}{% set d = {'a': a, 'b': a, 'c': a, 'd': a, 'e': a, 'f': a, 'g': a, 'h': a, 'i': a, 'j': a, 'k': a, 'l': a} %}{{ d | tojson }}", /a value of more than 1000000 characters and items/],
     ['macros fanning out a million calls', '{% macro c() %}xxxxxxxx{% endmacro %}{% macro b() %}{% for i in range(1000) %}{{ c() }}{% endfor %}{% endmacro %}{% for i in range(1000) %}{{ b() }}{% endfor %}', /evaluation steps|longer than/],
   ])('refuses %s as one line naming the file', (_what, source, pattern) => {
     expectTemplateError(source, pattern);

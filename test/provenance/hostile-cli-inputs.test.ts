@@ -60,6 +60,8 @@ describe('class 4: chat templates cannot hang or crash the tool', () => {
     ['range(10**9)', '{% for i in range(10**9) %}x{% endfor %}'],
     ['nested loops of 100,000', '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}'],
     ['an output loop of 3000 × 3000', '{% for i in range(3000) %}{% for j in range(3000) %}ab{% endfor %}{% endfor %}'],
+    // Beyond the list: one reference per step, then a single tojson call printing 500 million items.
+    ['a list of 5000 references to a 100,000-item list, printed', '{% set a = range(100000) | list %}{% set ns = namespace(b=[]) %}{% for i in range(5000) %}{% set ns.b = ns.b + [a] %}{% endfor %}{{ ns.b | tojson }}'],
   ];
   it.each(HOSTILE)('%s: inspect exits 2 naming tokenizer_config.json; verify refuses it at critical', (_what, template) => {
     const dir = withTemplate(template);
