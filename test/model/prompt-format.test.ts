@@ -130,7 +130,7 @@ describe('chat templates render within a budget', () => {
     const n = fc.constantFrom('0', '2', '50', '3000', '10**9', '-1', 'messages|length', 'i', '"x"');
     const expr = fc.oneof(
       n,
-      fc.constantFrom("'ab'", 'messages[0].content', 'ns.s', 'ns.s ~ ns.s', 'm(1)', 'loop.index', 'none', '[1, 2]'),
+      fc.constantFrom("'ab'", 'messages[0].content', 'ns.s', 'ns.s ~ ns.s', 'm(1)', 'loop.index', 'none', '[1, 2]', 'ns.l', 'ns.l | tojson', 'ns.l | length'),
       n.map((k) => `(range(${k}) | list) | join(ns.s)`),
       n.map((k) => `ns.s | indent(${k}, true)`),
       n.map((k) => `(range(${k}) | list) | tojson`),
@@ -141,6 +141,8 @@ describe('chat templates render within a budget', () => {
         fc.constant('text'),
         expr.map((e) => `{{ ${e} }}`),
         expr.map((e) => `{% set ns.s = ns.s ~ ${e} %}`),
+        // Shared references: a list holding itself twice doubles its printed size at one step's cost.
+        fc.constantFrom('{% set ns.l = [ns.l, ns.l] %}', '{% set ns.l = ns.l + [ns.l] %}', "{% set ns.l = {'a': ns.l, 'b': ns.l} %}"),
         fc.tuple(n, tie('body')).map(([k, b]) => `{% for i in range(${k}) %}${b}{% endfor %}`),
         fc.tuple(expr, tie('body'), tie('body')).map(([c, a, b]) => `{% if ${c} %}${a}{% else %}${b}{% endif %}`),
         tie('body').map((b) => `{% macro m(k) %}${b}{% endmacro %}`),
@@ -150,7 +152,7 @@ describe('chat templates render within a budget', () => {
     const outcomes = { rendered: 0, budget: 0, error: 0 };
     fc.assert(
       fc.property(fc.array(node, { minLength: 1, maxLength: 4 }), (parts) => {
-        const source = `{% set ns = namespace(s='xy') %}{% macro m(k) %}{{ ns.s }}{% endmacro %}${parts.join('')}`;
+        const source = `{% set ns = namespace(s='xy', l=[1]) %}{% macro m(k) %}{{ ns.s }}{% endmacro %}${parts.join('')}`;
         let tpl: Template;
         try {
           tpl = new Template(source);
