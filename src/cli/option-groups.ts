@@ -30,6 +30,10 @@ export const INTEGRITY_OPTIONS = {
   signature: text('--signature <model.sig>', 'OpenSSF model-signing bundle to verify (default: model.sig in the folder, if any)'),
   key: text('--key <pem>', 'public key of the model signer, for --signature'),
   trustCert: text('--trust-cert <pem>', 'trusted CA certificate for certificate-signed bundles'),
+  identity: text('--identity <san|/regex/>', 'keyless: the signer identity required (certificate SAN: email or workflow URI; /…/ is a pattern matching the whole SAN)'),
+  issuer: text('--issuer <url>', 'keyless: the OIDC issuer required, e.g. https://token.actions.githubusercontent.com'),
+  trustRoot: text('--trust-root <trusted_root.json>', 'keyless: Sigstore trust root to verify against (default: the bundled public-good root)'),
+  ignorePath: value('--ignore-path <path>', 'leave this path out of the signature comparison (still scanned); repeatable, or a comma-separated list', list),
 };
 
 export const PROVENANCE_OPTIONS = { ...PIN_OPTIONS, ...INTEGRITY_OPTIONS };

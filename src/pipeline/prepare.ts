@@ -9,7 +9,7 @@ import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { defaultThreads } from '../model/session.js';
 import { listBuiltinPacks, loadPacks, mergePacks } from '../probes/load-pack.js';
 import type { PackSet } from '../probes/types.js';
-import { auditBeforeLoad, type FolderAudit } from '../provenance/audit-folder.js';
+import { auditBeforeLoad, type FolderAudit, type SignatureOptions } from '../provenance/audit-folder.js';
 import type { PinMode } from '../provenance/integrity/pins.js';
 import { taskProfile, type TaskProfile } from '../run/tasks.js';
 
@@ -19,7 +19,7 @@ export interface ProvenanceOptions {
   /** Digests or digest lists published by independent sources; all must agree. */
   expect?: readonly string[] | undefined;
   /** An OpenSSF model-signing bundle and the key or CA to check it with. */
-  signature?: { path?: string | undefined; publicKeyPem?: string | undefined; trustCertPem?: string | undefined } | undefined;
+  signature?: SignatureOptions | undefined;
 }
 
 export interface PrepareOptions extends ProvenanceOptions {

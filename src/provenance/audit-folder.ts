@@ -13,6 +13,7 @@ import type { Manifest } from './integrity/manifest.js';
 import { absentSignature, verifyModelSignature } from './integrity/model-signing.js';
 import type { SignatureCheck } from './integrity/model-signing.js';
 import { checkPins } from './integrity/pins.js';
+import type { IdentityPolicy } from './integrity/sigstore-keyless.js';
 import type { PinCheck, PinMode } from './integrity/pins.js';
 
 /**
@@ -29,13 +30,28 @@ import type { PinCheck, PinMode } from './integrity/pins.js';
  * runs `commitPin(audit.pin)` once everything it checked and loaded has succeeded.
  */
 
+/** How to check a model signature; everything is optional (the default is what the bundle says). */
+export interface SignatureOptions {
+  path?: string | undefined;
+  /** Key method: the signer's public key. */
+  publicKeyPem?: string | undefined;
+  /** Certificate method: the trusted CA. */
+  trustCertPem?: string | undefined;
+  /** Keyless method: the expected signer; without it a valid signature is "signer not pinned". */
+  identity?: IdentityPolicy | undefined;
+  /** Keyless method: trusted_root.json to use instead of the bundled Sigstore public-good root. */
+  trustRootPath?: string | undefined;
+  /** Relative paths left out of the signature comparison (model_signing's --ignore-paths). */
+  ignorePaths?: readonly string[] | undefined;
+}
+
 export interface AuditFolderOptions {
   /** The graph the scan will load, absolute or relative to the folder; null when it loads none (built from safetensors). */
   graphPath?: string | null;
   pins?: { file?: string; mode: PinMode; name?: string; note?: string };
   expect?: string[];
   /** `path` defaults to `<dir>/model.sig` when that exists. */
-  signature?: { path?: string; publicKeyPem?: string; trustCertPem?: string };
+  signature?: SignatureOptions | undefined;
   /** Base for relative `expect` file names; default process.cwd(). */
   cwd?: string;
 }
@@ -88,10 +104,14 @@ export async function auditModelFolder(dirArg: string, opts: AuditFolderOptions 
   // ---- signature
   let signature: SignatureCheck;
   if (sigPath) {
+    const so = opts.signature ?? {};
     signature = await verifyModelSignature(manifest, {
       sigPath,
-      ...(opts.signature?.publicKeyPem !== undefined ? { publicKeyPem: opts.signature.publicKeyPem } : {}),
-      ...(opts.signature?.trustCertPem !== undefined ? { trustCertPem: opts.signature.trustCertPem } : {}),
+      ...(so.publicKeyPem !== undefined ? { publicKeyPem: so.publicKeyPem } : {}),
+      ...(so.trustCertPem !== undefined ? { trustCertPem: so.trustCertPem } : {}),
+      ...(so.identity !== undefined ? { identity: so.identity } : {}),
+      ...(so.trustRootPath !== undefined ? { trustRootPath: path.resolve(opts.cwd ?? process.cwd(), so.trustRootPath) } : {}),
+      ...(so.ignorePaths !== undefined ? { ignorePaths: so.ignorePaths } : {}),
     });
   } else if (opts.signature?.publicKeyPem !== undefined || opts.signature?.trustCertPem !== undefined) {
     signature = { ...absentSignature(), status: 'failed', failed: true, reasons: [`${dir}: a key or trusted certificate was given but the folder has no model.sig`] };

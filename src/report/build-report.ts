@@ -1,4 +1,5 @@
 import type { FolderAudit } from '../provenance/audit-folder.js';
+import { provenanceSection } from './provenance-summary.js';
 import type { Manifest } from '../provenance/integrity/manifest.js';
 import type { LoadedModel } from '../model/load-model.js';
 import type { ScanPlan } from '../plan/plan.js';
@@ -125,11 +126,7 @@ export function buildReport(i: ReportInputs): ScanReport {
       tokensIn: i.exec.stats.tokensIn,
     },
     verdict: { level, summary: summary(flagged ? 'flagged' : suspicious ? 'suspicious' : 'clean', i.findings, i.plan.tests.length, Boolean(i.discovery), Boolean(i.discovery?.incomplete.length)) + fileNote, flagged, suspicious },
-    provenance: {
-      pin: { status: i.audit.pin.status, name: i.audit.pin.name },
-      expectations: i.audit.expectations.map((e) => ({ source: e.source, ok: e.ok, message: e.message })),
-      signature: { status: i.audit.signature.status, method: i.audit.signature.method, file: i.audit.signature.file, reasons: i.audit.signature.reasons },
-    },
+    provenance: provenanceSection(i.audit),
     fileFindings: i.audit.fileFindings.map((f) => ({ id: f.id, severity: f.severity, file: f.file, message: f.message })),
     findings: i.findings.map((f) => reportFinding(f, f)),
     steering: i.steering.map((f) => reportFinding(f, f)),

@@ -173,10 +173,39 @@ export const FileFindingSchema = z.object({
   message: z.string(),
 });
 
+export const TrustRootSchema = z.object({
+  source: z.enum(['bundled', 'file']),
+  name: z.string(),
+  file: z.string(),
+  sha256: sha256Hex,
+  version: z.string().describe('bundled: the TUF distribution it came with; a file: its media type'),
+  refreshBy: z.string().optional().describe('bundled: the date its TUF metadata asked clients to refresh by'),
+  stale: z.boolean().describe('refreshBy has passed (a warning: key validity windows decide what verifies)'),
+  authorities: z.array(z.string()).describe('`<fulcio|rekor|ctlog|tsa> <url> <start>..<end|open>`'),
+});
+
+export const KeylessSchema = z.object({
+  valid: z.boolean().describe('signature, Fulcio chain, SCT and Rekor entries verified offline against the trust root'),
+  identity: z.string().optional().describe('certificate SAN (as claimed when not valid)'),
+  issuer: z.string().optional().describe('OIDC issuer'),
+  signedAt: z.string().optional().describe('integrated time of the earliest log entry'),
+  tlogEntries: z.array(z.string()).describe('`<logIndex>@<integrated time>`'),
+  timestamps: count.describe('RFC 3161 timestamps in the bundle'),
+  signerPinned: z.boolean().describe('--identity and --issuer given and matched; false: "signature valid, signer not pinned" (or failed)'),
+  policy: z.enum(['none', 'partial', 'match', 'mismatch']).describe('the identity policy: none given, only identity or issuer, matched, violated'),
+  trustRoot: TrustRootSchema,
+});
+
 export const ProvenanceSchema = z.object({
   pin: z.object({ status: PinStatusSchema, name: z.string() }),
   expectations: z.array(z.object({ source: z.string().describe('the --expect argument'), ok: z.boolean(), message: z.string() })),
-  signature: z.object({ status: SignatureStatusSchema, method: SignatureMethodSchema, file: z.string(), reasons: z.array(z.string()) }),
+  signature: z.object({
+    status: SignatureStatusSchema,
+    method: SignatureMethodSchema,
+    file: z.string(),
+    reasons: z.array(z.string()),
+    keyless: KeylessSchema.optional().describe('Sigstore keyless signatures: signer, log entries and the trust root used'),
+  }),
 });
 
 export const DiscoverySchema = z.object({

@@ -11,8 +11,9 @@ import { z } from 'zod';
 import { auditModelFolder, type AuditFolderOptions, type FolderAudit } from '../provenance/audit-folder.js';
 import type { ExpectationKind, ExpectationProblem } from '../provenance/integrity/expect.js';
 import { commitPin } from '../provenance/integrity/pins.js';
-import { FileSeverity, PinStatusSchema, ReportFileSchema, SignatureMethodSchema, SignatureStatusSchema } from './schema.js';
+import { FileSeverity, KeylessSchema, PinStatusSchema, ReportFileSchema, SignatureMethodSchema, SignatureStatusSchema } from './schema.js';
 import { severityRank } from './common.js';
+import { keylessSummary } from './provenance-summary.js';
 
 export const VERIFY_SCHEMA = 'trigger-scan/verify';
 export const VERIFY_SCHEMA_VERSION = 1;
@@ -83,6 +84,7 @@ export const VerifyReportSchema = z
         extra: z.array(z.string()),
         ignoredPresent: z.array(z.string()),
       }),
+      keyless: KeylessSchema.optional().describe('Sigstore keyless bundles: what was verified offline against the trust root'),
     }),
     failedChecks: z.array(z.string()),
     findings: z.array(
@@ -144,6 +146,7 @@ export function verifyReport(a: FolderAudit): VerifyReport {
       reasons: [...s.reasons],
       signer: { ...s.signer },
       diff: { changed: s.diff.changed.map((c) => ({ ...c })), missing: [...s.diff.missing], extra: [...s.diff.extra], ignoredPresent: [...s.diff.ignoredPresent] },
+      ...(s.keyless ? { keyless: keylessSummary(s.keyless) } : {}),
     },
     failedChecks: [...a.failedChecks],
     findings: a.fileFindings.map((f) => ({ id: f.id, severity: f.severity, file: f.file, message: f.message, ...(f.detail ? { detail: f.detail } : {}) })),

@@ -5,6 +5,7 @@ import { MODEL_OPTIONS, PIN_OPTIONS, PROVENANCE_OPTIONS, type ProvenanceCliOptio
 import { addGroups, flag, pick, type Values } from '../options.js';
 import type { Io } from '../output.js';
 import { formatBytes } from '../output.js';
+import { signatureOptions } from '../provenance-options.js';
 import { readPem, readSigningKey } from '../read-pem.js';
 
 /**
@@ -37,16 +38,13 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
     .action(async (dir: string, o: VerifyCliOptions) => {
       const { verifyModel, isSerious } = await import('../../report/verify-report.js');
       const { defaultPinFile, formatPinMismatch } = await import('../../provenance/integrity/pins.js');
-      const signature: { path?: string; publicKeyPem?: string; trustCertPem?: string } = {};
-      if (o.signature !== undefined) signature.path = o.signature;
-      if (o.key !== undefined) signature.publicKeyPem = await readPem(o.key, 'public key');
-      if (o.trustCert !== undefined) signature.trustCertPem = await readPem(o.trustCert, 'trusted certificate');
+      const signature = await signatureOptions(o);
       const { audit, report: v } = await verifyModel(dir, {
         ...(o.graph !== undefined ? { graphPath: o.graph } : {}),
         // The pin file is named here: the library pins only when asked.
         pins: { mode: o.pin, file: o.pins ?? defaultPinFile(), ...(o.pinName !== undefined ? { name: o.pinName } : {}) },
         expect: o.expect ?? [],
-        signature,
+        ...(signature ? { signature } : {}),
       });
       if (o.json) {
         io.out(`${JSON.stringify(v, null, 2)}\n`);
@@ -60,6 +58,12 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
         for (const e of v.expectations) io.out(`  expect     ${e.ok ? 'ok' : 'FAILED'}  ${e.message}\n`);
         const s = v.signature;
         io.out(`  signature  ${s.status}${s.status === 'absent' ? '' : ` (${s.method}, ${s.file})`}${s.reasons.length ? `: ${s.reasons.join('; ')}` : ''}\n`);
+        if (s.keyless) {
+          const k = s.keyless;
+          io.out(`  signer     ${k.identity ?? '(no identity)'}  issuer ${k.issuer ?? '?'}  ${!k.valid ? 'NOT VERIFIED' : k.policy === 'mismatch' ? 'WRONG SIGNER' : k.signerPinned ? 'pinned' : 'NOT PINNED'}${k.signedAt ? `  signed ${k.signedAt}` : ''}${k.tlogEntries.length ? `  rekor ${k.tlogEntries.join(', ')}` : ''}\n`);
+          const t = k.trustRoot;
+          io.out(`  trust root ${t.name}, ${t.version}${t.refreshBy ? `, refresh by ${t.refreshBy}${t.stale ? ' (PASSED)' : ''}` : ''}  sha256:${t.sha256.slice(0, 16)}…  ${t.file}\n`);
+        }
         const shown = v.findings.filter((f) => f.severity !== 'info');
         if (shown.length) {
           io.out('  findings\n');

@@ -16,7 +16,8 @@ import {
 import { addGroups } from '../options.js';
 import type { Io } from '../output.js';
 import { progressReporter } from '../progress.js';
-import { readPem, readSigningKey } from '../read-pem.js';
+import { signatureOptions } from '../provenance-options.js';
+import { readSigningKey } from '../read-pem.js';
 
 export type { ScanCliOptions } from '../option-groups.js';
 
@@ -37,8 +38,7 @@ export function addScanCommand(program: Command, io: Io, setCode: (c: number) =>
  * with discovery only (no pack triggers).
  */
 export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'scan' | 'hunt' = 'scan'): Promise<number> {
-  const publicKeyPem = o.key ? await readPem(o.key, 'public key') : undefined;
-  const trustCertPem = o.trustCert ? await readPem(o.trustCert, 'trusted certificate') : undefined;
+  const signature = await signatureOptions(o);
   const attestKeyPem = o.attest ? await readSigningKey(o.attest) : undefined;
   const { prepareOutputFolder } = await import('../../report/output-folder.js');
   const { defaultPinFile } = await import('../../provenance/integrity/pins.js');
@@ -68,7 +68,7 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'sca
       // The pin file is named here, not left to the library: a library call pins only when asked.
       pins: { file: o.pins ?? defaultPinFile(), mode: o.pin, name: o.pinName },
       expect: o.expect,
-      signature: o.signature || publicKeyPem || trustCertPem ? { path: o.signature, publicKeyPem, trustCertPem } : undefined,
+      signature,
       discover: o.discover,
       discoverMinutes: o.discoverMinutes,
       discoverCandidates: o.discoverCandidates,

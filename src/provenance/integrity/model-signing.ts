@@ -20,6 +20,10 @@ import {
 import { finding } from '../../formats/finding.js';
 import type { Finding, Severity } from '../../formats/finding.js';
 import type { Manifest } from './manifest.js';
+import { verifyKeylessBundle } from './sigstore-keyless.js';
+import type { IdentityPolicy, KeylessFailure } from './sigstore-keyless.js';
+import { loadTrustRoot } from './trust-root.js';
+import type { TrustRootInfo } from './trust-root.js';
 import { decodeUtf8, parseUntrustedJson, readSmallFile } from '../../formats/untrusted-json.js';
 
 /**
@@ -44,12 +48,15 @@ import { decodeUtf8, parseUntrustedJson, readSmallFile } from '../../formats/unt
  *   Files under the signer's `ignore_paths` are left out of the comparison, as model_signing does,
  *   but still listed as present-and-unsigned information.
  *
+ * - keyless method (Sigstore: Fulcio certificate + Rekor entries): everything `sigstore-keyless.ts`
+ *   checks offline against the trust root file (certificate chain and SCT, log inclusion proof and
+ *   signed checkpoint, signature), then the identity policy (`--identity`, `--issuer`). A valid
+ *   keyless signature without a policy is `unverified` with "signature valid, signer not pinned":
+ *   anyone can get a Fulcio certificate for their own identity, so it proves nothing until the
+ *   expected signer is named.
+ *
  * Not verified offline (reported, never silently passed):
- * - Sigstore keyless bundles (Fulcio certificate + Rekor entries): checking them needs the
- *   Sigstore trust root, the transparency log inclusion proof and an identity policy. Their
- *   signature is still checked against the embedded certificate, which catches a tampered
- *   payload, but the signer's identity is not established: status `unverified`.
- * - Certificates: revocation (CRL/OCSP), name and path-length constraints, the KeyUsage
+ * - Certificates of the certificate method: revocation (CRL/OCSP), name and path-length constraints, the KeyUsage
  *   digitalSignature bit (Node does not expose it), and any trusted timestamp.
  */
 
@@ -362,6 +369,24 @@ export interface SignatureCheck {
   diff: ResourceDiff;
   /** Whether this check must fail the run. */
   failed: boolean;
+  /** Keyless bundles: what the trust root and transparency log established. */
+  keyless?: KeylessSummary;
+}
+
+export interface KeylessSummary {
+  /** Signature, certificate chain, SCT and log entries all verified against the trust root. */
+  valid: boolean;
+  /** The certificate SAN and OIDC issuer (as claimed when not valid). */
+  identity?: string;
+  issuer?: string;
+  signedAt?: string;
+  tlogEntries: string[];
+  timestamps: number;
+  /** Both --identity and --issuer were given and hold. */
+  signerPinned: boolean;
+  /** The identity policy: none given, only one of identity/issuer, all given hold, or violated. */
+  policy: 'none' | 'partial' | 'match' | 'mismatch';
+  trustRoot: TrustRootInfo;
 }
 
 export interface VerifySignatureOptions {
@@ -371,6 +396,12 @@ export interface VerifySignatureOptions {
   publicKeyPem?: string;
   /** PEM certificate(s) trusted as the root of the chain (certificate method). */
   trustCertPem?: string;
+  /** Keyless method: the expected signer (SAN, issuer). */
+  identity?: IdentityPolicy;
+  /** Keyless method: a Sigstore trusted_root.json instead of the bundled public-good root. */
+  trustRootPath?: string;
+  /** Extra paths (relative POSIX) to leave out of the comparison, like model_signing's --ignore-paths. */
+  ignorePaths?: readonly string[];
 }
 
 const EMPTY_DIFF: ResourceDiff = { changed: [], missing: [], extra: [], ignoredPresent: [] };
@@ -394,6 +425,11 @@ export function parseCertificates(pem: string): X509Certificate[] | { error: str
   return out;
 }
 
+/** A distinguished name on one line; Node leaves `subject` undefined when it is empty (Fulcio leaves). */
+function dn(name: string | undefined): string {
+  return name ? name.replace(/\n/g, ', ') : '(empty)';
+}
+
 /** Chain checks for the certificate method; returns problems (empty = anchored and valid). */
 function checkChain(chain: X509Certificate[], anchors: X509Certificate[]): string[] {
   const problems: string[] = [];
@@ -403,14 +439,14 @@ function checkChain(chain: X509Certificate[], anchors: X509Certificate[]): strin
   for (let i = 0; i + 1 < chain.length; i++) {
     const child = chain[i] as X509Certificate;
     const parent = chain[i + 1] as X509Certificate;
-    if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) problems.push(`certificate ${i} (${child.subject.replace(/\n/g, ', ')}) is not issued by certificate ${i + 1}`);
-    if (!parent.ca) problems.push(`certificate ${i + 1} (${parent.subject.replace(/\n/g, ', ')}) is not a CA certificate`);
+    if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) problems.push(`certificate ${i} (${dn(child.subject)}) is not issued by certificate ${i + 1}`);
+    if (!parent.ca) problems.push(`certificate ${i + 1} (${dn(parent.subject)}) is not a CA certificate`);
   }
   const last = chain[chain.length - 1] as X509Certificate;
   const direct = anchors.find((a) => a.fingerprint256 === last.fingerprint256);
   const issuer = direct ? undefined : anchors.find((a) => last.checkIssued(a) && last.verify(a.publicKey));
-  if (!direct && !issuer) problems.push(`the chain does not lead to a trusted certificate (last issuer: ${last.issuer.replace(/\n/g, ', ')})`);
-  if (issuer && !issuer.ca) problems.push(`trusted certificate ${issuer.subject.replace(/\n/g, ', ')} is not a CA certificate`);
+  if (!direct && !issuer) problems.push(`the chain does not lead to a trusted certificate (last issuer: ${dn(last.issuer)})`);
+  if (issuer && !issuer.ca) problems.push(`trusted certificate ${dn(issuer.subject)} is not a CA certificate`);
   for (const [i, c] of chain.entries()) if (!validAt(c)) problems.push(`certificate ${i} was not valid at signing time ${leaf.validFrom} (valid ${c.validFrom} to ${c.validTo})`);
   if (issuer && !validAt(issuer)) problems.push(`trusted certificate was not valid at signing time ${leaf.validFrom}`);
   const eku = leaf.keyUsage;
@@ -425,6 +461,7 @@ export async function verifyModelSignature(manifest: Manifest, opts: VerifySigna
   const signer: Record<string, string> = {};
   let failed = false;
   let authenticated = false;
+  let keyless: KeylessSummary | undefined;
   const add = (id: string, severity: Severity, message: string, detail?: Record<string, unknown>, at = file): void => {
     findings.push(finding(id, severity, at, message, detail));
   };
@@ -437,6 +474,7 @@ export async function verifyModelSignature(manifest: Manifest, opts: VerifySigna
     const status: SignatureStatus = failed ? 'failed' : authenticated ? 'verified' : 'unverified';
     const r: SignatureCheck = { status, method, file, reasons, findings, signer, diff, failed };
     if (rootDigest) r.rootDigest = rootDigest;
+    if (keyless) r.keyless = keyless;
     return r;
   };
 
@@ -516,8 +554,8 @@ export async function verifyModelSignature(manifest: Manifest, opts: VerifySigna
     }
   } else if (material.kind === 'certificate-chain') {
     const leaf = material.certificates[0] as X509Certificate;
-    signer.certSubject = leaf.subject.replace(/\n/g, ', ');
-    signer.certIssuer = leaf.issuer.replace(/\n/g, ', ');
+    signer.certSubject = dn(leaf.subject);
+    signer.certIssuer = dn(leaf.issuer);
     signer.certValidFrom = leaf.validFrom;
     signer.certFingerprint256 = leaf.fingerprint256;
     const sigOk = checkSig(leaf.publicKey, 'the leaf certificate key');
@@ -535,19 +573,8 @@ export async function verifyModelSignature(manifest: Manifest, opts: VerifySigna
       }
     }
   } else if (material.kind === 'keyless') {
-    const cert = material.certificate;
-    if (cert) {
-      signer.certSubject = cert.subject.replace(/\n/g, ', ');
-      signer.certIssuer = cert.issuer.replace(/\n/g, ', ');
-      if (cert.subjectAltName) signer.identity = cert.subjectAltName;
-      checkSig(cert.publicKey, 'the embedded certificate key');
-    }
-    const why = 'Sigstore keyless signature: present, not verified offline (needs the Sigstore trust root, transparency log and an identity policy)';
-    if (given || anchors) fail('model-signing.not-verified', 'high', `${why}; --key/--trust-cert cannot verify it`);
-    else {
-      reasons.push(why);
-      add('model-signing.not-verified', 'info', `${file}: ${why}${signer.identity ? `; claims identity ${signer.identity}` : ''}`);
-    }
+    keyless = await checkKeyless(json.value, material.certificate, opts, signer, { add, fail, reasons });
+    if (keyless?.valid && keyless.signerPinned) authenticated = true;
   } else {
     fail('model-signing.invalid', 'high', 'bundle has no verification material (no public key hint, certificate chain or certificate)');
   }
@@ -567,8 +594,8 @@ export async function verifyModelSignature(manifest: Manifest, opts: VerifySigna
 
   // 3. The files, as a set.
   const rel = path.relative(path.resolve(manifest.dir), path.resolve(file));
-  const skip = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? [rel.split(path.sep).join('/')] : [];
-  const cmp = await compareSignedResources(manifest, st.value, skip);
+  const skip = [...(rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? [rel.split(path.sep).join('/')] : [])];
+  const cmp = await compareSignedResources(manifest, { ...st.value, ignorePaths: [...st.value.ignorePaths, ...(opts.ignorePaths ?? [])] }, skip);
   if (!cmp.ok) {
     fail('model-signing.unsupported', 'high', cmp.error);
     return result(method, EMPTY_DIFF, st.value.rootDigest);
@@ -593,4 +620,58 @@ export async function verifyModelSignature(manifest: Manifest, opts: VerifySigna
     reasons.push(`files differ from the signature: ${parts.join(', ')}`);
   }
   return result(method, d, st.value.rootDigest);
+}
+
+const KEYLESS_FINDING: Record<KeylessFailure, { id: string; severity: Severity }> = {
+  'invalid-bundle': { id: 'model-signing.invalid', severity: 'high' },
+  'untrusted-chain': { id: 'model-signing.untrusted-chain', severity: 'high' },
+  'transparency-log': { id: 'model-signing.transparency-log', severity: 'high' },
+  timestamp: { id: 'model-signing.transparency-log', severity: 'high' },
+  'bad-signature': { id: 'model-signing.bad-signature', severity: 'critical' },
+};
+
+interface Report {
+  add: (id: string, severity: Severity, message: string, detail?: Record<string, unknown>) => void;
+  fail: (id: string, severity: Severity, reason: string, detail?: Record<string, unknown>) => void;
+  reasons: string[];
+}
+
+/** The keyless method: the bundle against the trust root, then the identity policy. */
+async function checkKeyless(bundleJson: unknown, cert: X509Certificate | undefined, opts: VerifySignatureOptions, signer: Record<string, string>, r: Report): Promise<KeylessSummary | undefined> {
+  const file = opts.sigPath;
+  if (cert?.subjectAltName) signer.identity = cert.subjectAltName;
+  signer.certIssuer = dn(cert?.issuer);
+  if (opts.publicKeyPem !== undefined || opts.trustCertPem !== undefined) {
+    r.fail('model-signing.wrong-key', 'high', 'signed keylessly with Sigstore, not with a key or private CA: --key/--trust-cert do not apply; name the signer with --identity and --issuer');
+    return undefined;
+  }
+  const root = await loadTrustRoot(opts.trustRootPath);
+  signer.trustRoot = `${root.info.name} (${root.info.version}, sha256 ${root.info.sha256.slice(0, 16)}…)`;
+  const policy = opts.identity ?? {};
+  const k = verifyKeylessBundle(bundleJson, root, policy);
+  // Pinned means both: an email or workflow identity means nothing without the issuer vouching for it.
+  const complete = policy.identity !== undefined && policy.issuer !== undefined;
+  const summary: KeylessSummary = { valid: k.ok, tlogEntries: k.tlogEntries, timestamps: k.timestamps, signerPinned: k.policyOk === true && complete, policy: k.policyOk === undefined ? 'none' : !k.policyOk ? 'mismatch' : complete ? 'match' : 'partial', trustRoot: root.info };
+  if (k.identity ?? signer.identity) summary.identity = (k.identity ?? signer.identity) as string;
+  if (k.issuer) summary.issuer = k.issuer;
+  if (k.signedAt) summary.signedAt = k.signedAt;
+  if (k.issuer) signer.oidcIssuer = k.issuer;
+  if (k.signedAt) signer.signedAt = k.signedAt;
+  if (root.info.stale) {
+    r.add('sigstore.trust-root-stale', 'medium', `${root.info.file}: the bundled Sigstore trust root was to be refreshed by ${root.info.refreshBy}; a key rotation or revocation since then is not known here (pass a current trusted_root.json with --trust-root)`);
+  }
+  if (!k.ok) {
+    const f = KEYLESS_FINDING[k.failure ?? 'invalid-bundle'];
+    r.fail(f.id, f.severity, `Sigstore keyless signature does not verify offline against ${root.info.name}: ${k.error ?? 'unknown error'}`, { trustRoot: root.info.file });
+    return summary;
+  }
+  const who = `${k.identity ?? '(no identity)'} (issuer ${k.issuer ?? 'unknown'})`;
+  if (k.policyOk === false) {
+    r.fail('model-signing.wrong-signer', 'high', `valid Sigstore signature by the wrong signer: ${k.policyProblems.join('; ')}`, { identity: k.identity, issuer: k.issuer, expected: policy });
+  } else if (!summary.signerPinned) {
+    const missing = k.policyOk === undefined ? 'name the expected signer with --identity and --issuer' : `also pass ${policy.identity === undefined ? '--identity' : '--issuer'}`;
+    r.reasons.push(`signature valid, signer not pinned: signed by ${who}; ${missing}`);
+    r.add('model-signing.signer-not-pinned', 'medium', `${file}: signature valid, signer not pinned: signed by ${who} at ${k.signedAt ?? '?'}; anyone can sign keylessly as themselves, so ${missing}`, { identity: k.identity, issuer: k.issuer });
+  }
+  return summary;
 }

@@ -286,7 +286,7 @@ describe('certificate method chains', () => {
 });
 
 describe('keyless Sigstore bundles', () => {
-  it('are reported as present, not verified offline', async () => {
+  it('a self-made certificate with an empty subject and a made-up log entry fails against the public-good root, without crashing', async () => {
     const leaf = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const fulcio = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const cert = makeCert({ subject: '', issuer: 'sigstore-intermediate', publicKey: leaf.publicKey, issuerKey: fulcio.privateKey, notBefore: new Date(), notAfter: new Date(Date.now() + 600_000), eku: [CODE_SIGNING] });
@@ -295,9 +295,10 @@ describe('keyless Sigstore bundles', () => {
     sig.verificationMaterial = { certificate: { rawBytes: cert.toString('base64') }, tlogEntries: [{ logIndex: '1', kindVersion: { kind: 'dsse', version: '0.0.1' } }] };
     writeFileSync(path.join(d, 'model.sig'), JSON.stringify(sig));
     const c = await verify(d);
-    expect(c.status).toBe('unverified');
     expect(c.method).toBe('keyless');
-    expect(c.failed).toBe(false);
-    expect(c.reasons[0]).toMatch(/present, not verified offline/);
+    expect(c.status).toBe('failed');
+    expect(c.failed).toBe(true);
+    expect(c.keyless?.valid).toBe(false);
+    expect(c.reasons[0]).toMatch(/does not verify offline against Sigstore public-good/);
   });
 });
