@@ -1,4 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readRegularFile } from '../util/regular-file.js';
 import { finding } from './finding.js';
@@ -23,6 +25,11 @@ export interface SafetensorsIndexOptions {
   /** The hub's MAX_SHARD_COUNT. */
   maxShards?: number;
   safetensors?: SafetensorsOptions;
+  /**
+   * Absolute paths of symlinks the caller has already validated (a Hugging Face cache snapshot's
+   * links into its blobs/); they are read as the files they lead to. Any other link is refused.
+   */
+  followedLinks?: ReadonlySet<string>;
 }
 
 export interface SafetensorsIndexReport {
@@ -55,7 +62,11 @@ export async function checkSafetensorsIndex(dir: string, opts: SafetensorsIndexO
     report.findings.push(finding(id, severity, at, `${at}: ${message}`, detail));
   };
 
-  const st = await lstat(file).catch((err: NodeJS.ErrnoException) => err);
+  const statOf = async (p: string) => {
+    const l = await lstat(p);
+    return l.isSymbolicLink() && opts.followedLinks?.has(p) ? stat(p) : l;
+  };
+  const st = await statOf(file).catch((err: NodeJS.ErrnoException) => err);
   if (st instanceof Error) {
     add('safetensors-index.unreadable', 'high', `cannot read (${st.code ?? st.message})`);
     return report;
@@ -112,7 +123,7 @@ export async function checkSafetensorsIndex(dir: string, opts: SafetensorsIndexO
   const present: string[] = [];
   for (const shard of report.shards) {
     const p = path.join(dir, shard);
-    const s = await lstat(p).catch(() => undefined);
+    const s = await statOf(p).catch(() => undefined);
     if (!s) add('safetensors-index.missing-shard', 'high', `shard ${JSON.stringify(shard)} listed in weight_map does not exist`, { shard });
     else if (!s.isFile()) add('safetensors-index.shard-not-regular-file', 'high', `shard ${JSON.stringify(shard)} is ${s.isSymbolicLink() ? 'a symlink' : 'not a regular file'}`, { shard });
     else present.push(shard);

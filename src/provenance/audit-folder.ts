@@ -101,6 +101,9 @@ export async function auditModelFolder(dirArg: string, opts: AuditFolderOptions 
   const onnx = await ctx.onnxAudits();
   const mainRel = ctx.mainGraph;
 
+  // A snapshot blob whose content is not what its digest name says: the cache was altered.
+  for (const f of manifest.files) if (f.blob && !f.blob.nameMatches) failedChecks.push(`${path.join(dir, f.path)}: Hugging Face blob ${f.blob.name} does not match its content`);
+
   // ---- signature
   let signature: SignatureCheck;
   if (sigPath) {

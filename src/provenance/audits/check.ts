@@ -5,7 +5,7 @@ import type { OnnxAudit } from './onnx-audit.js';
 /**
  * The contract of one content audit of a model folder. `auditModelFolder` runs every check of the
  * registry (registry.ts) over one shared context; a check reads files only through the context's
- * list (the manifest: no symlinks, no special files) and reports findings, never throws for bad
+ * list (the manifest: no special files, no symlinks but a snapshot's validated blob links) and reports findings, never throws for bad
  * input.
  */
 export interface FolderCheck {
@@ -23,6 +23,8 @@ export interface AuditContext {
   /** POSIX paths relative to `dir`, from the manifest. */
   files: readonly string[];
   abs(rel: string): string;
+  /** Symlinks the manifest validated (absolute link → real blob path): a Hugging Face snapshot's. */
+  followedLinks: ReadonlyMap<string, string>;
   /** The graph the caller will load (relative), or the preferred one; undefined when none. */
   mainGraph: string | undefined;
   /** Every ONNX graph to audit (relative), the main graph included. */

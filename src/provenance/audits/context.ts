@@ -52,6 +52,8 @@ export function createAuditContext(manifest: Manifest, graphPath?: string | null
   const dir = manifest.dir;
   const files = manifest.files.map((f) => f.path);
   const abs = (rel: string): string => path.join(dir, ...rel.split('/'));
+  const snap = manifest.hfSnapshot;
+  const followedLinks: ReadonlyMap<string, string> = new Map(snap ? manifest.files.filter((f) => f.blob).map((f) => [abs(f.path), path.join(snap.blobsDir, (f.blob as { name: string }).name)]) : []);
   const graphs = files.filter((f) => /\.onnx$/i.test(f));
   let mainGraph: string | undefined;
   if (typeof graphPath === 'string') {
@@ -92,10 +94,10 @@ export function createAuditContext(manifest: Manifest, graphPath?: string | null
     const texts = (await tokenizer())?.texts ?? new Map<number, string>();
     const out: OnnxAudit[] = [];
     for (const g of graphs) {
-      out.push(await auditOnnx(path.resolve(dir, g), { modelDir: dir, specialTokenIds: special, tokenText: (id) => texts.get(id), withInfo: g === mainGraph }));
+      out.push(await auditOnnx(path.resolve(dir, g), { modelDir: dir, followedLinks, specialTokenIds: special, tokenText: (id) => texts.get(id), withInfo: g === mainGraph }));
     }
     return out;
   });
 
-  return { dir, manifest, files, abs, mainGraph, graphs, configs, tokenizer, onnxAudits };
+  return { dir, manifest, files, abs, followedLinks, mainGraph, graphs, configs, tokenizer, onnxAudits };
 }

@@ -1,4 +1,6 @@
 import { lstat, realpath } from 'node:fs/promises';
+import { constants as fsc } from 'node:fs';
+import { lstat, open, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describeOpenError, readRegularFile } from '../../util/regular-file.js';
 import { MAX_INLINE_GRAPH_BYTES, onnxGraphInfo } from '../../formats/onnx.js';
@@ -55,6 +57,8 @@ export interface OnnxAuditOptions {
   /** Token ids config.json declares (pad/eos/...), id → key, for the backdoor check. */
   specialTokenIds?: ReadonlyMap<number, string>;
   tokenText?: (id: number) => string | undefined;
+  /** Validated symlinks (absolute link path → real path), e.g. a Hugging Face snapshot's blob links. */
+  followedLinks?: ReadonlyMap<string, string>;
   /** Also decode the structure with src/formats/onnx (for embedding rows); default true. */
   withInfo?: boolean;
 }
@@ -118,7 +122,7 @@ export async function auditOnnxBytes(bytes: Uint8Array, file: string, opts: Onnx
   const graphDir = path.dirname(path.resolve(file));
   const modelDir = path.resolve(opts.modelDir ?? graphDir);
   const externalFiles = new Set<string>();
-  const pathCheck = new PathChecker(graphDir, modelDir);
+  const pathCheck = new PathChecker(graphDir, modelDir, opts.followedLinks);
 
   // ---- external data (every tensor anywhere in the model)
   for (const { tensor: t, where } of allTensors(model)) {
@@ -312,6 +316,7 @@ class PathChecker {
   constructor(
     private readonly graphDir: string,
     private readonly modelDir: string,
+    private readonly followed: ReadonlyMap<string, string> = new Map(),
   ) {}
 
   check(location: string): Promise<{ problem?: PathProblem; rel?: string; size?: number; nlink?: number }> {
@@ -345,8 +350,15 @@ class PathChecker {
         if (st.code === 'ENOENT' || st.code === 'ENOTDIR') return { problem: { id: 'onnx.external-data-missing', severity: 'high', message: 'names a file that does not exist in the model folder' } };
         return { problem: { id: 'onnx.external-data-missing', severity: 'high', message: `cannot be read (${st.code ?? st.message})` } };
       }
-      if (st.isSymbolicLink()) return { problem: { id: 'onnx.external-data-symlink', severity: 'critical', message: `goes through symlink ${path.relative(this.modelDir, cur)}; links may lead anywhere` } };
       const last = i === segs.length - 1;
+      if (st.isSymbolicLink()) {
+        // Only a link the manifest validated (a snapshot's blob link), and only as the file itself.
+        const blob = last ? this.followed.get(cur) : undefined;
+        if (!blob) return { problem: { id: 'onnx.external-data-symlink', severity: 'critical', message: `goes through symlink ${path.relative(this.modelDir, cur)}; links may lead anywhere` } };
+        const bs = await stat(blob).catch(() => undefined);
+        if (!bs?.isFile() || (await realpath(cur).catch(() => '')) !== blob) return { problem: { id: 'onnx.external-data-symlink', severity: 'critical', message: `symlink ${path.relative(this.modelDir, cur)} no longer leads to its validated blob` } };
+        return { rel: relToModel.split(path.sep).join('/'), size: bs.size, nlink: bs.nlink };
+      }
       if (last && !st.isFile()) return { problem: { id: 'onnx.external-data-not-regular', severity: 'critical', message: 'is not a regular file (a FIFO, device or folder would hang or leak a read)' } };
       if (last) {
         this.realModelDir ??= realpath(this.modelDir).catch(() => this.modelDir);

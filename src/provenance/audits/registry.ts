@@ -8,6 +8,7 @@ import { isUserError } from '../../errors.js';
 import { readSideJson } from '../../formats/json-side-file.js';
 import { compileChatTemplate, pickTemplate, tokenText } from '../../formats/chat-template.js';
 import type { AuditContext, FolderCheck } from './check.js';
+import { folderTricks } from './folder-tricks.js';
 import { scanModelPickles } from './pickle-files.js';
 import { auditTokenizer } from './tokenizer-audit.js';
 
@@ -56,7 +57,7 @@ const safetensorsIndex: FolderCheck = {
   run: async (ctx) => {
     const out: Finding[] = [];
     for (const f of ctx.files.filter((p) => /\.safetensors\.index\.json$/i.test(p))) {
-      out.push(...(await checkSafetensorsIndex(path.dirname(ctx.abs(f)), { indexName: path.posix.basename(f), checkShards: true })).findings);
+      out.push(...(await checkSafetensorsIndex(path.dirname(ctx.abs(f)), { indexName: path.posix.basename(f), checkShards: true, followedLinks: new Set(ctx.followedLinks.keys()) })).findings);
     }
     return out;
   },
@@ -123,4 +124,4 @@ const chatTemplate: FolderCheck = {
   },
 };
 
-export const FOLDER_CHECKS: readonly FolderCheck[] = [folderFiles, pickles, safetensors, safetensorsIndex, config, onnx, tokenizer, chatTemplate];
+export const FOLDER_CHECKS: readonly FolderCheck[] = [folderFiles, folderTricks, pickles, safetensors, safetensorsIndex, config, onnx, tokenizer, chatTemplate];

@@ -6,6 +6,8 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { UserError } from '../../errors.js';
 import { describeOpenError, openRegularFile } from '../../util/regular-file.js';
+import { detectHfSnapshot, hashBlob, resolveBlobLink } from './hf-cache.js';
+import type { BlobDigestKind, BlobLink, HfSnapshot } from './hf-cache.js';
 
 /**
  * A content manifest of a model folder: what exactly is being audited, in a form that can be pinned
@@ -24,8 +26,10 @@ import { describeOpenError, openRegularFile } from '../../util/regular-file.js';
  *   `find . -type f | cut -c3- | LC_ALL=C sort | xargs sha256sum | sha256sum`.
  *
  * Symlinks are refused (model_signing's default, and the ONNX external-data CVEs show why a link
- * out of the folder is dangerous); FIFOs, sockets and devices are refused because hashing them
- * can hang or read something that is not part of the model.
+ * out of the folder is dangerous), with one exception: a Hugging Face cache snapshot, whose links
+ * into the same repository's `blobs/` are followed and each blob's name checked against its content
+ * (`hf-cache.ts`). FIFOs, sockets and devices are refused because hashing them can hang or read
+ * something that is not part of the model.
  */
 
 export interface ManifestEntry {
@@ -34,6 +38,10 @@ export interface ManifestEntry {
   size: number;
   /** Lowercase hex sha256 of the content. */
   sha256: string;
+  /** Hard links to the content (files only listed when more than one). */
+  nlink?: number;
+  /** Hugging Face cache snapshots: the blob this path links to, and whether its name is its digest. */
+  blob?: { name: string; kind: BlobDigestKind; nameMatches: boolean; actual: string };
 }
 
 export interface Manifest {
@@ -44,6 +52,10 @@ export interface Manifest {
   directoryDigest: string;
   /** The ignore list that was applied, so a verifier can reproduce the walk. */
   ignored: string[];
+  /** Set when the folder is a Hugging Face cache snapshot (its links were followed into blobs/). */
+  hfSnapshot?: HfSnapshot;
+  /** Paths (relative) that share one inode with another path of the folder. */
+  sameInode: string[][];
 }
 
 export interface ManifestOptions {
@@ -54,6 +66,8 @@ export interface ManifestOptions {
   /** A folder with more files than this is refused rather than walked forever. */
   maxFiles?: number;
   maxDepth?: number;
+  /** Follow a Hugging Face cache snapshot's links into its blobs/ (default true; false refuses every link). */
+  hfCache?: boolean;
 }
 
 /** What model_signing always leaves out of a signature (plus its own `model.sig`). */
@@ -75,7 +89,8 @@ export async function buildManifest(dir: string, opts: ManifestOptions = {}): Pr
     throw new UserError('E_MANIFEST_NOT_DIR', `${dir}: not a folder`, dir);
   }
 
-  const found: { rel: string; abs: string }[] = [];
+  const snapshot = opts.hfCache === false ? undefined : await detectHfSnapshot(dir);
+  const found: { rel: string; abs: string; blob?: BlobLink }[] = [];
   const stack: { abs: string; rel: string; depth: number }[] = [{ abs: dir, rel: '', depth: 0 }];
   while (stack.length > 0) {
     const cur = stack.pop() as { abs: string; rel: string; depth: number };
@@ -88,11 +103,18 @@ export async function buildManifest(dir: string, opts: ManifestOptions = {}): Pr
       const abs = path.join(cur.abs, name);
       if (ignore.has(rel)) continue;
       if (e.isSymbolicLink()) {
-        throw new UserError(
-          'E_MANIFEST_SYMLINK',
-          `${abs}: is a symlink; refusing to follow links in a model folder (copy the real files out, e.g. huggingface-cli download --local-dir)`,
-          abs,
-        );
+        if (!snapshot) {
+          throw new UserError(
+            'E_MANIFEST_SYMLINK',
+            `${abs}: is a symlink; refusing to follow links in a model folder (only a Hugging Face cache snapshot's links into its own blobs/ are followed)`,
+            abs,
+          );
+        }
+        const v = await resolveBlobLink(abs, snapshot);
+        if (!v.ok) throw new UserError('E_MANIFEST_SYMLINK', `${abs}: is a symlink that is not a Hugging Face cache blob link: ${v.reason}; refusing to follow it`, abs);
+        if (found.length >= maxFiles) throw new UserError('E_MANIFEST_LIMIT', `${dir}: more than ${maxFiles} files in the model folder`, dir);
+        found.push({ rel, abs, blob: v.value });
+        continue;
       }
       if (e.isDirectory()) {
         if (cur.depth + 1 > maxDepth) throw new UserError('E_MANIFEST_LIMIT', `${abs}: folder nesting deeper than ${maxDepth}`, abs);
@@ -107,8 +129,19 @@ export async function buildManifest(dir: string, opts: ManifestOptions = {}): Pr
   }
 
   const limit = pLimit(concurrency);
-  const files = await Promise.all(found.map((f) => limit(async () => ({ path: f.rel, ...(await hashFile(f.abs)) }))));
+  const hashed = await Promise.all(found.map((f) => limit(async () => ({ rel: f.rel, ...(f.blob ? await hashLinked(f.blob) : await hashFile(f.abs)) }))));
+  const files: ManifestEntry[] = hashed.map((h) => {
+    const e: ManifestEntry = { path: h.rel, size: h.size, sha256: h.sha256 };
+    if (h.nlink > 1) e.nlink = h.nlink;
+    if (h.blob) e.blob = h.blob;
+    return e;
+  });
   files.sort((a, b) => comparePosixPaths(a.path, b.path));
+  // Two paths of the folder on one inode: not a trick by itself (a blob may back two snapshot
+  // names), but an edit through one changes both. Reported by the folder checks.
+  const byInode = new Map<string, string[]>();
+  for (const h of hashed) byInode.set(h.inode, [...(byInode.get(h.inode) ?? []), h.rel]);
+  const sameInode = [...byInode.values()].filter((l) => l.length > 1).map((l) => l.sort(comparePosixPaths));
 
   const root = createHash('sha256');
   for (const f of files) root.update(Buffer.from(f.sha256, 'hex'));
@@ -116,7 +149,25 @@ export async function buildManifest(dir: string, opts: ManifestOptions = {}): Pr
   const dirHash = createHash('sha256');
   for (const f of [...files].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)))) dirHash.update(`${f.sha256}  ${f.path}\n`);
 
-  return { dir, files, rootDigest: root.digest('hex'), directoryDigest: dirHash.digest('hex'), ignored: [...ignore].sort() };
+  const m: Manifest = { dir, files, rootDigest: root.digest('hex'), directoryDigest: dirHash.digest('hex'), ignored: [...ignore].sort(), sameInode };
+  if (snapshot) m.hfSnapshot = snapshot;
+  return m;
+}
+
+interface Hashed {
+  size: number;
+  sha256: string;
+  nlink: number;
+  /** `dev:ino`, to find paths sharing content. */
+  inode: string;
+  blob?: ManifestEntry['blob'];
+}
+
+async function hashLinked(b: BlobLink): Promise<Hashed> {
+  const h = await hashBlob(b);
+  if ('error' in h) throw new UserError(h.code === 'ELOOP' ? 'E_MANIFEST_SYMLINK' : 'E_MANIFEST_READ', `${b.link}: ${h.error}`, b.link);
+  const st = await stat(b.blob);
+  return { size: h.size, sha256: h.sha256, nlink: st.nlink, inode: `${st.dev}:${st.ino}`, blob: { name: b.name, kind: b.kind, nameMatches: h.nameMatches, actual: h.actualName } };
 }
 
 async function isDirectory(p: string): Promise<boolean> {
@@ -165,7 +216,7 @@ function compareCodePoints(a: string, b: string): number {
   }
 }
 
-async function hashFile(abs: string): Promise<{ size: number; sha256: string }> {
+async function hashFile(abs: string): Promise<Hashed> {
   let fh;
   let st;
   try {
@@ -191,5 +242,5 @@ async function hashFile(abs: string): Promise<{ size: number; sha256: string }> 
     throw new UserError('E_MANIFEST_READ', `${abs}: read failed (${e.code ?? e.message})`, abs);
   }
   if (size !== st.size) throw new UserError('E_MANIFEST_CHANGED', `${abs}: changed size while being hashed (${st.size} → ${size} bytes)`, abs);
-  return { size, sha256: hash.digest('hex') };
+  return { size, sha256: hash.digest('hex'), nlink: st.nlink, inode: `${st.dev}:${st.ino}` };
 }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../../errors.js';
 import { makeFolder, removeFolders } from '../../util/make-folder.js';
+import { snapshotPinName } from './hf-cache.js';
 import type { Manifest } from './manifest.js';
 import { HEX64, isRecord, own } from './dsse.js';
 import { decodeUtf8, parseUntrustedJson, readSmallFile } from '../../formats/untrusted-json.js';
@@ -97,8 +98,13 @@ export function defaultPinFile(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'trigger-scan', 'pins.json');
 }
 
-/** The default pin name of a folder: its absolute path with links resolved. */
-export async function defaultPinName(dir: string): Promise<string> {
+/**
+ * The default pin name of a folder: for a Hugging Face cache snapshot the hub id and revision
+ * (`org/name@rev`), which is what trust on first use means for a hub; otherwise its absolute path
+ * with links resolved.
+ */
+export async function defaultPinName(dir: string, manifest?: Manifest): Promise<string> {
+  if (manifest?.hfSnapshot) return snapshotPinName(manifest.hfSnapshot);
   return realpath(dir).catch(() => path.resolve(dir));
 }
 
@@ -257,7 +263,7 @@ export async function writePins(file: string, table: PinTable): Promise<void> {
 export async function checkPins(manifest: Manifest, opts: PinOptions): Promise<PinCheck> {
   if (opts.mode === 'off') return { status: 'off', name: '', file: '', diff: EMPTY_DIFF, knownAs: [], failed: false, message: 'pinning off' };
   const file = opts.file ?? defaultPinFile();
-  const name = opts.name ?? (await defaultPinName(manifest.dir));
+  const name = opts.name ?? (await defaultPinName(manifest.dir, manifest));
   const now = (opts.now ?? new Date()).toISOString();
   const table = await readPins(file);
   const pinned = table.get(name);
@@ -386,7 +392,7 @@ export async function updatePin(
   opts: { file?: string; name?: string; note?: string; now?: Date } = {},
 ): Promise<{ name: string; file: string; previous?: PinRecord; record: PinRecord; diff: PinDiff }> {
   const file = opts.file ?? defaultPinFile();
-  const name = opts.name ?? (await defaultPinName(manifest.dir));
+  const name = opts.name ?? (await defaultPinName(manifest.dir, manifest));
   const table = await readPins(file);
   const previous = table.get(name);
   const record = recordFrom(manifest, (opts.now ?? new Date()).toISOString(), previous, opts.note);
