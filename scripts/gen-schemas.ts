@@ -11,6 +11,7 @@ import { TestResultStatementSchema } from '../src/attest/statement.js';
 import { renderJsonSchema } from '../src/report/json-schema.js';
 import { ScanReportSchema } from '../src/report/schema.js';
 import { VerifyReportSchema } from '../src/report/verify-report.js';
+import { TrustPolicySchema } from '../src/provenance/trust-policy.js';
 
 export const SCHEMAS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'schemas');
 
@@ -19,6 +20,7 @@ export const DOCUMENT_SCHEMAS: Record<string, { schema: z.ZodType; source: strin
   'report.schema.json': { schema: ScanReportSchema, source: 'src/report/schema.ts' },
   'verify.schema.json': { schema: VerifyReportSchema, source: 'src/report/verify-report.ts' },
   'attestation.schema.json': { schema: TestResultStatementSchema, source: 'src/attest/statement.ts' },
+  'trust-policy.schema.json': { schema: TrustPolicySchema, source: 'src/provenance/trust-policy.ts' },
 };
 
 export const renderDocumentSchema = (file: string): string => renderJsonSchema(DOCUMENT_SCHEMAS[file]!.schema, DOCUMENT_SCHEMAS[file]!.source);

@@ -42,6 +42,9 @@ export { TEST_RESULT_PREDICATE, type TestResultLevel } from './statement.js';
 
 /** Marks which configuration entry is the report (its name is the report's file name). */
 export const REPORT_ANNOTATION = 'trigger-scan/report';
+export const MODEL_SIGNATURE_ANNOTATION = 'trigger-scan/model-signature';
+export const TRAINING_PROVENANCE_ANNOTATION = 'trigger-scan/training-provenance';
+export const TRUST_POLICY_ANNOTATION = 'trigger-scan/trust-policy';
 const MAX_ENVELOPE_BYTES = 64 * 1024 * 1024;
 const MAX_TEST_IDS = 1000;
 
@@ -105,6 +108,17 @@ export async function attestReport(input: AttestReportInput): Promise<DsseEnvelo
     const d = packDigest(p.digest);
     if (!d) throw new UserError('E_ATTEST_INPUT', `pack ${JSON.stringify(p.name)} digest ${JSON.stringify(p.digest)} is not a sha256 digest`);
     configuration.push({ name: p.name, digest: { sha256: d }, annotations: { kind: 'trigger-scan/probe-pack' } });
+  }
+  // Link the provenance the scan checked, by digest: what was verified is pinned down exactly.
+  const prov = report.provenance;
+  if (prov?.signature.sha256) {
+    configuration.push({ name: path.basename(prov.signature.file), digest: { sha256: prov.signature.sha256 }, annotations: { kind: MODEL_SIGNATURE_ANNOTATION, status: prov.signature.status, method: prov.signature.method } });
+  }
+  for (const a of prov?.training?.attestations ?? []) {
+    configuration.push({ name: path.basename(a.file), digest: { sha256: a.sha256 }, annotations: { kind: TRAINING_PROVENANCE_ANNOTATION, status: a.signature.status, bound: String(a.bound) } });
+  }
+  if (prov?.trustPolicy) {
+    configuration.push({ name: path.basename(prov.trustPolicy.file), digest: { sha256: prov.trustPolicy.sha256 }, annotations: { kind: TRUST_POLICY_ANNOTATION, matched: prov.trustPolicy.matched } });
   }
   const predicate: TestResultStatement['predicate'] = { result, configuration };
   const failedTests = testIds(report, 'flagged');

@@ -13,7 +13,10 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 export const ResourceDescriptorSchema = z.object({
   name: z.string(),
   digest: z.record(z.string(), z.string()),
-  annotations: z.record(z.string(), z.string()).optional().describe('`kind`: trigger-scan/report or trigger-scan/probe-pack'),
+  annotations: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('`kind`: trigger-scan/report, trigger-scan/probe-pack, or the provenance the scan checked: trigger-scan/model-signature (`status`, `method`), trigger-scan/training-provenance (`status`, `bound`), trigger-scan/trust-policy (`matched`)'),
 });
 
 export const TestResultStatementSchema = z
@@ -26,7 +29,7 @@ export const TestResultStatementSchema = z
     predicateType: z.literal(TEST_RESULT_PREDICATE),
     predicate: z.object({
       result: z.enum(TEST_RESULT_LEVELS).describe('from the report verdict: clean PASSED, suspicious WARNED, flagged FAILED'),
-      configuration: z.array(ResourceDescriptorSchema).describe('the report file and every probe pack'),
+      configuration: z.array(ResourceDescriptorSchema).describe('the report file, every probe pack, and the signature, training provenance and trust policy checked'),
       failedTests: z.array(z.string()).optional().describe('keys of flagged test rows'),
       warnedTests: z.array(z.string()).optional().describe('keys of suspicious test rows'),
     }),

@@ -34,6 +34,14 @@ export const INTEGRITY_OPTIONS = {
   issuer: text('--issuer <url>', 'keyless: the OIDC issuer required, e.g. https://token.actions.githubusercontent.com'),
   trustRoot: text('--trust-root <trusted_root.json>', 'keyless: Sigstore trust root to verify against (default: the bundled public-good root)'),
   ignorePath: value('--ignore-path <path>', 'leave this path out of the signature comparison (still scanned); repeatable, or a comma-separated list', list),
+  provenance: value('--provenance <file>', 'SLSA provenance attestation (DSSE or Sigstore bundle) of the training run, besides any in the folder; repeatable', list),
+  provenanceKey: text('--provenance-key <pem>', 'public key of the provenance signer (DSSE / key bundles)'),
+  provenanceIdentity: text('--provenance-identity <san|/regex/>', 'keyless provenance: the signer identity required (e.g. the training workflow)'),
+  provenanceIssuer: text('--provenance-issuer <url>', 'keyless provenance: the OIDC issuer required'),
+  requireProvenance: flag('--require-provenance', 'fail unless a verified training provenance attestation binds to the folder'),
+  builder: text('--builder <id|/regex/>', 'the builder the provenance must name (runDetails.builder.id); implies provenance is required'),
+  sourceRepo: text('--source-repo <url|/regex/>', 'the source repository the provenance must name; implies provenance is required'),
+  trustPolicy: text('--trust-policy <file>', 'trust-policy.yaml: required signers, provenance, agreeing digest sources and pins per model (flags override it)'),
 };
 
 export const PROVENANCE_OPTIONS = { ...PIN_OPTIONS, ...INTEGRITY_OPTIONS };

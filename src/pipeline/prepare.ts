@@ -9,7 +9,7 @@ import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { defaultThreads } from '../model/session.js';
 import { listBuiltinPacks, loadPacks, mergePacks } from '../probes/load-pack.js';
 import type { PackSet } from '../probes/types.js';
-import { auditBeforeLoad, type FolderAudit, type SignatureOptions } from '../provenance/audit-folder.js';
+import { auditBeforeLoad, type AuditFolderOptions, type FolderAudit, type SignatureOptions } from '../provenance/audit-folder.js';
 import type { PinMode } from '../provenance/integrity/pins.js';
 import { taskProfile, type TaskProfile } from '../run/tasks.js';
 
@@ -20,6 +20,10 @@ export interface ProvenanceOptions {
   expect?: readonly string[] | undefined;
   /** An OpenSSF model-signing bundle and the key or CA to check it with. */
   signature?: SignatureOptions | undefined;
+  /** Training provenance, k-of-n digest sources and the trust policy, passed to the folder audit as they are. */
+  training?: AuditFolderOptions['training'];
+  expectAgree?: AuditFolderOptions['expectAgree'];
+  policy?: AuditFolderOptions['policy'];
 }
 
 export interface PrepareOptions extends ProvenanceOptions {
@@ -76,6 +80,9 @@ export async function auditGate(dir: string, graphPath: string | null | undefine
     pins: o.pins ?? { mode: 'off' },
     expect: o.expect ? [...o.expect] : [],
     signature: o.signature,
+    training: o.training,
+    expectAgree: o.expectAgree,
+    policy: o.policy,
   });
 }
 

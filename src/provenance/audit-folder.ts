@@ -14,6 +14,10 @@ import { absentSignature, verifyModelSignature } from './integrity/model-signing
 import type { SignatureCheck } from './integrity/model-signing.js';
 import { checkPins } from './integrity/pins.js';
 import type { IdentityPolicy } from './integrity/sigstore-keyless.js';
+import { checkTrainingProvenance } from './integrity/training-provenance.js';
+import type { ProvenanceOptions, TrainingProvenanceCheck } from './integrity/training-provenance.js';
+import { evaluatePolicy } from './trust-policy.js';
+import type { PolicyOutcome, ResolvedPolicy } from './trust-policy.js';
 import type { PinCheck, PinMode } from './integrity/pins.js';
 
 /**
@@ -37,8 +41,8 @@ export interface SignatureOptions {
   publicKeyPem?: string | undefined;
   /** Certificate method: the trusted CA. */
   trustCertPem?: string | undefined;
-  /** Keyless method: the expected signer; without it a valid signature is "signer not pinned". */
-  identity?: IdentityPolicy | undefined;
+  /** Keyless method: the expected signer (any one of a list); without it a valid signature is "signer not pinned". */
+  identity?: IdentityPolicy | readonly IdentityPolicy[] | undefined;
   /** Keyless method: trusted_root.json to use instead of the bundled Sigstore public-good root. */
   trustRootPath?: string | undefined;
   /** Relative paths left out of the signature comparison (model_signing's --ignore-paths). */
@@ -52,6 +56,12 @@ export interface AuditFolderOptions {
   expect?: string[];
   /** `path` defaults to `<dir>/model.sig` when that exists. */
   signature?: SignatureOptions | undefined;
+  /** How many `expect` sources must agree (default: all of them). */
+  expectAgree?: number | undefined;
+  /** Training provenance (SLSA v1): files, signer, policy. Found in the folder by their bytes too. */
+  training?: ProvenanceOptions | undefined;
+  /** A trust policy already resolved for this model; each rule's outcome is recorded, failures fail. */
+  policy?: ResolvedPolicy | undefined;
   /** Base for relative `expect` file names; default process.cwd(). */
   cwd?: string;
 }
@@ -68,7 +78,11 @@ export interface FolderAudit {
   pin: PinCheck;
   expectations: ExpectationResult[];
   signature: SignatureCheck;
-  /** One line per failed integrity check (pin, expectation, signature). */
+  /** Training provenance: status, each attestation with what it attests and how it binds. */
+  training: TrainingProvenanceCheck;
+  /** The trust policy applied, with each rule's outcome. */
+  policy?: { file: string; sha256: string; matched: string; outcomes: PolicyOutcome[] };
+  /** One line per failed integrity check (pin, expectation, signature, provenance, policy). */
   failedChecks: string[];
   blocked: boolean;
   blockReason?: string;
@@ -125,6 +139,11 @@ export async function auditModelFolder(dirArg: string, opts: AuditFolderOptions 
   findings.push(...signature.findings);
   if (signature.failed) failedChecks.push(`signature ${signature.file || 'model.sig'}: ${signature.reasons[0] ?? 'failed'}`);
 
+  // ---- training provenance
+  const training = await checkTrainingProvenance(manifest, { ...opts.training, cwd: opts.training?.cwd ?? opts.cwd });
+  findings.push(...training.findings);
+  if (training.failed) failedChecks.push(`training provenance: ${training.reasons[0] ?? 'failed'}`);
+
   // ---- pins and expectations
   const pin = opts.pins ? await checkPins(manifest, opts.pins) : await checkPins(manifest, { mode: 'off' });
   if (pin.status === 'mismatch') {
@@ -135,16 +154,43 @@ export async function auditModelFolder(dirArg: string, opts: AuditFolderOptions 
   if (pin.failed) failedChecks.push(pin.message);
 
   const expectations = await checkExpectations(manifest, opts.expect ?? [], opts.cwd !== undefined ? { cwd: opts.cwd } : {});
+  // k of n: enough agreeing sources carry the check; a dissenting one is still shown.
+  const agreeing = expectations.filter((x) => x.ok).length;
+  const need = Math.min(opts.expectAgree ?? expectations.length, expectations.length);
+  const carried = opts.expectAgree !== undefined && agreeing >= need;
   for (const e of expectations.filter((x) => !x.ok)) {
-    findings.push(finding('expect.mismatch', 'critical', dir, `${dir}: ${e.message}`, { source: e.source, problems: e.problems.filter((p) => p.kind !== 'not-listed').slice(0, 50) }));
-    failedChecks.push(e.message);
+    const detail = { source: e.source, problems: e.problems.filter((p) => p.kind !== 'not-listed').slice(0, 50) };
+    if (carried) findings.push(finding('expect.dissenting-source', 'medium', dir, `${dir}: ${e.message} (${agreeing} of ${expectations.length} sources agree, ${need} required)`, detail));
+    else {
+      findings.push(finding('expect.mismatch', 'critical', dir, `${dir}: ${e.message}`, detail));
+      failedChecks.push(e.message);
+    }
+  }
+  if (opts.expectAgree !== undefined && agreeing < need) failedChecks.push(`only ${agreeing} of ${expectations.length} digest sources agree with the folder (${need} required)`);
+
+  // ---- the trust policy's rules, on what was found
+  let policy: FolderAudit['policy'];
+  if (opts.policy) {
+    const bound = training.attestations.some((a) => a.bound);
+    const outcomes = evaluatePolicy(opts.policy, {
+      signature: { status: signature.status, method: signature.method, reasons: signature.reasons, ...(signature.keyless ? { keylessPolicy: signature.keyless.policy } : {}) },
+      training: { status: training.status, bound, policyOk: training.attestations.some((a) => a.bound && a.policyProblems.length === 0), reasons: training.reasons },
+      expect: { agreeing, total: expectations.length },
+      pin: { status: pin.status, failed: pin.failed, message: pin.message },
+    });
+    policy = { file: opts.policy.file, sha256: opts.policy.sha256, matched: opts.policy.matched, outcomes };
+    for (const o of outcomes.filter((x) => x.outcome === 'fail')) {
+      findings.push(finding('policy.rule-failed', 'high', opts.policy.file, `${opts.policy.file}: ${opts.policy.matched} ${o.rule}: ${o.detail}`, { rule: o.rule }));
+      failedChecks.push(`trust policy ${o.rule}: ${o.detail}`);
+    }
   }
 
   // ---- blocking
   const mainAudit = onnx.find((a) => a.file === path.resolve(dir, mainRel ?? ''));
   const blocking = opts.graphPath === null ? [] : opts.graphPath !== undefined ? (mainAudit?.blocked ? [mainAudit] : []) : onnx.filter((a) => a.blocked);
   findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
-  const out: FolderAudit = { dir, manifest, fileFindings: findings, onnx, pin, expectations, signature, failedChecks, blocked: blocking.length > 0 };
+  const out: FolderAudit = { dir, manifest, fileFindings: findings, onnx, pin, expectations, signature, training, failedChecks, blocked: blocking.length > 0 };
+  if (policy) out.policy = policy;
   if (mainRel) out.graph = mainRel;
   if (blocking[0]?.blockReason) out.blockReason = blocking[0].blockReason;
   return out;

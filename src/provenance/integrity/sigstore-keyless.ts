@@ -49,14 +49,14 @@ export interface KeylessResult {
 }
 
 /** `--identity` as given: exact string, or `/…/` (optionally with flags) as an anchored pattern. */
-export function compileIdentity(spec: string): (san: string) => boolean {
+export function compileIdentity(spec: string, flag = '--identity'): (san: string) => boolean {
   const m = /^\/(.*)\/([a-z]*)$/s.exec(spec);
   if (!m) return (san) => san === spec;
   let re: RegExp;
   try {
     re = new RegExp(`^(?:${m[1] as string})$`, (m[2] as string).replace(/[gy]/g, ''));
   } catch (err) {
-    throw new UserError('E_USAGE', `--identity ${spec}: not a valid regular expression (${(err as Error).message})`);
+    throw new UserError('E_USAGE', `${flag} ${spec}: not a valid regular expression (${(err as Error).message})`);
   }
   return (san) => re.test(san);
 }
