@@ -52,6 +52,12 @@ export { auditBeforeLoad, auditModelFolder, type AuditFolderOptions, type Folder
 export { verifyModel, verifyReport, VerifyReportSchema, VERIFY_SCHEMA, VERIFY_SCHEMA_VERSION, type VerifyOptions, type VerifyReport } from './report/verify-report.js';
 export { checkPins, commitPin, defaultPinFile, listPins, pinModelFolder, readPins, revokePin, updatePin, PIN_MODES, type PinCheck, type PinEntry, type PinMode, type PinRecord } from './provenance/integrity/pins.js';
 export { buildManifest, MODEL_SIGNING_IGNORE, type Manifest } from './provenance/integrity/manifest.js';
+// Keyless signatures, training provenance, trust policy, Hugging Face cache snapshots.
+export { verifyKeylessBundle, compileIdentity, checkIdentity, type IdentityPolicy, type KeylessResult } from './provenance/integrity/sigstore-keyless.js';
+export { loadTrustRoot, BUNDLED_TRUST_ROOT, type TrustRoot, type TrustRootInfo } from './provenance/integrity/trust-root.js';
+export { checkTrainingProvenance, describePredicate, SLSA_PROVENANCE_V1, type ProvenanceOptions, type TrainingProvenanceCheck, type ProvenanceAttestation } from './provenance/integrity/training-provenance.js';
+export { loadTrustPolicy, resolvePolicy, evaluatePolicy, TrustPolicySchema, type TrustPolicy, type ResolvedPolicy, type PolicyOutcome } from './provenance/trust-policy.js';
+export { detectHfSnapshot, snapshotPinName, type HfSnapshot } from './provenance/integrity/hf-cache.js';
 
 // Attestations of scan results.
 export { attestReport, checkSigningKey, verifyAttestation, type AttestationVerification, type AttestReportInput, type VerifyAttestationInput } from './attest/attestation.js';

@@ -9,7 +9,7 @@ import { DEMO, REPO } from './helpers/paths.js';
 const COMMANDS: Record<string, string[]> = {
   scan: ['scanModel', 'writeReports', 'renderAll', 'prepareOutputFolder', 'exitCodeFor', 'visible'],
   hunt: ['huntModel'],
-  verify: ['verifyModel', 'verifyReport', 'auditModelFolder'],
+  verify: ['verifyModel', 'verifyReport', 'auditModelFolder', 'verifyKeylessBundle', 'loadTrustRoot', 'checkTrainingProvenance', 'loadTrustPolicy', 'resolvePolicy', 'evaluatePolicy', 'detectHfSnapshot'],
   'pin list|update|revoke': ['listPins', 'pinModelFolder', 'updatePin', 'revokePin', 'checkPins', 'defaultPinFile', 'buildManifest'],
   'attest / verify-attestation': ['attestReport', 'verifyAttestation', 'checkSigningKey'],
   'packs list|show|validate': ['listBuiltinPacks', 'loadPack', 'loadPacks'],
