@@ -84,11 +84,6 @@ export async function resolveBlobLink(abs: string, s: HfSnapshot): Promise<LinkV
   return { ok: true, value: { link: abs, blob: real, name, kind } };
 }
 
-/** git's blob id: sha1 over `blob <size>\0` and the content. */
-export function gitBlobSha1(content: Uint8Array): string {
-  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
-}
-
 /**
  * Hash a blob for the manifest: sha256 of the content, plus its name check. Reads the real path
  * with O_NOFOLLOW, so a blob swapped for a link after `resolveBlobLink` is refused.
