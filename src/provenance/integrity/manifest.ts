@@ -143,15 +143,21 @@ export async function buildManifest(dir: string, opts: ManifestOptions = {}): Pr
   for (const h of hashed) byInode.set(h.inode, [...(byInode.get(h.inode) ?? []), h.rel]);
   const sameInode = [...byInode.values()].filter((l) => l.length > 1).map((l) => l.sort(comparePosixPaths));
 
-  const root = createHash('sha256');
-  for (const f of files) root.update(Buffer.from(f.sha256, 'hex'));
-
-  const dirHash = createHash('sha256');
-  for (const f of [...files].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)))) dirHash.update(`${f.sha256}  ${f.path}\n`);
-
-  const m: Manifest = { dir, files, rootDigest: root.digest('hex'), directoryDigest: dirHash.digest('hex'), ignored: [...ignore].sort(), sameInode };
+  const m: Manifest = { dir, files, ...folderDigests(files), ignored: [...ignore].sort(), sameInode };
   if (snapshot) m.hfSnapshot = snapshot;
   return m;
+}
+
+/**
+ * The root digest and dirHash1 of a list of entries (sorted as the manifest sorts them). Exported
+ * so a subset can be digested the same way, e.g. the folder without the attestation that names it.
+ */
+export function folderDigests(files: readonly ManifestEntry[]): { rootDigest: string; directoryDigest: string } {
+  const root = createHash('sha256');
+  for (const f of files) root.update(Buffer.from(f.sha256, 'hex'));
+  const dirHash = createHash('sha256');
+  for (const f of [...files].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)))) dirHash.update(`${f.sha256}  ${f.path}\n`);
+  return { rootDigest: root.digest('hex'), directoryDigest: dirHash.digest('hex') };
 }
 
 interface Hashed {

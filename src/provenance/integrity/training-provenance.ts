@@ -6,6 +6,7 @@ import { finding } from '../../formats/finding.js';
 import type { Finding, Severity } from '../../formats/finding.js';
 import { decodeUtf8, parseUntrustedJson, readSmallFile } from '../../formats/untrusted-json.js';
 import { IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1, decodeBase64Strict, isRecord, keyHint, own, parsePublicKey, preAuthEncoding, verifyBytes } from './dsse.js';
+import { folderDigests } from './manifest.js';
 import type { Manifest } from './manifest.js';
 import { normalisePosix } from './model-signing.js';
 import { checkIdentity, compileIdentity, verifyKeylessBundle } from './sigstore-keyless.js';
@@ -25,7 +26,7 @@ import type { TrustRootInfo } from './trust-root.js';
  *   `--provenance-key` (ECDSA by curve or Ed25519 over the PAE). Without a key or identity the
  *   signature is `unverified`, never trusted;
  * - the binding: every subject against the folder. A subject whose sha256 is the folder's root
- *   digest or dirHash1 binds the whole folder; a subject named like a folder file must have its
+ *   digest or dirHash1 (with or without the attestation files in it) binds the whole folder; a subject named like a folder file must have its
  *   digest (sha256 or sha512); one found only by content is "renamed". Nothing matching means the
  *   attestation is about something else;
  * - the policy: `--require-provenance` (a bound attestation with a verified signature),
@@ -263,6 +264,10 @@ async function sha512Of(abs: string): Promise<string> {
 async function bindSubjects(statement: unknown, manifest: Manifest, skip: ReadonlySet<string>): Promise<{ subjects: AttestedSubject[]; bound: boolean; uncovered: string[] }> {
   const byPath = new Map(manifest.files.map((f) => [f.path, f]));
   const byDigest = new Map(manifest.files.map((f) => [f.sha256, f.path]));
+  // An attestation shipped inside the folder cannot be part of the digest it states: a folder-wide
+  // subject is compared with the folder as it is and with the folder without its attestation files.
+  const wholes = [{ rootDigest: manifest.rootDigest, directoryDigest: manifest.directoryDigest }];
+  if (skip.size) wholes.push(folderDigests(manifest.files.filter((f) => !skip.has(f.path))));
   const subjects: AttestedSubject[] = [];
   const covered = new Set<string>();
   let whole = false;
@@ -277,8 +282,8 @@ async function bindSubjects(statement: unknown, manifest: Manifest, skip: Readon
     const sub: AttestedSubject = { name, digest, match: 'missing' };
     const rel = normalisePosix(name);
     const f = byPath.get(rel);
-    if (sha256 === manifest.rootDigest) sub.match = 'root';
-    else if (sha256 === manifest.directoryDigest || dirHash1 === manifest.directoryDigest) sub.match = 'dirHash1';
+    if (wholes.some((w) => sha256 === w.rootDigest)) sub.match = 'root';
+    else if (wholes.some((w) => sha256 === w.directoryDigest || dirHash1 === w.directoryDigest)) sub.match = 'dirHash1';
     else if (f) {
       sub.path = f.path;
       const ok = sha256 !== undefined ? sha256 === f.sha256 : sha512 !== undefined ? sha512 === (await sha512Of(path.join(manifest.dir, ...f.path.split('/')))) : false;

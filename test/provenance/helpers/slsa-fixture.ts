@@ -70,8 +70,13 @@ export function provenanceStatement(modelDir: string = FIXTURE_MODEL): unknown {
 
 /** The DSSE envelope, exactly as committed (deterministic for a given key and model). */
 export function provenanceEnvelope(keyPem: string = readFileSync(KEY_FILE, 'utf8'), modelDir: string = FIXTURE_MODEL): string {
+  return signStatement(provenanceStatement(modelDir), keyPem);
+}
+
+/** A DSSE envelope of `statement`, signed with the test key (or `keyPem`). */
+export function signStatement(statement: unknown, keyPem: string = readFileSync(KEY_FILE, 'utf8')): string {
   const type = 'application/vnd.in-toto+json';
-  const body = Buffer.from(JSON.stringify(provenanceStatement(modelDir), null, 1));
+  const body = Buffer.from(JSON.stringify(statement, null, 1));
   const pae = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} ${type} ${body.length} `), body]);
   const key = createPrivateKey(keyPem);
   const pub = createPublicKey(key).export({ type: 'spki', format: 'pem' }) as string;
