@@ -127,6 +127,9 @@ describe('training provenance (SLSA v1)', () => {
     expect(a.signature).toMatchObject({ status: 'verified', method: 'keyless', identity: BEACON, issuer: GITHUB });
     expect(a.source.commit).toBe('ebff8dfbd609b7b22237c7719ce07f2dc7934f5f');
     expect(a.subjects).toEqual([expect.objectContaining({ name: 'a.txt', match: 'file' })]);
+    // The bundled root past its refresh-by date is a warning here as for model signatures.
+    expect(a.signature.trustRoot.stale).toBe(Date.now() > Date.parse(a.signature.trustRoot.refreshBy));
+    expect(ids(ok.doc).includes('sigstore.trust-root-stale')).toBe(a.signature.trustRoot.stale);
     const wrong = verify([dir, '--provenance-identity', 'https://github.com/acme/x/.github/workflows/y.yml@refs/heads/main', '--provenance-issuer', GITHUB]);
     expect(wrong.code).toBe(1);
     expect(ids(wrong.doc)).toContain('provenance.wrong-signer');

@@ -22,7 +22,7 @@ import type { Finding, Severity } from '../../formats/finding.js';
 import type { Manifest } from './manifest.js';
 import { checkIdentity, verifyKeylessBundle } from './sigstore-keyless.js';
 import type { IdentityPolicy, KeylessFailure } from './sigstore-keyless.js';
-import { loadTrustRoot } from './trust-root.js';
+import { loadTrustRoot, staleRootWarning } from './trust-root.js';
 import type { TrustRootInfo } from './trust-root.js';
 import { decodeUtf8, parseUntrustedJson, readSmallFile } from '../../formats/untrusted-json.js';
 
@@ -666,7 +666,7 @@ async function checkKeyless(bundleJson: unknown, cert: X509Certificate | undefin
   if (k.issuer) signer.oidcIssuer = k.issuer;
   if (k.signedAt) signer.signedAt = k.signedAt;
   if (root.info.stale) {
-    r.add('sigstore.trust-root-stale', 'medium', `${root.info.file}: the bundled Sigstore trust root was to be refreshed by ${root.info.refreshBy}; a key rotation or revocation since then is not known here (pass a current trusted_root.json with --trust-root)`);
+    r.add('sigstore.trust-root-stale', 'medium', staleRootWarning(root.info));
   }
   if (!k.ok) {
     const f = KEYLESS_FINDING[k.failure ?? 'invalid-bundle'];

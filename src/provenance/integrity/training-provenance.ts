@@ -11,7 +11,7 @@ import type { Manifest } from './manifest.js';
 import { normalisePosix } from './model-signing.js';
 import { checkIdentity, compileIdentity, verifyKeylessBundle } from './sigstore-keyless.js';
 import type { IdentityPolicy } from './sigstore-keyless.js';
-import { loadTrustRoot } from './trust-root.js';
+import { loadTrustRoot, staleRootWarning } from './trust-root.js';
 import type { TrustRootInfo } from './trust-root.js';
 
 /**
@@ -342,6 +342,7 @@ export async function checkTrainingProvenance(manifest: Manifest, opts: Provenan
   const parsedKey = opts.publicKeyPem !== undefined ? parsePublicKey(opts.publicKeyPem) : undefined;
   if (parsedKey && 'error' in parsedKey) throw new UserError('E_PEM_READ', `--provenance-key: unreadable public key (${parsedKey.error})`);
   const key: KeyObject | undefined = parsedKey;
+  let staleWarned = false;
   for (const c of candidates) {
     const e = envelopeOf(c.value) as { format: 'dsse' | 'sigstore-bundle'; envelope: unknown };
     const { payload, statement } = statementOf(e.envelope) as { payload: Buffer; statement: unknown };
@@ -351,6 +352,10 @@ export async function checkTrainingProvenance(manifest: Manifest, opts: Provenan
     if (keyless) {
       const root = await loadTrustRoot(opts.trustRootPath);
       sig.trustRoot = root.info;
+      if (root.info.stale && !staleWarned) {
+        staleWarned = true;
+        findings.push(finding('sigstore.trust-root-stale', 'medium', root.info.file, staleRootWarning(root.info)));
+      }
       const policies = opts.identities ?? [];
       const k = verifyKeylessBundle(c.value, root);
       if (k.identity) sig.identity = k.identity;

@@ -102,6 +102,11 @@ async function readTrustRoot(file: string | undefined, now: Date): Promise<Trust
   return { info, material };
 }
 
+/** The warning for a bundled root past its refresh-by date (model signatures and provenance alike). */
+export function staleRootWarning(info: TrustRootInfo): string {
+  return `${info.file}: the bundled Sigstore trust root was to be refreshed by ${info.refreshBy ?? '?'}; a key rotation or revocation since then is not known here (pass a current trusted_root.json with --trust-root)`;
+}
+
 /** `<kind> <url> <start>..<end|open>` per authority, read from the JSON as written. */
 function authorityWindows(root: unknown): string[] {
   const out: string[] = [];
