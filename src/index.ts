@@ -39,6 +39,7 @@ export {
 export { compactTest, reportFinding, type RowOrigin } from './report/rows.js';
 export { loadReport, loadReportDetailed, MIGRATIONS, upgradeReport, type LoadedReport, type Migration } from './report/load-report.js';
 export { visible } from './report/common.js';
+export { provenanceItems, attestationHeadline, attestationLines, policyItem, signerState, trustRootLine, type ProvenanceItem } from './report/provenance-text.js';
 export { renderMarkdown } from './report/markdown.js';
 export { renderHtml } from './report/html.js';
 export { renderSarif } from './report/sarif.js';

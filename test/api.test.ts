@@ -9,11 +9,11 @@ import { DEMO, REPO } from './helpers/paths.js';
 const COMMANDS: Record<string, string[]> = {
   scan: ['scanModel', 'writeReports', 'renderAll', 'prepareOutputFolder', 'exitCodeFor', 'visible'],
   hunt: ['huntModel'],
-  verify: ['verifyModel', 'verifyReport', 'auditModelFolder', 'verifyKeylessBundle', 'loadTrustRoot', 'checkTrainingProvenance', 'loadTrustPolicy', 'resolvePolicy', 'evaluatePolicy', 'detectHfSnapshot'],
+  verify: ['verifyModel', 'verifyReport', 'auditModelFolder', 'verifyKeylessBundle', 'loadTrustRoot', 'checkTrainingProvenance', 'loadTrustPolicy', 'resolvePolicy', 'evaluatePolicy', 'detectHfSnapshot', 'attestationHeadline', 'attestationLines', 'policyItem', 'signerState', 'trustRootLine'],
   'pin list|update|revoke': ['listPins', 'pinModelFolder', 'updatePin', 'revokePin', 'checkPins', 'defaultPinFile', 'buildManifest'],
   'attest / verify-attestation': ['attestReport', 'verifyAttestation', 'checkSigningKey'],
   'packs list|show|validate': ['listBuiltinPacks', 'loadPack', 'loadPacks'],
-  report: ['loadReport', 'loadReportDetailed', 'upgradeReport', 'renderMarkdown', 'renderHtml', 'renderSarif', 'renderJunit', 'renderFormat', 'parseFormats'],
+  report: ['loadReport', 'loadReportDetailed', 'upgradeReport', 'provenanceItems', 'renderMarkdown', 'renderHtml', 'renderSarif', 'renderJunit', 'renderFormat', 'parseFormats'],
   inspect: ['inspectModel', 'renderInspect'],
 };
 
