@@ -10,8 +10,8 @@ import { evidenceText, fmtQ, originText, pct, PLAIN, visible } from './common.js
  * - TS001 backdoor-trigger-flagged: a trigger passed the false-discovery rate and the attack-success floor.
  * - TS002 backdoor-trigger-suspicious: significant but below the floor, or seen only by a detector.
  * - TS1xx: file-safety and provenance findings, one rule per checked area: TS101 safetensors,
- *   TS102 safetensors index, TS103 pickle/torch, TS104 tokenizer, TS105 ONNX, TS106 signature, pin
- *   and expected digests, TS107 folder and config, TS100 any other area. The finding's own id
+ *   TS102 safetensors index, TS103 pickle/torch, TS104 tokenizer, TS105 ONNX, TS106 signature, pin,
+ *   expected digests, training provenance, trust policy and cache blobs, TS107 folder and config, TS100 any other area. The finding's own id
  *   (e.g. `pickle.dangerous-global`) is in `properties.findingId`; its severity sets the level.
  *
  * Locations point at the model's files relative to the model folder (`uriBaseId` MODEL_DIR); a
@@ -61,7 +61,7 @@ export const SARIF_RULES: readonly Rule[] = [
   { id: 'TS103', name: 'file-safety-pickle', level: 'error', securitySeverity: '9.0', tags: ['security', 'supply-chain'], short: 'A pickle file can run code or could not be checked', full: 'A pickle (or a torch file that wraps one) imports a global that can execute code when loaded, or the static scan could not finish.' },
   { id: 'TS104', name: 'file-safety-tokenizer', level: 'warning', securitySeverity: '5.0', tags: ['security', 'supply-chain'], short: 'The tokenizer rewrites text or holds trigger-like tokens', full: 'tokenizer.json has invisible or trigger-like added tokens, or a normalizer or decoder that deletes, injects or rewrites text.' },
   { id: 'TS105', name: 'file-safety-onnx', level: 'error', securitySeverity: '7.0', tags: ['security', 'supply-chain'], short: 'An ONNX graph is malformed, escapes the folder, or branches on its input', full: 'The ONNX graph or its external data failed a structural check (external data outside the folder, size mismatches, unknown domains), or the graph holds logic conditioned on input or special tokens, which an architectural backdoor needs.' },
-  { id: 'TS106', name: 'provenance-integrity', level: 'error', securitySeverity: '7.0', tags: ['security', 'supply-chain'], short: 'The model files do not match their signature, pin or expected digests', full: 'A model-signing signature, a pinned digest or an expected digest given on the command line does not match the files, or could not be verified.' },
+  { id: 'TS106', name: 'provenance-integrity', level: 'error', securitySeverity: '7.0', tags: ['security', 'supply-chain'], short: 'The model files do not match their signature, pin, expected digests or training provenance', full: 'A model-signing signature, a pinned digest, an expected digest given on the command line, a training provenance attestation, a Hugging Face cache blob name or a trust-policy rule does not match the files, or could not be verified.' },
   { id: 'TS107', name: 'model-folder', level: 'warning', securitySeverity: '4.0', tags: ['security', 'supply-chain'], short: 'The model folder or its configuration is unusual', full: 'The folder holds unexpected files (for example shared libraries), or config.json declares something the scan could not reconcile with the files.' },
 ];
 
@@ -78,6 +78,9 @@ const AREA_RULE: Record<string, string> = {
   expect: 'TS106',
   manifest: 'TS106',
   provenance: 'TS106',
+  sigstore: 'TS106',
+  policy: 'TS106',
+  'hf-cache': 'TS106',
   folder: 'TS107',
   config: 'TS107',
 };

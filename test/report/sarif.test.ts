@@ -75,6 +75,7 @@ describe('SARIF 2.1.0', () => {
     ]);
     expect(fileFindingRule('folder.shared-library')).toBe('TS107');
     expect(fileFindingRule('safetensors-index.missing-shard')).toBe('TS102');
+    for (const id of ['provenance.subject-mismatch', 'sigstore.trust-root-stale', 'policy.rule-failed', 'hf-cache.blob-mismatch']) expect(fileFindingRule(id), id).toBe('TS106');
     expect(fileFindingRule('nothing-known')).toBe('TS100');
     expect(['critical', 'high', 'medium', 'low', 'info'].map(severityLevel)).toEqual(['error', 'error', 'warning', 'note', 'note']);
   });
