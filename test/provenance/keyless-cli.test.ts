@@ -121,6 +121,25 @@ describe('verify: Sigstore keyless model signatures, offline', () => {
     expect(t.doc.findings.map((f: any) => f.id)).toContain('model-signing.transparency-log');
   });
 
+  it('fails when the signed checkpoint does not verify: its log signature altered, or its root hash swapped (exit 1)', () => {
+    for (const edit of [
+      (cp: string) => cp.replace(/(— rekor\.sigstore\.dev \S{8})(\S)/, (_m, head: string, c: string) => `${head}${c === 'A' ? 'B' : 'A'}`),
+      (cp: string) => cp.replace(/\n([A-Za-z0-9+/]{43}=)\n/, `\n${Buffer.alloc(32, 9).toString('base64')}\n`),
+    ]) {
+      const dir = copy(V110);
+      editBundle(dir, (b) => {
+        const proof = b.verificationMaterial.tlogEntries[0].inclusionProof;
+        const before = proof.checkpoint.envelope;
+        proof.checkpoint.envelope = edit(before);
+        expect(proof.checkpoint.envelope).not.toBe(before);
+      });
+      const r = verifyJson([dir, ...IDENTITY]);
+      expect(r.code).toBe(1);
+      expect(r.doc.findings.map((f: any) => f.id)).toContain('model-signing.transparency-log');
+      expect(r.doc.signature.keyless.valid).toBe(false);
+    }
+  });
+
   it('fails against an expired trust root: a Fulcio CA whose validity ended before the signing time (exit 1)', () => {
     const root = JSON.parse(readFileSync(BUNDLED_ROOT, 'utf8'));
     for (const ca of root.certificateAuthorities) ca.validFor.end = '2024-01-01T00:00:00Z';
