@@ -1,4 +1,3 @@
-import { lstat, readdir } from 'node:fs/promises';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -81,7 +80,7 @@ export async function checkSafetensorsIndex(dir: string, opts: SafetensorsIndexO
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(await readRegularFile(file, maxBytes, { noFollow: true }));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await readRegularFile(file, maxBytes, { noFollow: !opts.followedLinks?.has(file) }));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     add('safetensors-index.not-json', 'high', e.code ? `cannot read (${e.code})` : 'is not valid UTF-8');

@@ -1,4 +1,3 @@
-import { lstat, realpath } from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
 import { lstat, open, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -80,7 +79,8 @@ export interface OnnxAudit {
 export async function auditOnnx(file: string, opts: OnnxAuditOptions = {}): Promise<OnnxAudit> {
   let bytes: Buffer;
   try {
-    bytes = await readRegularFile(file, MAX_INLINE_GRAPH_BYTES, { noFollow: true });
+    // A snapshot's graph is a validated link: read the blob it names, never follow a link here.
+    bytes = await readRegularFile(opts.followedLinks?.get(file) ?? file, MAX_INLINE_GRAPH_BYTES, { noFollow: true });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EFBIG') return failed(file, `${file}: ${e.message}, past protobuf's 2 GiB limit; no loader can read it either`);

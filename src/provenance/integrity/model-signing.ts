@@ -284,7 +284,13 @@ export async function compareSignedResources(manifest: Manifest, st: ModelSignin
   }
   const alg = NODE_HASH[st.hashType];
   if (!alg) return { ok: false, error: `hash_type ${JSON.stringify(st.hashType)} cannot be computed offline with node:crypto (supported: sha256, blake2b)` };
-  const abs = (p: string) => path.join(manifest.dir, ...p.split('/'));
+  // A snapshot's files are links the manifest validated; hash the blob each one names (no link is followed here).
+  const snap = manifest.hfSnapshot;
+  const blobOf = new Map(manifest.files.filter((f) => f.blob).map((f) => [f.path, (f.blob as { name: string }).name]));
+  const abs = (p: string) => {
+    const blob = snap ? blobOf.get(p) : undefined;
+    return snap && blob ? path.join(snap.blobsDir, blob) : path.join(manifest.dir, ...p.split('/'));
+  };
   const signed = new Set<string>();
 
   if (st.method === 'files') {
