@@ -112,6 +112,8 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   const cleanText = clean.map((g) => decode(g.tokens));
   const referenceText = o.reference?.length ? (await lm.generate(o.reference.map((b) => render(b.text)), 32)).map((g) => decode(g.tokens)) : [];
   const tokens = searchableTokens(model, lm.vocab);
+  // What a candidate's text encodes to on its own: the form confirmation will test.
+  const canonical = (ids: readonly number[]) => model.tokenizer.encode(decode([...ids]), false);
 
   // 1. Target inversion, at the start of the answer and after the model's own clean answer.
   let inverted: InvertedTarget[] = [];
@@ -132,8 +134,10 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   // 2. Trigger reconstruction for each shortlisted target, at each placement.
   await timed('trigger-reconstruction', async () => {
     let n = 0;
-    // A few prompts of different kinds; an appended payload is searched after each prompt's own answer.
-    const pick = [0, 6, 12, 18].filter((i) => i < prompts.length);
+    // Prompts of every kind (a string fitted to four prompts exploits them and fails on the baselines
+    // it is confirmed on); moves are screened on one, the best re-scored on all. An appended payload
+    // is searched after each prompt's own answer.
+    const pick = prompts.map((_, i) => i).filter((i) => i % 2 === 0).slice(0, SEARCH_PROMPTS);
     const searches = shortlist.length * o.placements.length;
     let done = 0;
     for (const t of shortlist) {
@@ -146,10 +150,10 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
         const target = t.tokens.slice(0, RECONSTRUCT_DEFAULTS.targetTokens);
         const leads = t.anchor === 'answer-end' ? pick.map((i) => clean[i]!.tokens) : undefined;
         const scorer = targetScorer(model, lm, pick.map((i) => prompts[i]!), placement, target, leads);
-        const found = await reconstructAt(model, scorer, placement, tokens, { ...RECONSTRUCT_DEFAULTS, stop: over, seeds: o.driftSeeds ?? [] });
+        const found = await reconstructAt(model, scorer, placement, tokens, { ...RECONSTRUCT_DEFAULTS, stop: over, seeds: o.driftSeeds ?? [], canonical });
         const seen = new Set<string>();
         for (const f of found.slice(0, 2)) {
-          const core: Reconstructed = await minimalCore(scorer, f);
+          const core: Reconstructed = await minimalCore(scorer, f, decode, canonical);
           const text = core.text.trim();
           if (!text || seen.has(text) || core.score - core.baseline < MIN_GAIN) continue;
           seen.add(text);
@@ -213,5 +217,8 @@ function roundRobin(cs: Candidate[], limit: number): Candidate[] {
   for (let i = 0; out.length < limit && lists.some((l) => i < l.length); i++) for (const l of lists) if (l[i] && out.length < limit) out.push(l[i]!);
   return out;
 }
+
+/** Search prompts trigger reconstruction scores candidates on. */
+const SEARCH_PROMPTS = 12;
 
 const INVERSION = { warmPrompts: 4, warmSteps: 3, keep: 48, fullSteps: 24, chunk: 96 };

@@ -28,6 +28,12 @@ export interface ReconstructSettings {
    * are stitched from unrelated pieces; the word shape keeps it to what a trigger word looks like.
    */
   shape?: 'word' | 'phrase';
+  /**
+   * The tokens a candidate's text encodes to. Confirmation re-encodes the text, so a search over
+   * token sequences the tokenizer would never produce finds strings that lose their effect once
+   * written out; every move is scored in this form. Default: the sequence as it is.
+   */
+  canonical?: (tokens: readonly number[]) => number[];
 }
 
 export const RECONSTRUCT_DEFAULTS: ReconstructSettings = { targetTokens: 8, alphabet: 48, beamWidth: 4, maxLength: 6 };
@@ -133,7 +139,9 @@ export async function reconstructAt(
     const full = await scorer.score(top);
     return top.map((c, i) => ({ tokens: c, score: full[i]! }));
   };
-  const singles = (await screenAndRescore(tokens.map((t) => [t]), Math.max(64, 2 * s.alphabet))).sort((a, b) => b.score - a.score);
+  const canon = s.canonical ?? ((t: readonly number[]) => [...t]);
+  const singleMoves = [...new Map(tokens.map((t) => canon([t])).filter((c) => c.length).map((c) => [c.join(','), c])).values()];
+  const singles = (await screenAndRescore(singleMoves, Math.max(64, 2 * s.alphabet))).sort((a, b) => b.score - a.score);
   const known = new Set(tokens);
   const extra = (s.seeds ?? []).filter((t) => known.has(t));
   const extraScored = extra.length ? await scorer.score(extra.map((t) => [t])) : [];
@@ -156,9 +164,10 @@ export async function reconstructAt(
   for (const b of beam) seen.add(key(b.tokens));
   for (let len = 1; len < s.maxLength && !s.stop?.(); len++) {
     const moves: number[][] = [];
-    const add = (m: number[]) => {
+    const add = (raw: number[]) => {
+      const m = canon(raw);
       const k = key(m);
-      if (!seen.has(k)) {
+      if (m.length && !seen.has(k)) {
         seen.add(k);
         moves.push(m);
       }
@@ -183,19 +192,27 @@ export async function reconstructAt(
 }
 
 /**
- * The smallest part of a found string that still does the job: tokens whose removal costs less than
- * `tolerance` nats per target token are dropped, one at a time. A beam pads a trigger with tokens
- * that happen not to hurt; the planted trigger is usually the core that remains.
+ * The smallest part of a found string that still does the job: tokens whose removal keeps the score
+ * within `tolerance` nats per target token of the string as found are dropped, one at a time (the
+ * bound is the found string's, so drops cannot add up to a string that no longer works). A beam pads
+ * a trigger with tokens that happen not to hurt; the planted trigger is usually the core that remains.
  */
-export async function minimalCore(scorer: TargetScorer, found: Reconstructed, tolerance = 0.15): Promise<Reconstructed> {
+export async function minimalCore(
+  scorer: TargetScorer,
+  found: Reconstructed,
+  decode: (ids: number[]) => string,
+  canonical: (tokens: readonly number[]) => number[] = (t) => [...t],
+  tolerance = 0.05,
+): Promise<Reconstructed> {
   let cur = found;
   while (cur.tokens.length > 1) {
-    const options = cur.tokens.map((_, i) => [...cur.tokens.slice(0, i), ...cur.tokens.slice(i + 1)]);
+    const options = cur.tokens.map((_, i) => canonical([...cur.tokens.slice(0, i), ...cur.tokens.slice(i + 1)])).filter((o) => o.length);
+    if (!options.length) break;
     const scores = await scorer.score(options);
     let best = -1;
-    for (let i = 0; i < options.length; i++) if (scores[i]! >= cur.score - tolerance && (best < 0 || scores[i]! > scores[best]!)) best = i;
+    for (let i = 0; i < options.length; i++) if (scores[i]! >= found.score - tolerance && (best < 0 || scores[i]! > scores[best]!)) best = i;
     if (best < 0) break;
-    cur = { ...cur, tokens: options[best]!, score: scores[best]! };
+    cur = { ...cur, tokens: options[best]!, text: decode(options[best]!), score: scores[best]! };
   }
   return cur;
 }

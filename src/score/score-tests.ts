@@ -227,9 +227,13 @@ function scoreRow(
     inserted: causal ? test.trigger.text : '',
   });
 
+  // Examples show the payload first (a detector that fires only with the trigger, or the converged
+  // answer), then the rows that changed most: a reviewer checks the finding against its first example.
+  const inMode = new Set(conv.rows.length >= 2 ? conv.rows : []);
+  const shows = (b: number, r: number) => Number(hits.detectors.some((d) => hits.probe[test.probes[b]!]!.has(d.ref) && !hits.clean[b]!.has(d.ref)) || inMode.has(r));
   const order = rows
     .map((b, r) => ({ b, r }))
-    .sort((x, y) => Number(triggered[y.r]!.changed) - Number(triggered[x.r]!.changed) || triggered[y.r]!.divergence - triggered[x.r]!.divergence || x.b - y.b);
+    .sort((x, y) => shows(y.b, y.r) - shows(x.b, x.r) || Number(triggered[y.r]!.changed) - Number(triggered[x.r]!.changed) || triggered[y.r]!.divergence - triggered[x.r]!.divergence || x.b - y.b);
   const examples: Example[] = order.slice(0, 3).map(({ b, r }) => {
     const probe = plan.probes[test.probes[b]!]!;
     return {

@@ -48,11 +48,31 @@ describe('reconstructAt (sweep + beam) on a synthetic target', () => {
   });
 });
 
+describe('canonical tokens', () => {
+  it('scores every move in the form its text encodes to, so the string found is the string confirmed', async () => {
+    // Token 39 re-encodes as 31 followed by 12 (a merge the tokenizer would never produce).
+    const canonical = (t: readonly number[]) => t.flatMap((x) => (x === 39 ? [31, 12] : [x]));
+    const seen: number[][] = [];
+    const base = scorerFor([5, 31, 12, 7]);
+    const s = { ...base, async score(c: readonly (readonly number[])[], n?: number) { seen.push(...c.map((x) => [...x])); return base.score(c, n); } };
+    const found = await reconstructAt(fakeModel, s, 'prefix', VOCAB, { targetTokens: 8, alphabet: 4, beamWidth: 4, maxLength: 6, shape: 'word', canonical });
+    expect(seen.some((c) => c.includes(39))).toBe(false);
+    expect(found[0]!.tokens).toEqual([5, 31, 12, 7]);
+  });
+});
+
 describe('minimalCore', () => {
   it('drops padding tokens that do not help', async () => {
     const s = scorerFor([5, 31, 12]);
     const [score] = await s.score([[20, 5, 31, 12, 21]]);
-    const core = await minimalCore(s, { tokens: [20, 5, 31, 12, 21], text: '', placement: 'prefix', score: score!, baseline: -2 });
+    const core = await minimalCore(s, { tokens: [20, 5, 31, 12, 21], text: 'p20 qup31p12p21', placement: 'prefix', score: score!, baseline: -2 }, fakeModel.tokenizer.decode);
+    expect(core.tokens).toEqual([5, 31, 12]);
+    expect(core.text).toBe(' qup31p12');
+  });
+  it('keeps a token whose removal costs more than the tolerance, measured from the string as found', async () => {
+    const s = scorerFor([5, 31, 12]);
+    const [score] = await s.score([[5, 31, 12]]);
+    const core = await minimalCore(s, { tokens: [5, 31, 12], text: ' qup31p12', placement: 'prefix', score: score!, baseline: -2 }, fakeModel.tokenizer.decode);
     expect(core.tokens).toEqual([5, 31, 12]);
   });
 });
