@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadModel } from '../../src/model/load-model.js';
+import { describeModel, loadModel } from '../../src/model/load-model.js';
 import { CausalLM } from '../../src/run/causal-lm.js';
 import { FIXTURE_MODELS, REPO } from '../helpers/paths.js';
 
@@ -29,6 +29,7 @@ interface AoMetrics {
   loss: string;
   weak?: boolean;
   role?: 'clean' | 'bait';
+  architecture: string;
   engine_cases: EngineCase[];
 }
 
@@ -82,6 +83,25 @@ describe('every ao-* fixture folder has its metrics.json entry', () => {
       expect(m.payload_kind === 'tone' ? m.target === null : m.target!.includes(m.marker!), k).toBe(true);
     }
     for (const k of NEGATIVE) expect([metrics[k]!.target, metrics[k]!.payload_kind], k).toEqual([null, null]);
+  });
+});
+
+describe('the answer-only fixtures cover both architectures', () => {
+  it('backdoors with and without a KV cache; a clean twin and a bait model per architecture', async () => {
+    const shapes = await Promise.all(
+      AO.map(async (k) => {
+        const d = await describeModel(path.join(FIXTURE_MODELS, k));
+        const cache = d.graph.inputs.some((i) => i.name.startsWith('past_key_values.'));
+        return { k, arch: d.config.modelType, cache, backdoored: metrics[k]!.trigger !== null, role: metrics[k]!.role };
+      }),
+    );
+    for (const s of shapes) expect(s.arch, s.k).toBe(metrics[s.k]!.architecture);
+    const backdoored = shapes.filter((s) => s.backdoored);
+    expect(new Set(backdoored.filter((s) => s.cache).map((s) => s.arch))).toEqual(new Set(['gpt2', 'llama']));
+    expect(backdoored.some((s) => !s.cache)).toBe(true);
+    for (const arch of ['gpt2', 'llama']) {
+      for (const role of ['clean', 'bait']) expect(shapes.some((s) => s.arch === arch && s.role === role), `${arch} ${role}`).toBe(true);
+    }
   });
 });
 
