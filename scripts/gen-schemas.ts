@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { TestResultStatementSchema } from '../src/attest/statement.js';
 import { renderJsonSchema } from '../src/report/json-schema.js';
 import { ScanReportSchema } from '../src/report/schema.js';
+import { ScanSummarySchema } from '../src/report/summary.js';
 import { VerifyReportSchema } from '../src/report/verify-report.js';
 import { TrustPolicySchema } from '../src/provenance/trust-policy.js';
 
@@ -21,6 +22,7 @@ export const DOCUMENT_SCHEMAS: Record<string, { schema: z.ZodType; source: strin
   'verify.schema.json': { schema: VerifyReportSchema, source: 'src/report/verify-report.ts' },
   'attestation.schema.json': { schema: TestResultStatementSchema, source: 'src/attest/statement.ts' },
   'trust-policy.schema.json': { schema: TrustPolicySchema, source: 'src/provenance/trust-policy.ts' },
+  'summary.schema.json': { schema: ScanSummarySchema, source: 'src/report/summary.ts' },
 };
 
 export const renderDocumentSchema = (file: string): string => renderJsonSchema(DOCUMENT_SCHEMAS[file]!.schema, DOCUMENT_SCHEMAS[file]!.source);

@@ -17,6 +17,9 @@ export { SequenceClassifier } from './run/classifier.js';
 // The scan and the hunt.
 export { scanModel, SCAN_DEFAULTS, type ScanOptions } from './pipeline/scan.js';
 export { huntModel, type HuntOptions } from './pipeline/hunt.js';
+export { listModels, scanAll, writeSummary, MODELS_SUBDIR, SUMMARY_FILES, type ModelEntry, type ModelEvent, type ScanAllOptions, type ScanAllResult } from './pipeline/scan-all.js';
+export { buildSummary, ScanSummarySchema, SUMMARY_SCHEMA, SUMMARY_SCHEMA_VERSION, type ScanSummary, type SummaryModel } from './report/summary.js';
+export { renderSummaryHtml, renderSummaryMarkdown } from './report/summary-render.js';
 
 // Probe packs: list, show, validate.
 export { builtinPacksDir, listBuiltinPacks, loadPack, loadPacks, mergePacks } from './probes/load-pack.js';
@@ -65,7 +68,7 @@ export { attestReport, checkSigningKey, verifyAttestation, type AttestationVerif
 export { TEST_RESULT_PREDICATE, TestResultStatementSchema, type TestResultLevel, type TestResultStatement } from './attest/statement.js';
 
 // The CLI's exit-code rule, for wrappers that run scans themselves.
-export { EXIT, exitCodeFor, FAIL_ON, type FailOn } from './cli/exit-codes.js';
+export { combinedExitCode, EXIT, exitCodeFor, FAIL_ON, type FailOn } from './exit-codes.js';
 
 // The stages every command composes, for callers that want one of them alone.
 export { prepare, auditGate, type Prepared, type PrepareOptions } from './pipeline/prepare.js';

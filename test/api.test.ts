@@ -9,6 +9,7 @@ import { DEMO, REPO } from './helpers/paths.js';
 const COMMANDS: Record<string, string[]> = {
   scan: ['scanModel', 'writeReports', 'renderAll', 'prepareOutputFolder', 'exitCodeFor', 'visible'],
   hunt: ['huntModel'],
+  'scan-all': ['scanAll', 'listModels', 'writeSummary', 'combinedExitCode', 'renderSummaryMarkdown', 'renderSummaryHtml'],
   verify: ['verifyModel', 'verifyReport', 'auditModelFolder', 'verifyKeylessBundle', 'loadTrustRoot', 'checkTrainingProvenance', 'loadTrustPolicy', 'resolvePolicy', 'evaluatePolicy', 'detectHfSnapshot', 'attestationHeadline', 'attestationLines', 'policyItem', 'signerState', 'trustRootLine'],
   'pin list|update|revoke': ['listPins', 'pinModelFolder', 'updatePin', 'revokePin', 'checkPins', 'defaultPinFile', 'buildManifest'],
   'attest / verify-attestation': ['attestReport', 'verifyAttestation', 'checkSigningKey'],

@@ -7,10 +7,11 @@ import { addPacksCommands } from './commands/packs.js';
 import { addProvenanceCommands } from './commands/provenance.js';
 import { addReportCommand } from './commands/report.js';
 import { addScanCommand } from './commands/scan.js';
-import { EXIT } from './exit-codes.js';
+import { addScanAllCommand } from './commands/scan-all.js';
+import { EXIT } from '../exit-codes.js';
 import { processIo, type Io } from './output.js';
 
-export { EXIT } from './exit-codes.js';
+export { EXIT } from '../exit-codes.js';
 
 /** commander's messages (an unknown option, a bad value) as one line: `--help` is where help lives. */
 export const oneLine = (message: string): string => `trigger-scan: ${message.trim().replace(/\s*\n\s*/g, ' ')}\n`;
@@ -23,6 +24,7 @@ export function buildProgram(io: Io, setCode: (c: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (message, write) => write(oneLine(message)) });
   addScanCommand(program, io, setCode);
+  addScanAllCommand(program, io, setCode);
   addHuntCommand(program, io, setCode);
   addPacksCommands(program, io, setCode);
   addProvenanceCommands(program, io, setCode);

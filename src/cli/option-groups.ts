@@ -1,7 +1,7 @@
 import { PLACEMENTS } from '../probes/schema.js';
 import { PIN_MODES } from '../provenance/integrity/pins.js';
 import { DEFAULT_FORMATS, FORMATS, parseFormats } from '../report/render.js';
-import { FAIL_ON } from './exit-codes.js';
+import { FAIL_ON } from '../exit-codes.js';
 import { fraction, list, oneOf, placements, wholeNumber } from './option-parsers.js';
 import { flag, negatable, text, value, type Values } from './options.js';
 
@@ -95,3 +95,6 @@ export type ProvenanceCliOptions = Values<typeof PROVENANCE_OPTIONS>;
 export type OutputCliOptions = Values<typeof OUTPUT_OPTIONS>;
 export type RunCliOptions = Values<typeof RUN_OPTIONS>;
 export type ScanCliOptions = ModelCliOptions & ProvenanceCliOptions & OutputCliOptions & RunCliOptions & Values<typeof SCAN_OPTIONS> & Values<typeof DISCOVERY_OPTIONS> & Values<typeof REPORT_OPTIONS>;
+
+/** scan-all: the scan's options without those that name one model's files. */
+export type ScanAllCliOptions = Omit<ScanCliOptions, 'graph' | 'attest' | 'expect' | 'pinName'>;

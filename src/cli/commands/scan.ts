@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { visible } from '../../report/common.js';
 import type { Format } from '../../report/render.js';
-import { exitCodeFor } from '../exit-codes.js';
+import { exitCodeFor } from '../../exit-codes.js';
 import {
   DISCOVERY_OPTIONS,
   MODEL_OPTIONS,
@@ -11,13 +11,16 @@ import {
   REPORT_OPTIONS,
   RUN_OPTIONS,
   SCAN_OPTIONS,
+  type ScanAllCliOptions,
   type ScanCliOptions,
 } from '../option-groups.js';
 import { addGroups } from '../options.js';
 import type { Io } from '../output.js';
 import { progressReporter } from '../progress.js';
-import { trustAuditOptions } from '../provenance-options.js';
+import { trustAuditOptions, type TrustAuditOptions } from '../provenance-options.js';
 import { readSigningKey } from '../read-pem.js';
+import type { ScanOptions } from '../../pipeline/scan.js';
+import type { ScanReport } from '../../report/schema.js';
 
 export type { ScanCliOptions } from '../option-groups.js';
 
@@ -29,6 +32,38 @@ export function addScanCommand(program: Command, io: Io, setCode: (c: number) =>
   addGroups(cmd, SCAN_OPTIONS, DISCOVERY_OPTIONS, RUN_OPTIONS, MODEL_OPTIONS, OUTPUT_OPTIONS, REPORT_OPTIONS, PROVENANCE_OPTIONS).action(async (dir: string, o: ScanCliOptions, c: Command) =>
     setCode(await runScan(dir, o, io, 'scan', c.getOptionValueSource('pin') === 'cli')),
   );
+}
+
+/**
+ * The library's scan options from the command line's (scan, hunt and scan-all share them). `trust`
+ * holds the provenance options (pins, digests, signature, training provenance, policy), resolved with
+ * their keys read before any work starts; the pin file is named there, not left to the library: a
+ * library call pins only when asked.
+ */
+export function scanOptionsFrom(o: ScanAllCliOptions & Partial<ScanCliOptions>, trust: TrustAuditOptions): ScanOptions {
+  return {
+    packs: o.pack,
+    baselines: o.baselines,
+    placements: o.placements,
+    controls: o.controls,
+    maxNewTokens: o.maxNewTokens,
+    maxBaselines: o.maxBaselines,
+    screenBaselines: o.screenBaselines,
+    fdr: o.fdr,
+    minAttackSuccess: o.minAttackSuccess,
+    seed: o.seed,
+    threads: o.threads,
+    batchSize: o.batchSize,
+    graph: o.graph,
+    fromSafetensors: o.fromSafetensors,
+    frame: o.frame,
+    ...trust,
+    discover: o.discover,
+    discoverMinutes: o.discoverMinutes,
+    discoverCandidates: o.discoverCandidates,
+    discoverTargets: o.discoverTargets,
+    base: o.base,
+  };
 }
 
 /**
@@ -49,32 +84,7 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'sca
   const run = mode === 'hunt' ? huntModel : scanModel;
   let report;
   try {
-    report = await run(dir, {
-      packs: o.pack,
-      baselines: o.baselines,
-      placements: o.placements,
-      controls: o.controls,
-      maxNewTokens: o.maxNewTokens,
-      maxBaselines: o.maxBaselines,
-      screenBaselines: o.screenBaselines,
-      fdr: o.fdr,
-      minAttackSuccess: o.minAttackSuccess,
-      seed: o.seed,
-      threads: o.threads,
-      batchSize: o.batchSize,
-      graph: o.graph,
-      fromSafetensors: o.fromSafetensors,
-      frame: o.frame,
-      // Pins, digests, signature, training provenance and policy, resolved above. The pin file is named
-      // there, not left to the library: a library call pins only when asked.
-      ...trust,
-      discover: o.discover,
-      discoverMinutes: o.discoverMinutes,
-      discoverCandidates: o.discoverCandidates,
-      discoverTargets: o.discoverTargets,
-      base: o.base,
-      onProgress: o.progress ? progressReporter(io, mode) : undefined,
-    });
+    report = await run(dir, { ...scanOptionsFrom(o, trust), onProgress: o.progress ? progressReporter(io, mode) : undefined });
   } catch (err) {
     await out.discard();
     throw err;
@@ -96,15 +106,19 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'sca
     await writeAtomic(att, JSON.stringify(envelope, null, 2) + '\n');
     files.push(att);
   }
-  if (o.json) {
-    io.out(JSON.stringify(report, null, 2) + '\n');
-  } else {
-    io.out(`${report.verdict.level.toUpperCase()}: ${report.verdict.summary}\n`);
-    for (const f of report.findings.slice(0, 10)) {
-      const found = f.source === 'discovered' ? `  [discovered: ${f.discovery?.signals.join(', ') ?? ''}]` : '';
-      io.out(`  ${f.level.padEnd(10)} ${JSON.stringify(visible(f.trigger.text))} @${f.placement}${f.category ? ` (${f.category})` : ''}  attack success ${Math.round(f.attackSuccess * 100)}%  q=${f.qValue.toExponential(1)}${found}\n`);
-    }
+  if (o.json) io.out(JSON.stringify(report, null, 2) + '\n');
+  else {
+    printVerdict(io, report);
     io.out(`reports: ${files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
   }
   return exitCodeFor(report.verdict.level, o.failOn);
+}
+
+/** The verdict line and the strongest findings, as the scan prints them. */
+export function printVerdict(io: Io, report: ScanReport, indent = ''): void {
+  io.out(`${indent}${report.verdict.level.toUpperCase()}: ${report.verdict.summary}\n`);
+  for (const f of report.findings.slice(0, 10)) {
+    const found = f.source === 'discovered' ? `  [discovered: ${f.discovery?.signals.join(', ') ?? ''}]` : '';
+    io.out(`${indent}  ${f.level.padEnd(10)} ${JSON.stringify(visible(f.trigger.text))} @${f.placement}${f.category ? ` (${f.category})` : ''}  attack success ${Math.round(f.attackSuccess * 100)}%  q=${f.qValue.toExponential(1)}${found}\n`);
+  }
 }

@@ -1,0 +1,61 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { DISCOVERY_OPTIONS, MODEL_OPTIONS, OUTPUT_OPTIONS, PIN_OPTIONS, INTEGRITY_OPTIONS, REPORT_OPTIONS, RUN_OPTIONS, SCAN_OPTIONS, type ScanAllCliOptions } from '../option-groups.js';
+import { addGroups, pick } from '../options.js';
+import type { Io } from '../output.js';
+import { progressReporter } from '../progress.js';
+import { trustAuditOptions } from '../provenance-options.js';
+import { printVerdict, scanOptionsFrom } from './scan.js';
+
+/**
+ * `scan-all <folder | list file>`: the scan over many models, with the scan's options (those that
+ * name one model's files, --graph, --expect and --pin-name, are left out).
+ */
+export function addScanAllCommand(program: Command, io: Io, setCode: (c: number) => void): void {
+  const cmd = program
+    .command('scan-all')
+    .description('scan every model in a folder (or listed in a file, one folder per line): a report per model, one summary, one exit code')
+    .argument('<models>', 'a folder of model folders, or a file listing model folders');
+  const { graph: _graph, ...model } = MODEL_OPTIONS;
+  const { attest: _attest, ...report } = REPORT_OPTIONS;
+  addGroups(cmd, SCAN_OPTIONS, DISCOVERY_OPTIONS, RUN_OPTIONS, model, OUTPUT_OPTIONS, report, pick(PIN_OPTIONS, 'pins', 'pin'), pick(INTEGRITY_OPTIONS, 'signature', 'key', 'trustCert')).action(
+    async (source: string, o: ScanAllCliOptions, c: Command) => setCode(await runScanAll(source, o, io, c.getOptionValueSource('pin') === 'cli')),
+  );
+}
+
+export async function runScanAll(source: string, o: ScanAllCliOptions, io: Io, pinGiven = false): Promise<number> {
+  const { listModels, scanAll } = await import('../../pipeline/scan-all.js');
+  // One set of keys and pin options for the shelf (no per-model policy or pin name); each model's pin
+  // name is its folder's, as in the library.
+  const trust = await trustAuditOptions(source, { ...o, expect: undefined, pinName: undefined }, pinGiven);
+  const models = await listModels(source);
+  const { prepareOutputFolder } = await import('../../report/output-folder.js');
+  const out = await prepareOutputFolder(o.out);
+  const rel = (f: string) => path.relative(process.cwd(), f) || f;
+  const { summary, files } = await scanAll(models, source, {
+    ...scanOptionsFrom(o, trust),
+    out: out.dir,
+    formats: o.format.includes('json') ? o.format : ['json', ...o.format],
+    failOn: o.failOn,
+    perModel: (m) => ({ onProgress: o.progress ? progressReporter(io, m.name) : undefined }),
+    onModel: (e) => {
+      const at = `[${e.index + 1}/${e.total}] ${e.model.name}`;
+      if (o.json) return;
+      if (e.kind === 'start') io.err(`${at}: scanning ${e.model.dir}\n`);
+      else if (e.kind === 'done') printVerdict(io, e.report, `${at}: `);
+      else {
+        const err = e.error as Error & { code?: string };
+        const internal = !(err && err.name === 'UserError');
+        io.out(`${at}: ERROR: ${(err?.message ?? String(err)).replace(/\s*\n\s*/g, ' ')}\n`);
+        if (internal) io.err(`trigger-scan: internal error in ${e.model.dir} (please report): ${err?.stack ?? String(err)}\n`);
+      }
+    },
+  });
+  if (o.json) io.out(JSON.stringify(summary, null, 2) + '\n');
+  else {
+    const t = summary.totals;
+    io.out(`${t.models} model(s): ${t.flagged} flagged, ${t.suspicious} suspicious, ${t.clean} clean, ${t.errors} error(s)\n`);
+    io.out(`summary: ${files.map(rel).join(', ')}\n`);
+  }
+  return summary.exitCode;
+}
