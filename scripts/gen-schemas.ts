@@ -10,6 +10,8 @@ import type { z } from 'zod';
 import { TestResultStatementSchema } from '../src/attest/statement.js';
 import { renderJsonSchema } from '../src/report/json-schema.js';
 import { ScanReportSchema } from '../src/report/schema.js';
+import { ReportDiffSchema } from '../src/report/diff.js';
+import { HistoryEntrySchema } from '../src/report/history.js';
 import { ScanSummarySchema } from '../src/report/summary.js';
 import { VerifyReportSchema } from '../src/report/verify-report.js';
 import { TrustPolicySchema } from '../src/provenance/trust-policy.js';
@@ -23,6 +25,8 @@ export const DOCUMENT_SCHEMAS: Record<string, { schema: z.ZodType; source: strin
   'attestation.schema.json': { schema: TestResultStatementSchema, source: 'src/attest/statement.ts' },
   'trust-policy.schema.json': { schema: TrustPolicySchema, source: 'src/provenance/trust-policy.ts' },
   'summary.schema.json': { schema: ScanSummarySchema, source: 'src/report/summary.ts' },
+  'diff.schema.json': { schema: ReportDiffSchema, source: 'src/report/diff.ts' },
+  'history.schema.json': { schema: HistoryEntrySchema, source: 'src/report/history.ts' },
 };
 
 export const renderDocumentSchema = (file: string): string => renderJsonSchema(DOCUMENT_SCHEMAS[file]!.schema, DOCUMENT_SCHEMAS[file]!.source);

@@ -20,6 +20,8 @@ export { huntModel, type HuntOptions } from './pipeline/hunt.js';
 export { listModels, scanAll, writeSummary, MODELS_SUBDIR, SUMMARY_FILES, type ModelEntry, type ModelEvent, type ScanAllOptions, type ScanAllResult } from './pipeline/scan-all.js';
 export { buildSummary, ScanSummarySchema, SUMMARY_SCHEMA, SUMMARY_SCHEMA_VERSION, type ScanSummary, type SummaryModel } from './report/summary.js';
 export { renderSummaryHtml, renderSummaryMarkdown } from './report/summary-render.js';
+export { diffFails, diffReports, findingKey, renderDiffText, ReportDiffSchema, DIFF_FAIL_ON, type DiffFailOn, type ReportDiff } from './report/diff.js';
+export { appendHistory, historyEntry, readHistory, recordHistory, renderHistoryHtml, trendChart, HistoryEntrySchema, HISTORY_FILE, type HistoryEntry } from './report/history.js';
 
 // Probe packs: list, show, validate.
 export { builtinPacksDir, listBuiltinPacks, loadPack, loadPacks, mergePacks } from './probes/load-pack.js';

@@ -8,6 +8,7 @@ import { addProvenanceCommands } from './commands/provenance.js';
 import { addReportCommand } from './commands/report.js';
 import { addScanCommand } from './commands/scan.js';
 import { addScanAllCommand } from './commands/scan-all.js';
+import { addDiffCommand } from './commands/diff.js';
 import { EXIT } from '../exit-codes.js';
 import { processIo, type Io } from './output.js';
 
@@ -29,6 +30,7 @@ export function buildProgram(io: Io, setCode: (c: number) => void): Command {
   addPacksCommands(program, io, setCode);
   addProvenanceCommands(program, io, setCode);
   addReportCommand(program, io, setCode);
+  addDiffCommand(program, io, setCode);
   addInspectCommand(program, io, setCode);
   return program;
 }

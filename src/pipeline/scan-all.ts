@@ -11,6 +11,7 @@ import { combinedExitCode, EXIT, exitCodeFor, type FailOn } from '../exit-codes.
 import { makeFolder, writeAtomic } from '../report/output-folder.js';
 import { renderAll, type Format } from '../report/render.js';
 import type { ScanReport } from '../report/schema.js';
+import { byModel, historyEntry, recordHistory, trendChart, type HistoryEntry } from '../report/history.js';
 import { buildSummary, type ScanSummary, type SummaryModel } from '../report/summary.js';
 import { renderSummaryHtml, renderSummaryMarkdown } from '../report/summary-render.js';
 import { scanModel, type ScanOptions } from './scan.js';
@@ -92,7 +93,7 @@ export interface ScanAllOptions extends ScanOptions {
 
 export interface ScanAllResult {
   summary: ScanSummary;
-  /** summary.json, summary.md, summary.html. */
+  /** summary.json, summary.md, summary.html, history.jsonl, history.html. */
   files: string[];
 }
 
@@ -119,6 +120,7 @@ export async function scanAll(models: readonly ModelEntry[], source: string, o: 
   const failOn = o.failOn ?? 'flagged';
   const rows: SummaryModel[] = [];
   const codes: number[] = [];
+  const history: HistoryEntry[] = [];
   await makeFolder(o.out);
   for (const [index, m] of models.entries()) {
     const total = models.length;
@@ -130,6 +132,7 @@ export async function scanAll(models: readonly ModelEntry[], source: string, o: 
       const files = await renderAll(report, o.formats ?? ['json', 'md', 'html'], dir);
       rows.push(modelRow(m, report, `${MODELS_SUBDIR}/${m.name}/report.json`, Date.now() - t0));
       codes.push(exitCodeFor(report.verdict.level, failOn));
+      history.push(historyEntry(report, m.name));
       o.onModel?.({ kind: 'done', index, total, model: m, report, files });
     } catch (err) {
       rows.push(errorRow(m, err, Date.now() - t0));
@@ -138,7 +141,9 @@ export async function scanAll(models: readonly ModelEntry[], source: string, o: 
     }
   }
   const summary = buildSummary({ source, failOn, exitCode: combinedExitCode(codes), models: rows, startedAt, finishedAt: new Date() });
-  const files = await writeSummary(summary, o.out);
+  const recorded = await recordHistory(o.out, history);
+  const trends = new Map([...byModel(recorded.entries)].map(([name, es]) => [name, trendChart(es)] as const));
+  const files = [...(await writeSummary(summary, o.out, trends)), ...recorded.files];
   return { summary, files };
 }
 

@@ -11,7 +11,7 @@ import { makeFolder as makeFolderOf, removeFolders } from '../util/make-folder.j
  */
 
 /** Files trigger-scan writes into a report folder; only their temporaries are ever removed. */
-export const OUTPUT_FILES = ['report.json', 'report.md', 'report.html', 'report.sarif', 'report.junit.xml', 'report.intoto.json', 'summary.json', 'summary.md', 'summary.html'] as const;
+export const OUTPUT_FILES = ['report.json', 'report.md', 'report.html', 'report.sarif', 'report.junit.xml', 'report.intoto.json', 'summary.json', 'summary.md', 'summary.html', 'history.html'] as const;
 const WRITE_TEST = '.trigger-scan-write-test';
 const TEMP = /^(.+)\.(\d+)\.tmp$/;
 

@@ -4,6 +4,7 @@
  */
 import { clip, fmtQ, pct } from './common.js';
 import { esc } from './html.js';
+import { htmlPage } from './html-page.js';
 import { mdCode, mdText, visible } from './markdown.js';
 import type { ScanSummary, SummaryModel } from './summary.js';
 
@@ -67,28 +68,12 @@ export function renderSummaryHtml(s: ScanSummary, extras: SummaryExtras = new Ma
     const trend = extras.get(m.name) ?? '';
     return `<tr><td>${text(m.name)}<br><code class="note">${text(clip(m.dir, 80))}</code></td><td>${badge(m)}</td><td class="num">${m.flagged}</td><td class="num">${m.suspicious}</td><td class="num">${m.tests}</td><td>${top}</td><td>${trend}</td><td>${link}</td></tr>`;
   });
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>trigger-scan: ${t.models} model(s), ${t.flagged} flagged</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-<h1>trigger-scan: ${t.models} model(s)</h1>
+  return htmlPage(`trigger-scan: ${t.models} model(s), ${t.flagged} flagged`, CSS, `<h1>trigger-scan: ${t.models} model(s)</h1>
 <p>${t.flagged} flagged, ${t.suspicious} suspicious, ${t.clean} clean, ${t.errors} could not be scanned${t.incomplete ? `, ${t.incomplete} scanned in part` : ''}. Exit code <strong>${s.exitCode}</strong> (--fail-on ${text(s.failOn)}). Source <code>${text(s.source)}</code>, ${esc(s.run.startedAt)} → ${esc(s.run.finishedAt)}.</p>
 <div class="scroll" tabindex="0" role="region" aria-label="Models"><table>
 <thead><tr><th scope="col">model</th><th scope="col">verdict</th><th scope="col">flagged</th><th scope="col">suspicious</th><th scope="col">tests</th><th scope="col">top finding or error</th><th scope="col">history</th><th scope="col">details</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody></table></div>
-<p class="note">Written by trigger-scan ${esc(s.tool.version)}. Self-contained: no scripts, fonts or network requests.</p>
-</main>
-</body>
-</html>
-`;
+<p class="note">Written by trigger-scan ${esc(s.tool.version)}. Self-contained: no scripts, fonts or network requests.</p>`);
 }

