@@ -2,6 +2,7 @@ import { PLACEMENTS } from '../probes/schema.js';
 import { PIN_MODES } from '../provenance/integrity/pins.js';
 import { DEFAULT_FORMATS, FORMATS, parseFormats } from '../report/render.js';
 import { FAIL_ON } from '../exit-codes.js';
+import { LOG_FORMATS } from './log.js';
 import { fraction, list, oneOf, placements, wholeNumber } from './option-parsers.js';
 import { flag, negatable, text, value, type Values } from './options.js';
 
@@ -51,6 +52,8 @@ export const OUTPUT_OPTIONS = {
   out: text('--out <dir>', 'report folder', 'reports'),
   json: flag('--json', 'print the report JSON on stdout instead of the summary'),
   progress: negatable('--no-progress', 'no progress output'),
+  quiet: flag('--quiet', 'print nothing but errors (and the --json document, if asked for)'),
+  logFormat: value('--log-format <format>', `log lines on stderr: text, or json (one JSON event per line: start, progress, finding, warning, end, error)`, oneOf(LOG_FORMATS), 'text'),
   failOn: value('--fail-on <level>', `exit 1 when the verdict reaches this level (${FAIL_ON.join(', ')})`, oneOf(FAIL_ON), 'flagged'),
 };
 

@@ -29,6 +29,8 @@ export interface ScanOptions extends PrepareOptions, DiscoveryOptions {
   /** Sequential testing: baselines of the screening slice; 0 tests every trigger on every baseline (default: a quarter and at least 12, from 36 baselines). */
   screenBaselines?: number | undefined;
   onProgress?: ((done: number, total: number, phase: string) => void) | undefined;
+  /** Something the operator should know that does not stop the scan (one line, no newline). */
+  onNotice?: ((message: string) => void) | undefined;
 }
 
 export const SCAN_DEFAULTS = {

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { DISCOVERY_OPTIONS, MODEL_OPTIONS, OUTPUT_OPTIONS, PIN_OPTIONS, INTEGRITY_OPTIONS, REPORT_OPTIONS, RUN_OPTIONS, SCAN_OPTIONS, type ScanAllCliOptions } from '../option-groups.js';
 import { addGroups, pick } from '../options.js';
 import type { Io } from '../output.js';
-import { progressReporter } from '../progress.js';
+import { EXIT, exitCodeFor } from '../../exit-codes.js';
+import { createLog } from '../log.js';
 import { trustAuditOptions } from '../provenance-options.js';
 import { printVerdict, scanOptionsFrom } from './scan.js';
 
@@ -24,35 +25,47 @@ export function addScanAllCommand(program: Command, io: Io, setCode: (c: number)
 }
 
 export async function runScanAll(source: string, o: ScanAllCliOptions, io: Io, pinGiven = false): Promise<number> {
-  const { listModels, scanAll } = await import('../../pipeline/scan-all.js');
+  const { listModels, scanAll, MODELS_SUBDIR } = await import('../../pipeline/scan-all.js');
   // One set of keys and pin options for the shelf (no per-model policy or pin name); each model's pin
   // name is its folder's, as in the library.
   const trust = await trustAuditOptions(source, { ...o, expect: undefined, pinName: undefined }, pinGiven);
+  const log = createLog(io, o);
   const models = await listModels(source);
   const { prepareOutputFolder } = await import('../../report/output-folder.js');
   const out = await prepareOutputFolder(o.out);
+  const t0 = Date.now();
+  log.emit({ event: 'start', command: 'scan-all', models: models.length, out: out.dir });
   const rel = (f: string) => path.relative(process.cwd(), f) || f;
   const { summary, files } = await scanAll(models, source, {
     ...scanOptionsFrom(o, trust),
     out: out.dir,
     formats: o.format.includes('json') ? o.format : ['json', ...o.format],
     failOn: o.failOn,
-    perModel: (m) => ({ onProgress: o.progress ? progressReporter(io, m.name) : undefined }),
+    perModel: (m) => ({ onProgress: log.progress(m.name, o.progress) }),
+    onNotice: log.warn,
     onModel: (e) => {
       const at = `[${e.index + 1}/${e.total}] ${e.model.name}`;
-      if (o.json) return;
-      if (e.kind === 'start') io.err(`${at}: scanning ${e.model.dir}\n`);
-      else if (e.kind === 'done') printVerdict(io, e.report, `${at}: `);
-      else {
+      if (e.kind === 'start') {
+        log.emit({ event: 'start', command: 'scan', model: e.model.dir, out: path.join(out.dir, MODELS_SUBDIR, e.model.name) });
+        if (log.format === 'text' && !log.quiet) io.err(`${at}: scanning ${e.model.dir}\n`);
+      } else if (e.kind === 'done') {
+        log.findings(e.model.dir, e.report);
+        log.emit({ event: 'end', command: 'scan', model: e.model.dir, verdict: e.report.verdict.level, exitCode: exitCodeFor(e.report.verdict.level, o.failOn), files: e.files, durationMs: e.report.run.durationMs });
+        if (!o.json && log.results) printVerdict(io, e.report, `${at}: `);
+      } else {
         const err = e.error as Error & { code?: string };
         const internal = !(err && err.name === 'UserError');
-        io.out(`${at}: ERROR: ${(err?.message ?? String(err)).replace(/\s*\n\s*/g, ' ')}\n`);
-        if (internal) io.err(`trigger-scan: internal error in ${e.model.dir} (please report): ${err?.stack ?? String(err)}\n`);
+        const message = `${e.model.dir}: ${internal ? `internal error (please report): ${err?.stack ?? String(err)}` : (err?.message ?? String(err)).replace(/\s*\n\s*/g, ' ')}`;
+        // A model that could not be scanned is a result of the night (its row on stdout) and, for a
+        // collector or a bug report, a log line.
+        if (log.format === 'json' || internal) log.emit({ event: 'error', exitCode: internal ? EXIT.internal : EXIT.usage, message });
+        if (!o.json && log.results) io.out(`${at}: ERROR: ${(err?.message ?? String(err)).replace(/\s*\n\s*/g, ' ')}\n`);
       }
     },
   });
+  log.emit({ event: 'end', command: 'scan-all', exitCode: summary.exitCode, files, durationMs: Date.now() - t0 });
   if (o.json) io.out(JSON.stringify(summary, null, 2) + '\n');
-  else {
+  else if (log.results) {
     const t = summary.totals;
     io.out(`${t.models} model(s): ${t.flagged} flagged, ${t.suspicious} suspicious, ${t.clean} clean, ${t.errors} error(s)\n`);
     io.out(`summary: ${files.map(rel).join(', ')}\n`);

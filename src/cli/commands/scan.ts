@@ -16,8 +16,8 @@ import {
 } from '../option-groups.js';
 import { addGroups } from '../options.js';
 import type { Io } from '../output.js';
-import { progressReporter } from '../progress.js';
 import { trustAuditOptions, type TrustAuditOptions } from '../provenance-options.js';
+import { createLog, paintLevel } from '../log.js';
 import { readSigningKey } from '../read-pem.js';
 import type { ScanOptions } from '../../pipeline/scan.js';
 import type { ScanReport } from '../../report/schema.js';
@@ -76,15 +76,18 @@ export function scanOptionsFrom(o: ScanAllCliOptions & Partial<ScanCliOptions>, 
 export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'scan' | 'hunt' = 'scan', pinGiven = false): Promise<number> {
   const trust = await trustAuditOptions(dir, o, pinGiven);
   const attestKeyPem = o.attest ? await readSigningKey(o.attest) : undefined;
+  const log = createLog(io, o);
   const { prepareOutputFolder } = await import('../../report/output-folder.js');
   const out = await prepareOutputFolder(o.out);
+  const t0 = Date.now();
+  log.emit({ event: 'start', command: mode, model: dir, out: out.dir });
 
   const { scanModel } = await import('../../pipeline/scan.js');
   const { huntModel } = await import('../../pipeline/hunt.js');
   const run = mode === 'hunt' ? huntModel : scanModel;
   let report;
   try {
-    report = await run(dir, { ...scanOptionsFrom(o, trust), onProgress: o.progress ? progressReporter(io, mode) : undefined });
+    report = await run(dir, { ...scanOptionsFrom(o, trust), onProgress: log.progress(mode, o.progress), onNotice: log.warn });
   } catch (err) {
     await out.discard();
     throw err;
@@ -108,17 +111,20 @@ export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'sca
   }
   const { historyEntry, recordHistory } = await import('../../report/history.js');
   files.push(...(await recordHistory(out.dir, [historyEntry(report, path.basename(path.resolve(dir)))])).files);
+  const code = exitCodeFor(report.verdict.level, o.failOn);
+  log.findings(dir, report);
+  log.emit({ event: 'end', command: mode, model: dir, verdict: report.verdict.level, exitCode: code, files, durationMs: Date.now() - t0 });
   if (o.json) io.out(JSON.stringify(report, null, 2) + '\n');
-  else {
+  else if (log.results) {
     printVerdict(io, report);
     io.out(`reports: ${files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
   }
-  return exitCodeFor(report.verdict.level, o.failOn);
+  return code;
 }
 
 /** The verdict line and the strongest findings, as the scan prints them. */
 export function printVerdict(io: Io, report: ScanReport, indent = ''): void {
-  io.out(`${indent}${report.verdict.level.toUpperCase()}: ${report.verdict.summary}\n`);
+  io.out(`${indent}${paintLevel(report.verdict.level, io.color)}: ${report.verdict.summary}\n`);
   for (const f of report.findings.slice(0, 10)) {
     const found = f.source === 'discovered' ? `  [discovered: ${f.discovery?.signals.join(', ') ?? ''}]` : '';
     io.out(`${indent}  ${f.level.padEnd(10)} ${JSON.stringify(visible(f.trigger.text))} @${f.placement}${f.category ? ` (${f.category})` : ''}  attack success ${Math.round(f.attackSuccess * 100)}%  q=${f.qValue.toExponential(1)}${found}\n`);
