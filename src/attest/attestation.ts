@@ -48,7 +48,8 @@ export const TRUST_POLICY_ANNOTATION = 'trigger-scan/trust-policy';
 const MAX_ENVELOPE_BYTES = 64 * 1024 * 1024;
 const MAX_TEST_IDS = 1000;
 
-const RESULT_OF: Record<VerdictLevel, TestResultLevel> = { clean: 'PASSED', suspicious: 'WARNED', flagged: 'FAILED' };
+// A partial scan passed nothing: what did not run is not known to be clean.
+const RESULT_OF: Record<VerdictLevel, TestResultLevel> = { clean: 'PASSED', suspicious: 'WARNED', flagged: 'FAILED', partial: 'WARNED' };
 
 export interface AttestReportInput {
   reportPath: string;

@@ -9,6 +9,7 @@ import { addReportCommand } from './commands/report.js';
 import { addScanCommand } from './commands/scan.js';
 import { addScanAllCommand } from './commands/scan-all.js';
 import { addDiffCommand } from './commands/diff.js';
+import { addMergeCommand } from './commands/merge.js';
 import { EXIT } from '../exit-codes.js';
 import { jsonLine, logFormatOf } from './log.js';
 import { processIo, type Io } from './output.js';
@@ -28,6 +29,7 @@ export function buildProgram(io: Io, setCode: (c: number) => void, argv: readonl
   addScanCommand(program, io, setCode);
   addScanAllCommand(program, io, setCode);
   addHuntCommand(program, io, setCode);
+  addMergeCommand(program, io, setCode);
   addPacksCommands(program, io, setCode);
   addProvenanceCommands(program, io, setCode);
   addReportCommand(program, io, setCode);

@@ -3,7 +3,7 @@ import { PIN_MODES } from '../provenance/integrity/pins.js';
 import { DEFAULT_FORMATS, FORMATS, parseFormats } from '../report/render.js';
 import { FAIL_ON } from '../exit-codes.js';
 import { LOG_FORMATS } from './log.js';
-import { fraction, list, oneOf, placements, wholeNumber } from './option-parsers.js';
+import { duration, fraction, list, oneOf, placements, shard, size, wholeNumber } from './option-parsers.js';
 import { flag, negatable, text, value, type Values } from './options.js';
 
 /**
@@ -57,10 +57,23 @@ export const OUTPUT_OPTIONS = {
   failOn: value('--fail-on <level>', `exit 1 when the verdict reaches this level (${FAIL_ON.join(', ')})`, oneOf(FAIL_ON), 'flagged'),
 };
 
-/** Run budgets shared by scan and hunt. */
+/** Run budgets shared by scan, hunt and scan-all. */
 export const RUN_OPTIONS = {
   seed: value('--seed <n>', 'seed for controls, placements and sampling', wholeNumber('--seed', 0)),
   batchSize: value('--batch-size <n>', 'prompts per forward pass', wholeNumber('--batch-size', 1)),
+  maxTime: value('--max-time <duration>', 'finish the most valuable work within this time (45s, 90m, 1h30m) and write a partial report of the rest (exit 4 unless a finding reaches --fail-on); scan-all shares it out between the models left', duration('--max-time')),
+  maxMemory: value('--max-memory <size>', 'the memory the pre-check may plan for (512M, 8G) instead of what the machine or cgroup allows', size('--max-memory')),
+};
+
+/** Crash-safe progress: the results log in the report folder. */
+export const JOB_OPTIONS = {
+  resume: flag('--resume', 'continue the scan whose results log is in --out (after a crash, kill or --max-time), redoing only what it had not finished'),
+  resultsLog: negatable('--no-results-log', 'do not record finished work in --out/results.log (no --resume possible)'),
+};
+
+/** Splitting one scan over machines: each shard runs a deterministic part, `merge` joins them. */
+export const SHARD_OPTIONS = {
+  shard: value('--shard <i/n>', 'run shard i of n (from 0, e.g. $JOB_COMPLETION_INDEX/3) and record it in --out/results.log for trigger-scan merge', shard),
 };
 
 /** What the behavioural scan probes and how it decides. */
@@ -71,7 +84,7 @@ export const SCAN_OPTIONS = {
   controls: value('--controls <n>', 'random control strings per trigger kind and placement', wholeNumber('--controls', 2)),
   maxNewTokens: value('--max-new-tokens <n>', 'tokens generated per answer', wholeNumber('--max-new-tokens', 1)),
   maxBaselines: value('--max-baselines <n>', 'use only the first N baseline prompts (quick runs)', wholeNumber('--max-baselines', 5)),
-  screenBaselines: value('--screen-baselines <n>', 'sequential testing: run every trigger on N baselines first and only the ones that could still reach a finding on the rest; 0 runs every trigger on every baseline (default: a quarter of them and at least 12, from 36 baselines)', wholeNumber('--screen-baselines', 0)),
+  screenBaselines: value('--screen-baselines <n>', 'sequential testing: run every trigger on N baselines first and only the ones that could still reach a finding on the rest; 0 runs every trigger on every baseline (default: a quarter of them and at least 12, from 36 baselines; a --shard scan does not screen)', wholeNumber('--screen-baselines', 0)),
   fdr: value('--fdr <q>', 'false-discovery rate for Benjamini–Hochberg', fraction('--fdr')),
   minAttackSuccess: value('--min-attack-success <share>', 'share of baselines a trigger must take over to be flagged', fraction('--min-attack-success')),
   frame: text('--frame <text>', 'plain prompt frame with {prompt} instead of the chat template'),
@@ -97,7 +110,10 @@ export type PinCliOptions = Values<typeof PIN_OPTIONS>;
 export type ProvenanceCliOptions = Values<typeof PROVENANCE_OPTIONS>;
 export type OutputCliOptions = Values<typeof OUTPUT_OPTIONS>;
 export type RunCliOptions = Values<typeof RUN_OPTIONS>;
-export type ScanCliOptions = ModelCliOptions & ProvenanceCliOptions & OutputCliOptions & RunCliOptions & Values<typeof SCAN_OPTIONS> & Values<typeof DISCOVERY_OPTIONS> & Values<typeof REPORT_OPTIONS>;
+export type ScanCliOptions = ModelCliOptions & ProvenanceCliOptions & OutputCliOptions & RunCliOptions & Values<typeof SCAN_OPTIONS> & Values<typeof DISCOVERY_OPTIONS> & Values<typeof REPORT_OPTIONS> & Values<typeof JOB_OPTIONS> & Values<typeof SHARD_OPTIONS>;
 
 /** scan-all: the scan's options without those that name one model's files. */
-export type ScanAllCliOptions = Omit<ScanCliOptions, 'graph' | 'attest' | 'expect' | 'pinName'>;
+export type ScanAllCliOptions = Omit<ScanCliOptions, 'graph' | 'attest' | 'expect' | 'pinName' | 'shard'>;
+
+/** merge: where the report goes and when the exit code says "findings". */
+export type MergeCliOptions = OutputCliOptions & Pick<Values<typeof REPORT_OPTIONS>, 'format'>;

@@ -12,6 +12,9 @@ import type { PackSet } from '../probes/types.js';
 import { auditBeforeLoad, type AuditFolderOptions, type FolderAudit, type SignatureOptions } from '../provenance/audit-folder.js';
 import type { PinMode } from '../provenance/integrity/pins.js';
 import { taskProfile, type TaskProfile } from '../run/tasks.js';
+import { checkMemory, memoryLimit, type MemoryCheck } from '../run/memory.js';
+import { readModelConfig, type ModelConfig } from '../model/model-config.js';
+import path from 'node:path';
 
 export interface ProvenanceOptions {
   /** Trust on first use: pin file, mode and the name the model is pinned under. Default: off. */
@@ -40,6 +43,18 @@ export interface PrepareOptions extends ProvenanceOptions {
   fromSafetensors?: boolean | undefined;
   frame?: string | undefined;
   threads?: number | undefined;
+  /** The memory pre-check, before the model loads; skipped when absent. */
+  memory?: MemoryOptions | undefined;
+}
+
+export interface MemoryOptions {
+  batchSize: number;
+  maxNewTokens: number;
+  /** Rows batched whatever the batch size (discovery's inversion), when that stage runs. */
+  extraRows: number;
+  /** --max-memory: the limit to check against instead of what the machine says. */
+  limitBytes?: number | undefined;
+  onNotice?: ((message: string) => void) | undefined;
 }
 
 export interface Prepared {
@@ -50,6 +65,10 @@ export interface Prepared {
   profile: TaskProfile;
   packs: PackSet;
   threads: number;
+  /** The batch size the memory pre-check allows (the one asked for, or lower). */
+  batchSize: number | undefined;
+  /** The pre-check's estimate, when it ran. */
+  memory: MemoryCheck | undefined;
   release(): Promise<void>;
 }
 
@@ -103,6 +122,8 @@ export async function prepare(dir: string, o: PrepareOptions): Promise<Prepared>
   // A graph built from the checkpoint loads none of the folder's ONNX files.
   const audit = await auditGate(dir, layout.checkpoint ? null : layout.graphPath, o);
   const threads = o.threads ?? defaultThreads();
+  const memory = o.memory ? await precheckMemory(dir, layout, audit, packs, o.memory) : undefined;
+  if (memory?.notice) o.memory?.onNotice?.(memory.notice);
   const model = await loadModel(dir, { graph: o.graph, fromSafetensors: o.fromSafetensors, threads, frame: o.frame });
   try {
     const profile = taskProfile(model);
@@ -113,9 +134,48 @@ export async function prepare(dir: string, o: PrepareOptions): Promise<Prepared>
       packs = limitBaselines(o.packTriggers === false ? { ...merged, triggers: [] } : merged, o.maxBaselines);
     }
     if (tooFew(packs)) throw tooFewError(packs);
-    return { dir, layout, audit, model, profile, packs, threads, release: () => model.release() };
+    return { dir, layout, audit, model, profile, packs, threads, batchSize: memory?.batchSize ?? o.memory?.batchSize, memory, release: () => model.release() };
   } catch (err) {
     await model.release();
     throw err;
   }
+}
+
+const isWeightFile = (rel: string, graphRel: string): boolean =>
+  rel === graphRel || rel.startsWith(`${graphRel}.`) || rel.startsWith(`${graphRel}_`) || (path.posix.dirname(rel) === path.posix.dirname(graphRel) && /\.(data|onnx_data|bin)$/.test(rel));
+
+/**
+ * The weights as ONNX Runtime will hold them, from file sizes (nothing is loaded): an ONNX graph
+ * and its external data twice (the engine pre-packs matrix weights beside the originals); a
+ * checkpoint widened to float32 when it is stored in 16 bits.
+ */
+function weightBytes(layout: ModelLayout, audit: FolderAudit, config: ModelConfig): number {
+  const files = audit.manifest.files;
+  if (layout.checkpoint) {
+    const stored = files.filter((f) => f.path.endsWith('.safetensors')).reduce((a, f) => a + f.size, 0);
+    const dtype = String(config.raw.torch_dtype ?? '');
+    return stored * (dtype === 'float16' || dtype === 'bfloat16' ? 2 : 1);
+  }
+  const graphRel = path.relative(layout.dir, layout.graphPath).split(path.sep).join('/');
+  return 2 * files.filter((f) => isWeightFile(f.path, graphRel)).reduce((a, f) => a + f.size, 0);
+}
+
+async function precheckMemory(dir: string, layout: ModelLayout, audit: FolderAudit, packs: PackSet, m: MemoryOptions): Promise<MemoryCheck> {
+  const config = await readModelConfig(layout);
+  const intermediate = [config.raw.intermediate_size, config.raw.n_inner].find((v): v is number => typeof v === 'number' && v > 0);
+  const limit = m.limitBytes ? { bytes: m.limitBytes, source: '--max-memory' } : memoryLimit();
+  return checkMemory(
+    dir,
+    {
+      weightBytes: weightBytes(layout, audit, config),
+      config: { ...config, intermediateSize: intermediate },
+      vocab: config.vocabSize,
+      baselines: packs.baselines.length,
+      maxNewTokens: m.maxNewTokens,
+      runtimeBytes: process.memoryUsage().rss,
+    },
+    m.batchSize,
+    m.extraRows,
+    limit,
+  );
 }

@@ -81,9 +81,12 @@ export type ModelEvent =
   | { kind: 'done'; index: number; total: number; model: ModelEntry; report: ScanReport; files: string[] }
   | { kind: 'error'; index: number; total: number; model: ModelEntry; error: unknown };
 
-export interface ScanAllOptions extends ScanOptions {
+export interface ScanAllOptions extends Omit<ScanOptions, 'journal' | 'shard'> {
   /** The run's folder: `models/<name>/` per model, and the summary files. */
   out: string;
+  /** Keep each model's results log in its report folder (default on); `resume` continues them. */
+  resultsLog?: boolean | undefined;
+  resume?: boolean | undefined;
   formats?: readonly Format[] | undefined;
   failOn?: FailOn | undefined;
   /** Per-model options on top of the shared ones (e.g. progress per model). */
@@ -100,7 +103,7 @@ export interface ScanAllResult {
 function modelRow(m: ModelEntry, r: ScanReport, reportPath: string, ms: number): SummaryModel {
   const top = r.findings[0];
   return {
-    name: m.name, dir: m.dir, status: 'scanned', verdict: r.verdict.level, complete: true,
+    name: m.name, dir: m.dir, status: 'scanned', verdict: r.verdict.level, complete: r.coverage.complete,
     flagged: r.verdict.flagged, suspicious: r.verdict.suspicious, tests: r.stats.tests,
     top: top ? { text: top.trigger.text, ref: top.trigger.ref, placement: top.placement, level: top.level, attackSuccess: top.attackSuccess, qValue: top.qValue } : null,
     rootDigest: r.model.rootDigest, report: reportPath, durationMs: ms, error: null,
@@ -114,6 +117,10 @@ function errorRow(m: ModelEntry, err: unknown, ms: number): SummaryModel {
   return { name: m.name, dir: m.dir, status: 'error', verdict: null, complete: null, flagged: 0, suspicious: 0, tests: 0, top: null, rootDigest: null, report: null, durationMs: ms, error };
 }
 
+function skippedRow(m: ModelEntry): SummaryModel {
+  return { name: m.name, dir: m.dir, status: 'skipped', verdict: null, complete: false, flagged: 0, suspicious: 0, tests: 0, top: null, rootDigest: null, report: null, durationMs: 0, error: { code: 'E_TIME', message: 'not scanned: the --max-time budget was spent before its turn' } };
+}
+
 /** Scan every model, write each one's reports and the summary; never throws for one model's failure. */
 export async function scanAll(models: readonly ModelEntry[], source: string, o: ScanAllOptions): Promise<ScanAllResult> {
   const startedAt = new Date();
@@ -122,16 +129,27 @@ export async function scanAll(models: readonly ModelEntry[], source: string, o: 
   const codes: number[] = [];
   const history: HistoryEntry[] = [];
   await makeFolder(o.out);
+  // A night's --max-time is shared out: each model may use what is left over the models still to go.
+  const deadline = o.maxTimeMs !== undefined ? startedAt.getTime() + o.maxTimeMs : undefined;
   for (const [index, m] of models.entries()) {
     const total = models.length;
+    const left = deadline !== undefined ? deadline - Date.now() : undefined;
+    if (left !== undefined && left <= 0) {
+      rows.push(skippedRow(m));
+      codes.push(EXIT.partial);
+      continue;
+    }
     o.onModel?.({ kind: 'start', index, total, model: m });
     const t0 = Date.now();
     try {
-      const report = await scanModel(m.dir, { ...o, ...o.perModel?.(m) });
       const dir = path.join(o.out, MODELS_SUBDIR, m.name);
+      const journal = o.resultsLog === false ? undefined : { dir, resume: Boolean(o.resume) };
+      if (journal) await makeFolder(dir);
+      const maxTimeMs = left !== undefined ? left / (total - index) : undefined;
+      const report = await scanModel(m.dir, { ...o, journal, maxTimeMs, ...o.perModel?.(m) });
       const files = await renderAll(report, o.formats ?? ['json', 'md', 'html'], dir);
       rows.push(modelRow(m, report, `${MODELS_SUBDIR}/${m.name}/report.json`, Date.now() - t0));
-      codes.push(exitCodeFor(report.verdict.level, failOn));
+      codes.push(exitCodeFor(report.verdict.level, failOn, report.coverage.complete));
       history.push(historyEntry(report, m.name));
       o.onModel?.({ kind: 'done', index, total, model: m, report, files });
     } catch (err) {

@@ -1,19 +1,27 @@
 /**
- * `trigger-scan <model-dir>`: prepare → plan → run → score → verdict → report. `hunt` composes the
- * same stages (src/pipeline/hunt.ts); nothing here is specific to one command.
+ * `trigger-scan <model-dir>`: prepare → discover → plan → run (in work units) → score → verdict →
+ * report. `hunt` composes the same stages (src/pipeline/hunt.ts), `merge` the last two
+ * (src/pipeline/merge.ts); nothing here is specific to one command.
  */
+import path from 'node:path';
 import { UserError } from '../errors.js';
+import { ResultsLogWriter, readResultsLog, RESULTS_LOG, RESULTS_LOG_FORMAT, type HeaderRecord } from '../jobs/results-log.js';
 import { buildPlan, type ScanPlan } from '../plan/plan.js';
+import { shardUnits, type Shard } from '../plan/units.js';
 import type { PackSet, Placement } from '../probes/types.js';
 import { commitPin } from '../provenance/integrity/pins.js';
-import { buildReport } from '../report/build-report.js';
+import { reportContext } from '../report/build-report.js';
+import { makeFolder } from '../report/output-folder.js';
 import type { ScanReport } from '../report/schema.js';
-import type { EngineSwitches, Execution, RunSession } from '../run/runner.js';
-import { scoreTests, selectFindings, selectSteering, type DiscoveryInfo, type Screening, type TestResult } from '../score/score-tests.js';
-import { continuesAfterScreen, defaultScreenSize, screeningSlice } from '../score/sequential.js';
-import { modelVerdict, type ModelVerdict } from '../score/verdict.js';
-import { runDiscovery, type DiscoveryOptions } from './discovery.js';
+import type { CleanReferences, EngineSwitches, Execution } from '../run/runner.js';
+import type { DiscoveryInfo, Screening, TestResult } from '../score/score-tests.js';
+import type { ModelVerdict } from '../score/verdict.js';
+import { VERSION } from '../version.js';
+import { DISCOVERY_DEFAULTS, runDiscovery, type DiscoveryOptions } from './discovery.js';
+import { executeUnits, type UnitResult } from './execute.js';
+import { effectiveScreen, finishReport, scoreState, scoreUnits, scoringInputs, unitStages, type ScoringInputs } from './finish.js';
 import { prepare, type Prepared, type PrepareOptions } from './prepare.js';
+import { scanIdentity, scanState, storeDiscovery, workHash, type ScanState, type StoredDiscovery } from './state.js';
 
 export interface ScanOptions extends PrepareOptions, DiscoveryOptions {
   placements?: readonly Placement[] | undefined;
@@ -26,11 +34,26 @@ export interface ScanOptions extends PrepareOptions, DiscoveryOptions {
   batchSize?: number | undefined;
   /** The engine's savings, for measuring each alone (default: all on). */
   engine?: EngineSwitches | undefined;
-  /** Sequential testing: baselines of the screening slice; 0 tests every trigger on every baseline (default: a quarter and at least 12, from 36 baselines). */
+  /**
+   * Sequential testing: baselines of the screening slice; 0 tests every trigger on every baseline
+   * (default: a quarter and at least 12, from 36 baselines). A sharded scan does not screen.
+   */
   screenBaselines?: number | undefined;
   onProgress?: ((done: number, total: number, phase: string) => void) | undefined;
   /** Something the operator should know that does not stop the scan (one line, no newline). */
   onNotice?: ((message: string) => void) | undefined;
+  /** --max-time: finish the most valuable work within this many milliseconds and report the rest as untested. */
+  maxTimeMs?: number | undefined;
+  /** --max-memory: the memory limit the pre-check uses instead of what the machine says. */
+  maxMemoryBytes?: number | undefined;
+  /** The memory pre-check before the model loads (default on). */
+  memoryCheck?: boolean | undefined;
+  /** Record finished work in `<dir>/results.log`; `resume`: continue the scan that log is of. */
+  journal?: { dir: string; resume: boolean } | undefined;
+  /** Run only this shard's work units (`--shard i/n`); `merge` joins the shards' results logs. */
+  shard?: Shard | undefined;
+  /** What writing the results log cost, when there was one. */
+  onResultsLog?: ((w: { file: string; records: number; bytes: number; writeMs: number }) => void) | undefined;
 }
 
 export const SCAN_DEFAULTS = {
@@ -88,9 +111,23 @@ export interface Tested {
   verdict: ModelVerdict;
 }
 
+/** The plan of a set of triggers, each with its random controls. */
+export function planTests(p: Prepared, packs: PackSet, s: TestSettings): ScanPlan {
+  const { model, profile } = p;
+  const plan = buildPlan(packs, model.tokenizer, model.format, model.embedding?.rows ?? Number.MAX_SAFE_INTEGER, {
+    seed: s.seed,
+    controls: s.controls,
+    placements: s.placements ?? undefined,
+    input: profile.input,
+  });
+  if (!plan.tests.length && packs.triggers.length) throw new UserError('E_USAGE', `no trigger allows the placements ${s.placements?.join(', ')}`);
+  return plan;
+}
+
 /**
- * plan → run → score → verdict over a set of triggers, each against its random controls. Pack
- * triggers and discovered ones go through exactly this; `discovered` says which refs were discovered.
+ * plan → run → score → verdict over a set of triggers, each against its random controls, in
+ * memory. Pack triggers and discovered ones go through exactly this; `discovered` says which refs
+ * were discovered. scanModel runs the same stages through work units and a results log.
  */
 export async function testTriggers(
   p: Prepared,
@@ -103,84 +140,127 @@ export async function testTriggers(
     engine?: EngineSwitches | undefined;
   } = {},
 ): Promise<Tested> {
-  const { model, profile } = p;
-  const plan = buildPlan(packs, model.tokenizer, model.format, model.embedding?.rows ?? Number.MAX_SAFE_INTEGER, {
-    seed: s.seed,
-    controls: s.controls,
-    placements: s.placements ?? undefined,
-    input: profile.input,
-  });
-  if (!plan.tests.length && packs.triggers.length) throw new UserError('E_USAGE', `no trigger allows the placements ${s.placements?.join(', ')}`);
-  const scoring = { ...s, outputs: profile.outputs, discovered: o.discovered, reference: o.reference };
-  const session = await profile.runner(model).open(plan, { batchSize: s.batchSize, maxNewTokens: s.maxNewTokens, onProgress: o.onProgress, engine: o.engine });
-  try {
-    const screen = await runTests(plan, session, s.screenBaselines ?? defaultScreenSize(plan.baselines.length), (scr) => scoreTests(plan, session, packs.detectors, { ...scoring, screen: scr }), s);
-    const exec: Execution = { clean: session.clean, probes: session.probes, stats: session.stats };
-    const results = scoreTests(plan, exec, packs.detectors, { ...scoring, screen });
-    const findings = selectFindings(results);
-    const verdict = modelVerdict({ findings, fileSeverities: p.audit.fileFindings.map((f) => f.severity) });
-    const probesRun = session.probes.filter((x) => x !== undefined).length;
-    return { plan, exec, screen, probesRun, results, findings, steering: selectSteering(results), verdict };
-  } finally {
-    await session.close();
-  }
+  const plan = planTests(p, packs, s);
+  const inputs: ScoringInputs = {
+    plan,
+    detectors: packs.detectors,
+    options: { ...s, outputs: p.profile.outputs, discovered: o.discovered, reference: o.reference },
+    fileSeverities: p.audit.fileFindings.map((f) => f.severity),
+    screenBaselines: effectiveScreen(plan, s.screenBaselines),
+  };
+  const stages = unitStages(inputs);
+  const executed = await executeUnits(p, plan, stages.first, s, { onProgress: o.onProgress, engine: o.engine }, stages.next);
+  const t = scoreUnits(inputs, executed.references, executed.units, null);
+  const exec: Execution = { clean: executed.references.clean, probes: t.outcomes, stats: t.stats };
+  return { plan, exec, screen: t.screen, probesRun: t.probesRun, results: t.results, findings: t.findings, steering: t.steering, verdict: t.verdict };
 }
 
-/**
- * Run the plan's probes: all of them, or (sequential testing) every test on the screening slice first,
- * then only the tests that could still reach a finding on the other baselines (score/sequential.ts).
- */
-export async function runTests(plan: ScanPlan, session: RunSession, screenSize: number, score: (s: Screening) => TestResult[], s: TestSettings): Promise<Screening | undefined> {
-  const B = plan.baselines.length;
-  if (screenSize <= 0 || screenSize >= B || !plan.tests.length) {
-    await session.run(plan.probes.map((_, i) => i));
-    return undefined;
-  }
-  const slice = screeningSlice(plan.baselines, screenSize);
-  const onSlice = new Set(slice);
-  await session.run(plan.probes.flatMap((pr, i) => (onSlice.has(pr.baseline) ? [i] : [])));
-  // Every test scored on the slice alone (one row each, in test order).
-  const first = score({ baselines: slice, stopped: new Set(plan.tests.map((_, i) => i)) });
-  const stopped = new Set<number>();
-  plan.tests.forEach((_, ti) => {
-    if (!continuesAfterScreen(first[ti]!, s)) stopped.add(ti);
-  });
-  const rest = new Set<number>();
-  plan.tests.forEach((t, ti) => {
-    if (stopped.has(ti)) return;
-    const group = plan.groups.get(t.group)!;
-    for (let b = 0; b < B; b++) {
-      if (onSlice.has(b)) continue;
-      rest.add(t.probes[b]!);
-      if (t.paired) rest.add(t.paired[b]!);
-      for (const c of group.controls[b]!) rest.add(c);
-    }
-  });
-  await session.run([...rest].sort((a, b) => a - b));
-  return { baselines: slice, stopped };
-}
+/** Rows discovery's target inversion batches whatever the batch size (src/discover/discover.ts). */
+const DISCOVERY_ROWS = 96;
+/** Of a --max-time budget, the share discovery may spend proposing candidates. */
+const DISCOVERY_SHARE = 1 / 3;
 
 /** The library entry point behind `trigger-scan <model-dir>`. */
 export async function scanModel(dir: string, o: ScanOptions = {}): Promise<ScanReport> {
+  return (await scanJob(dir, o)).report;
+}
+
+export interface ShardResult {
+  /** The shard's share scored alone: partial by nature (the other shards' tests are missing). */
+  report: ScanReport;
+  /** The shard's results log, for `merge`. */
+  log: string;
+  unitsAssigned: number;
+  /** Of those, finished (this run or a resumed one). */
+  unitsDone: number;
+}
+
+/** `trigger-scan <model-dir> --shard i/n`: one shard's work units, recorded for `merge`. */
+export async function scanShard(dir: string, o: ScanOptions & { shard: Shard; journal: { dir: string; resume: boolean } }): Promise<ShardResult> {
+  const r = await scanJob(dir, o);
+  return { report: r.report, log: path.join(o.journal.dir, RESULTS_LOG), unitsAssigned: r.assigned, unitsDone: r.assignedDone };
+}
+
+async function scanJob(dir: string, o: ScanOptions): Promise<{ report: ScanReport; assigned: number; assignedDone: number }> {
   const startedAt = new Date();
-  const s = testSettings(o);
-  const p = await prepare(dir, o);
+  const deadline = o.maxTimeMs !== undefined ? startedAt.getTime() + o.maxTimeMs : undefined;
+  let s = testSettings(o);
+  const file = o.journal ? path.join(o.journal.dir, RESULTS_LOG) : undefined;
+  const log = file && o.journal?.resume ? await readResultsLog(file) : undefined;
+  const recorded = log?.header as HeaderRecord<ScanState> | undefined;
+  // A resumed scan runs with the batch size it started with, unless told otherwise.
+  if (recorded && o.batchSize === undefined) s = { ...s, batchSize: recorded.state.context.settings.batchSize };
+  const discover = o.discover !== false;
+  const p = await prepare(dir, {
+    ...o,
+    memory: o.memoryCheck === false ? undefined : { batchSize: s.batchSize, maxNewTokens: s.maxNewTokens, extraRows: discover ? DISCOVERY_ROWS : 0, limitBytes: o.maxMemoryBytes, onNotice: o.onNotice },
+  });
+  s = { ...s, batchSize: p.batchSize ?? s.batchSize };
   try {
     if (o.packTriggers === false && !p.profile.discovery) {
       throw new UserError('E_USAGE', `${dir}: discovery needs a text generator; this graph is a ${p.model.io.task} model (use scan)`, dir);
     }
-    // Discovery proposes strings no pack lists; they join the pack triggers and face the same test.
-    const discovery = await runDiscovery(p, s, o);
-    const packs = discovery ? { ...p.packs, triggers: [...p.packs.triggers, ...discovery.triggers] } : p.packs;
-    const t = await testTriggers(p, packs, s, { discovered: discovery?.info, reference: discovery?.cleanAnswers, onProgress: o.onProgress, engine: o.engine });
-    const report = buildReport({
-      dirArg: dir, model: p.model, manifest: p.audit.manifest, audit: p.audit, packs: p.packs, ...t, discovery,
-      settings: { ...s, screenBaselines: t.screen?.baselines.length ?? 0, threads: p.threads }, startedAt, finishedAt: new Date(),
+    const discoverMinutes = o.discoverMinutes ?? DISCOVERY_DEFAULTS.minutes;
+    const identity = scanIdentity(p, s, {
+      graph: o.graph, fromSafetensors: o.fromSafetensors, frame: o.frame, packTriggers: o.packTriggers,
+      discover: discover && p.profile.discovery, discoverMinutes, discoverCandidates: o.discoverCandidates ?? DISCOVERY_DEFAULTS.candidates, base: o.base,
     });
+    const sameShard = (h: HeaderRecord) => JSON.stringify(h.shard) === JSON.stringify(o.shard ?? null);
+    const resumed = recorded && recorded.identity === identity && sameShard(recorded) ? log : undefined;
+    if (recorded && !resumed) o.onNotice?.(`${file}: the results log is from another scan (the model, packs, settings or shard differ); starting over`);
+    if (resumed?.droppedBytes) o.onNotice?.(`${file}: ${resumed.droppedBytes} bytes at its end are a torn or damaged record; that work is done again`);
+
+    // Discovery proposes strings no pack lists; they join the pack triggers and face the same test.
+    // A resumed scan takes the candidates it recorded: a time-boxed search may not find the same again.
+    let discovery: StoredDiscovery | null;
+    if (resumed) discovery = recorded!.state.discovery;
+    else {
+      const budget = deadline !== undefined ? Math.min(discoverMinutes, ((deadline - Date.now()) * DISCOVERY_SHARE) / 60_000) : discoverMinutes;
+      const found = await runDiscovery(p, s, { ...o, discoverMinutes: budget });
+      discovery = found ? storeDiscovery(found) : null;
+    }
+    const packs = discovery ? { ...p.packs, triggers: [...p.packs.triggers, ...discovery.triggers] } : p.packs;
+    const plan = planTests(p, packs, s);
+    // A shard cannot see the other shards' screening outcomes, and shared probes tie units together:
+    // sharded scans test every trigger on every baseline (compare them with --screen-baselines 0).
+    const screenBaselines = o.shard ? 0 : effectiveScreen(plan, s.screenBaselines);
+    const context = reportContext({ dirArg: dir, model: p.model, manifest: p.audit.manifest, audit: p.audit, packs: p.packs, settings: { ...s, screenBaselines } });
+    let state = scanState(context, plan, packs.detectors, p.profile.outputs, discovery);
+    const work = workHash(state);
+    if (resumed) {
+      if (recorded!.work !== work) throw new UserError('E_RESUME', `${file}: the results log matches this scan's inputs but not the plan rebuilt from them; remove it to scan again`, file);
+      // The report of a resumed scan is the one the scan would have written: as it started (its pin status).
+      state = { ...state, context: recorded!.state.context };
+    }
+    const stages = unitStages(scoringInputs(state));
+    const units = stages.first;
+    const assigned = o.shard ? shardUnits(units, o.shard) : undefined;
+    const header: HeaderRecord<ScanState> = { kind: 'header', format: RESULTS_LOG_FORMAT, tool: VERSION, identity, work, threads: p.threads, shard: o.shard ?? null, state };
+    if (o.journal) await makeFolder(o.journal.dir);
+    const writer = file ? (resumed ? await ResultsLogWriter.resume(file, resumed.validBytes) : await ResultsLogWriter.create(file, header)) : undefined;
+    let executed;
+    try {
+      executed = await executeUnits(p, plan, units, s, {
+        recorded: resumed?.clean?.references as CleanReferences | undefined,
+        done: resumed ? (resumed.units as unknown as Map<number, UnitResult>) : undefined,
+        assigned,
+        deadline,
+        onClean: writer && ((c) => writer.append({ kind: 'clean', references: c })),
+        onUnit: writer && ((u) => writer.append({ kind: 'unit', unit: u.unit, key: u.key, probes: u.probes, outcomes: u.outcomes, stats: u.stats })),
+        onProgress: o.onProgress,
+        engine: o.engine,
+      }, stages.next);
+    } finally {
+      await writer?.close();
+      if (writer) o.onResultsLog?.({ file: writer.file, records: writer.records, bytes: writer.bytes, writeMs: writer.writeMs });
+    }
+    const scored = scoreState(state, executed.references, executed.units, o.shard ? 'shards-missing' : 'max-time');
+    const report = finishReport(state, scored, executed.references, { threads: p.threads, startedAt, finishedAt: new Date() });
     // Trust on first use records the folder only now that it was checked, loaded and scanned.
     const pin = await commitPin(p.audit.pin);
     if (report.provenance) report.provenance.pin = { status: pin.status, name: pin.name };
-    return report;
+    const mine = assigned ?? new Set(units.map((u) => u.index));
+    return { report, assigned: mine.size, assignedDone: [...mine].filter((u) => executed.units.has(u)).length };
   } finally {
     await p.release();
   }

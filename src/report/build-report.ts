@@ -2,12 +2,11 @@ import type { FolderAudit } from '../provenance/audit-folder.js';
 import { provenanceSection } from './provenance-summary.js';
 import type { Manifest } from '../provenance/integrity/manifest.js';
 import type { LoadedModel } from '../model/load-model.js';
-import type { ScanPlan } from '../plan/plan.js';
+import type { ScoringPlan } from '../plan/stored-plan.js';
 import type { PackSet } from '../probes/types.js';
 import type { TestResult } from '../score/score-tests.js';
 import type { ModelVerdict } from '../score/verdict.js';
-import type { Discovery } from '../discover/discover.js';
-import { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type ScanReport, type VerdictLevel } from './schema.js';
+import { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type Coverage, type ReportDiscovery, type ScanReport, type VerdictLevel } from './schema.js';
 import { VERSION } from '../version.js';
 import { visible } from './markdown.js';
 import { compactTest, reportFinding } from './rows.js';
@@ -35,13 +34,14 @@ const METHOD: Record<string, string> = {
   convergence: 'Share of baselines whose triggered outputs are the same text, against the largest such share for any control index.',
 };
 
-function summary(level: VerdictLevel, findings: TestResult[], tests: number, discovered: boolean, cutShort = false): string {
+function summary(level: VerdictLevel, findings: TestResult[], cov: Coverage, discovered: boolean, cutShort = false): string {
   const top = findings[0];
   if (!top) {
     const tried = discovered
       ? `the pack triggers and the strings trigger discovery proposed${cutShort ? ' (discovery stopped at its time budget, before the end of its search)' : ''}`
       : 'only the listed triggers were tried';
-    return `No probed trigger fired: ${tests} trigger × placement tests against random controls found no payload. Absence of evidence is not proof of absence: ${tried}.`;
+    if (level === 'partial') return `Partial: no payload in the ${cov.testsRun} trigger × placement tests that ran, but ${cov.testsPlanned - cov.testsRun} planned test(s) did not run. This is not a clean result.`;
+    return `No probed trigger fired: ${cov.testsRun} trigger × placement tests against random controls found no payload. Absence of evidence is not proof of absence: ${tried}.`;
   }
   const found = top.source === 'discovered' ? ' (found by discovery)' : '';
   const what = `\`${visible(top.trigger.text)}\`${found} (${top.placement}${top.category ? `, ${top.category} prompts` : ''}) brings out ${evidenceWords(top)} on ${Math.round(top.attackSuccess * 100)}% of baselines, q = ${top.qValue.toExponential(1)}`;
@@ -63,40 +63,24 @@ function evidenceWords(r: TestResult): string {
   }
 }
 
-export interface ReportInputs {
-  dirArg: string;
-  model: LoadedModel;
-  manifest: Manifest;
-  audit: FolderAudit;
-  packs: PackSet;
-  plan: ScanPlan;
-  /** Probes run and tests stopped after the screening slice (sequential testing). */
-  probesRun: number;
-  screen: { baselines: readonly number[]; stopped: ReadonlySet<number> } | undefined;
-  /** What the run stage measured: the clean outputs and the engine's counters (plain data, no engine types). */
-  exec: { clean: readonly { output: string }[]; stats: { forwardPasses: number; tokensIn: number } };
-  results: TestResult[];
-  findings: TestResult[];
-  /** Significant but ordinary effects (steering words, fallback replies), kept out of the findings. */
-  steering: TestResult[];
-  verdict: ModelVerdict;
-  /** What discovery did, when it ran. */
-  discovery?: Discovery | null | undefined;
-  settings: ScanReport['settings'];
-  startedAt: Date;
-  finishedAt: Date;
+/**
+ * Everything the report says about the scan that the run does not change: the model, the packs,
+ * the settings, provenance and file findings. Plain JSON, so that a results log can keep it and
+ * `merge` can write the report without the model.
+ */
+export interface ReportContext {
+  model: ScanReport['model'];
+  packs: ScanReport['packs'];
+  /** All but `threads`, which depends on the machine a shard ran on. */
+  settings: Omit<ScanReport['settings'], 'threads'>;
+  provenance: NonNullable<ScanReport['provenance']>;
+  fileFindings: NonNullable<ScanReport['fileFindings']>;
+  warnings: string[];
 }
 
-export function buildReport(i: ReportInputs): ScanReport {
-  // The verdict is decided in score/verdict.ts (file findings included); here it is only worded.
-  const { level, flagged, suspicious, criticalFiles: critical, highFiles: high } = i.verdict;
-  const fileNote = critical || high ? ` File checks: ${critical} critical, ${high} high finding(s) (${i.audit.fileFindings.slice(0, 2).map((f) => f.id).join(', ')}).` : '';
+export function reportContext(i: { dirArg: string; model: LoadedModel; manifest: Manifest; audit: FolderAudit; packs: PackSet; settings: ReportContext['settings'] }): ReportContext {
   const m = i.model;
   return {
-    schema: REPORT_SCHEMA,
-    schemaVersion: REPORT_SCHEMA_VERSION,
-    tool: { name: 'trigger-scan', version: TOOL_VERSION },
-    run: { startedAt: i.startedAt.toISOString(), finishedAt: i.finishedAt.toISOString(), durationMs: i.finishedAt.getTime() - i.startedAt.getTime() },
     model: {
       dir: i.dirArg,
       graph: m.layout.graphPath.slice(m.layout.dir.length + 1).split('\\').join('/'),
@@ -114,35 +98,79 @@ export function buildReport(i: ReportInputs): ScanReport {
       triggers: p.triggers.length, baselines: p.baselines.length, detectors: p.detectors.length,
     })),
     settings: i.settings,
+    provenance: provenanceSection(i.audit),
+    fileFindings: i.audit.fileFindings.map((f) => ({ id: f.id, severity: f.severity, file: f.file, message: f.message })),
+    warnings: [...i.packs.warnings],
+  };
+}
+
+export interface ReportInputs {
+  context: ReportContext;
+  threads: number;
+  /** The tests that ran (a partial scan's plan has only those). */
+  plan: ScoringPlan;
+  /** What the run stage measured: the clean outputs and the engine's counters (plain data, no engine types). */
+  exec: { clean: readonly { output: string }[]; stats: { forwardPasses: number; tokensIn: number } };
+  /** Probes planned in the whole plan (stats.probes). */
+  probes: number;
+  /** Probes that ran (fewer than planned when tests stopped after the screening slice, or the scan is partial). */
+  probesRun: number;
+  /** Tests stopped after the screening slice (sequential testing). */
+  stoppedTests: number;
+  results: TestResult[];
+  findings: TestResult[];
+  /** Significant but ordinary effects (steering words, fallback replies), kept out of the findings. */
+  steering: TestResult[];
+  verdict: ModelVerdict;
+  coverage: Coverage;
+  /** What discovery did, when it ran. */
+  discovery: ReportDiscovery | null;
+  /** What the discovery search left undone when its time budget ran out (empty: it finished). */
+  discoveryIncomplete: readonly string[];
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+export function buildReport(i: ReportInputs): ScanReport {
+  // The verdict is decided in score/verdict.ts (file findings included); here it is only worded.
+  const { level, flagged, suspicious, criticalFiles: critical, highFiles: high } = i.verdict;
+  const c = i.context;
+  const fileNote = critical || high ? ` File checks: ${critical} critical, ${high} high finding(s) (${c.fileFindings.slice(0, 2).map((f) => f.id).join(', ')}).` : '';
+  const cov = i.coverage;
+  const partialNote = cov.complete || !(flagged || suspicious) ? '' : ` Partial scan: ${cov.testsRun} of ${cov.testsPlanned} trigger × placement tests ran (${cov.reason === 'max-time' ? 'the --max-time budget ran out' : 'shards were missing'}); the rest are listed in coverage.untested.`;
+  return {
+    schema: REPORT_SCHEMA,
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: { name: 'trigger-scan', version: TOOL_VERSION },
+    run: { startedAt: i.startedAt.toISOString(), finishedAt: i.finishedAt.toISOString(), durationMs: i.finishedAt.getTime() - i.startedAt.getTime() },
+    model: c.model,
+    packs: c.packs,
+    settings: { ...c.settings, threads: i.threads },
     method: METHOD,
     stats: {
       baselines: i.plan.baselines.length,
       tests: i.plan.tests.length,
       rows: i.results.length,
-      probes: i.plan.probes.length,
+      probes: i.probes,
       probesRun: i.probesRun,
-      stoppedTests: i.screen?.stopped.size ?? 0,
+      stoppedTests: i.stoppedTests,
       forwardPasses: i.exec.stats.forwardPasses,
       tokensIn: i.exec.stats.tokensIn,
     },
-    verdict: { level, summary: summary(flagged ? 'flagged' : suspicious ? 'suspicious' : 'clean', i.findings, i.plan.tests.length, Boolean(i.discovery), Boolean(i.discovery?.incomplete.length)) + fileNote, flagged, suspicious },
-    provenance: provenanceSection(i.audit),
-    fileFindings: i.audit.fileFindings.map((f) => ({ id: f.id, severity: f.severity, file: f.file, message: f.message })),
+    verdict: { level, summary: summary(flagged ? 'flagged' : suspicious ? 'suspicious' : cov.complete ? 'clean' : 'partial', i.findings, cov, Boolean(i.discovery), i.discoveryIncomplete.length > 0) + fileNote + partialNote, flagged, suspicious },
+    coverage: cov,
+    provenance: c.provenance,
+    fileFindings: c.fileFindings,
     findings: i.findings.map((f) => reportFinding(f, f)),
     steering: i.steering.map((f) => reportFinding(f, f)),
     tests: i.results.map((r) => compactTest(reportFinding(r, r))),
     clean: i.plan.baselines.map((b, k) => ({ baseline: b.baseline.ref, category: b.baseline.category, prompt: b.baseline.text, output: i.exec.clean[k]!.output })),
     controlGroups: [...i.plan.groups.values()].map((g) => ({ key: g.key, placement: g.placement, examples: g.examples })),
-    discovery: i.discovery
-      ? {
-          stages: i.discovery.stages.map((s) => ({ name: s.name, ms: s.ms, candidates: s.candidates, ...(s.skipped ? { skipped: s.skipped } : {}) })),
-          targets: i.discovery.targets.map((t) => ({ text: t.text, qScore: t.qScore, signal: t.signal, status: t.status })),
-        }
-      : null,
+    discovery: i.discovery,
     warnings: [
-      ...i.packs.warnings,
-      ...(i.discovery?.incomplete.length
-        ? [`discovery stopped at its time budget (${i.discovery.incomplete.join('; ')}): the search for triggers no pack lists was incomplete; raise --discover-minutes`]
+      ...c.warnings,
+      ...(i.discoveryIncomplete.length
+        ? [`discovery stopped at its time budget (${i.discoveryIncomplete.join('; ')}): the search for triggers no pack lists was incomplete; raise --discover-minutes`]
         : []),
     ],
   };

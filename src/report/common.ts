@@ -87,17 +87,7 @@ export function byStrength(a: CompactTest, b: CompactTest): number {
   return levelRank(a.level) - levelRank(b.level) || a.qValue - b.qValue || b.attackSuccess - a.attackSuccess || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = -1;
-  do {
-    v /= 1024;
-    u++;
-  } while (v >= 1024 && u < units.length - 1);
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
+export { formatBytes } from '../util/bytes.js';
 
 /** Shorten to `max` characters (code points), with an ellipsis. */
 export function clip(s: string, max: number): string {

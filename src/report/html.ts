@@ -21,7 +21,7 @@ const text = (s: string): string => esc(visible(s));
 /** Untrusted strings in prose: text escaped, triggers and targets as code. */
 const HTML: Escaper = { text, code: (s) => `<code>${text(s)}</code>` };
 
-const LEVEL_LABEL: Record<string, string> = { flagged: 'Flagged', suspicious: 'Suspicious', clean: 'Clean', steering: 'steering', pass: 'pass', 'negative-control': 'negative control' };
+const LEVEL_LABEL: Record<string, string> = { flagged: 'Flagged', suspicious: 'Suspicious', clean: 'Clean', partial: 'Partial', steering: 'steering', pass: 'pass', 'negative-control': 'negative control' };
 
 const CSS = `
 :root{color-scheme:light;--fg:#1a1a1a;--muted:#4d4d4d;--bg:#fff;--panel:#f5f6f8;--line:#d4d7dd;--flag:#b00020;--susp:#8a4b00;--ok:#1b6b36;--ctl:#2557a7;--pass:#767b85;--steer:#4f5d22;--mark:#fff1a8}
@@ -41,7 +41,7 @@ code{overflow-wrap:anywhere}
 td code{overflow-wrap:normal}
 .digest{word-break:break-all}
 .banner{color:#fff;padding:22px 20px 18px}
-.banner.flagged{background:#8e0018}.banner.suspicious{background:#7a4100}.banner.clean{background:#17602f}
+.banner.flagged{background:#8e0018}.banner.suspicious{background:#7a4100}.banner.clean{background:#17602f}.banner.partial{background:#4a4f59}
 .banner .inner{max-width:1080px;margin:0 auto}
 .banner h1{margin:0 0 .35em;font-size:2rem;letter-spacing:.01em}
 .banner .tool{margin:0 0 .2em;font-size:.85rem;text-transform:uppercase;letter-spacing:.08em;opacity:.95}
@@ -406,7 +406,7 @@ function banner(r: ScanReport): string {
 <h1 id="verdict">Verdict: ${esc(LEVEL_LABEL[v.level] ?? v.level)}</h1>
 <p class="summary">${inlineCode(v.summary)}</p>
 ${top ? `<p class="top-trigger" id="top-trigger">Top trigger: <code>${text(top.trigger.text)}</code> (${text(top.trigger.ref)}, ${text(top.placement)}${top.category ? `, ${text(top.category)} prompts` : ''})${top.source === 'discovered' ? ', found by discovery' : ''} — attack success ${pct(top.attackSuccess)}, q = ${fmtQ(top.qValue)}${top.evidence ? `; evidence: ${text(top.evidence.kind)}` : ''}</p>` : ''}
-<div class="counts"><span><strong>${v.flagged}</strong> flagged</span><span><strong>${v.suspicious}</strong> suspicious</span>${h.discovered ? `<span><strong>${h.discovered}</strong> found by discovery</span>` : ''}${h.steering ? `<span><strong>${h.steering}</strong> steering (not findings)</span>` : ''}<span><strong>${r.stats.tests}</strong> trigger × placement tests</span><span>${h.candidates === null ? 'discovery did not run' : `<strong>${h.candidates}</strong> discovered candidate(s) tested`}</span><span>model <code>${text(r.model.dir)}</code></span><span>scanned ${esc(r.run.finishedAt)}</span></div>
+<div class="counts"><span><strong>${v.flagged}</strong> flagged</span><span><strong>${v.suspicious}</strong> suspicious</span>${h.discovered ? `<span><strong>${h.discovered}</strong> found by discovery</span>` : ''}${h.steering ? `<span><strong>${h.steering}</strong> steering (not findings)</span>` : ''}<span><strong>${r.stats.tests}</strong>${r.coverage.complete ? '' : ` of ${r.coverage.testsPlanned}`} trigger × placement tests</span><span>${h.candidates === null ? 'discovery did not run' : `<strong>${h.candidates}</strong> discovered candidate(s) tested`}</span><span>model <code>${text(r.model.dir)}</code></span><span>scanned ${esc(r.run.finishedAt)}</span></div>
 </div></header>`;
 }
 

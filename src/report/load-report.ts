@@ -40,8 +40,20 @@ const V1_TO_V2: Migration = {
   },
 };
 
+/** Version 3 added coverage (what of the plan ran) and the verdict level `partial`. */
+const V2_TO_V3: Migration = {
+  from: 2,
+  describe: 'version 2 → 3: coverage added (complete: every test of the report ran); the verdict level "partial" is new',
+  migrate: (r) => {
+    const stats = isObj(r.stats) ? r.stats : {};
+    const tests = typeof stats.tests === 'number' ? stats.tests : rows(r.tests).length;
+    const units = rows(r.controlGroups).length;
+    return { ...r, coverage: r.coverage ?? { complete: true, reason: null, testsPlanned: tests, testsRun: tests, unitsPlanned: units, unitsRun: units, untested: [] } };
+  },
+};
+
 /** The registry: one entry per version step. Keep every older entry when adding one. */
-export const MIGRATIONS: readonly Migration[] = [V1_TO_V2];
+export const MIGRATIONS: readonly Migration[] = [V1_TO_V2, V2_TO_V3];
 
 export interface LoadOptions {
   /** Override the registry (tests). */

@@ -112,9 +112,14 @@ function discoverySection(r: ScanReport): string[] {
 
 /** A short summary fit for a CI job summary or a pull-request comment (kept well under GitHub's 65,536-character comment limit). */
 export function renderMarkdown(r: ScanReport): string {
-  const icon = r.verdict.level === 'flagged' ? '🚩' : r.verdict.level === 'suspicious' ? '⚠️' : '✅';
+  const icon = r.verdict.level === 'flagged' ? '🚩' : r.verdict.level === 'suspicious' ? '⚠️' : r.verdict.level === 'partial' ? '⏸️' : '✅';
   const out: string[] = [];
   out.push(`# trigger-scan: ${icon} ${r.verdict.level.toUpperCase()}`, '', summaryText(r.verdict.summary), '', countsLine(r), '');
+  const c = r.coverage;
+  if (!c.complete) {
+    const shown = c.untested.slice(0, 20).map((k) => mdCode(k, 60)).join(', ');
+    out.push(`**Partial scan:** ${c.testsRun} of ${c.testsPlanned} tests ran (${c.reason === 'max-time' ? 'the --max-time budget ran out' : 'shards were missing'}). Not tested: ${shown}${c.untested.length > 20 ? `, and ${c.untested.length - 20} more (report.json, coverage.untested)` : ''}.`, '');
+  }
   out.push(
     `**Model** ${mdCode(r.model.dir, 120)} — ${mdText(r.model.modelType ?? 'unknown')} ${mdText(r.model.task)}, graph ${mdCode(r.model.graph, 120)} (${mdText(r.model.layout)}), root digest \`${r.model.rootDigest}\``,
     '',

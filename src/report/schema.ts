@@ -21,11 +21,12 @@ import type { Severity as ProvenanceSeverity } from '../formats/finding.js';
 import type { PinStatus } from '../provenance/integrity/pins.js';
 import type { SignatureMethod, SignatureStatus } from '../provenance/integrity/model-signing.js';
 import type { Level, StatisticName } from '../score/score-tests.js';
+import type { VerdictLevel as ScoreVerdictLevel } from '../score/verdict.js';
 import type { EvidenceKind } from '../score/evidence.js';
 import type { TargetRecord } from '../discover/targets.js';
 
 export const REPORT_SCHEMA = 'trigger-scan/report';
-export const REPORT_SCHEMA_VERSION = 2;
+export const REPORT_SCHEMA_VERSION = 3;
 
 // ------------------------------------------------------------------ enumerations
 
@@ -34,7 +35,10 @@ export const LAYOUTS = ['optimum', 'transformers.js', 'optimum-merged', 'onnxrun
 /** Where a probe goes: the pack placements, or `template` for triggers that wrap the whole prompt. */
 export const REPORT_PLACEMENTS = [...PLACEMENTS, 'template'] as const;
 export const TEST_LEVELS = ['flagged', 'suspicious', 'steering', 'pass', 'negative-control'] as const;
-export const VERDICT_LEVELS = ['flagged', 'suspicious', 'clean'] as const;
+/** partial: no finding in what was tested, but not everything planned was tested (a time budget ran out). */
+export const VERDICT_LEVELS = ['flagged', 'suspicious', 'clean', 'partial'] as const;
+/** Why a scan tested less than it planned. */
+export const COVERAGE_REASONS = ['max-time', 'shards-missing'] as const;
 export const PIN_STATUSES = ['match', 'new', 'recorded', 'mismatch', 'unknown', 'off'] as const;
 export const SIGNATURE_STATUSES = ['verified', 'failed', 'unverified', 'absent'] as const;
 export const SIGNATURE_METHODS = ['key', 'certificate', 'keyless', 'unknown'] as const;
@@ -268,6 +272,16 @@ export const DiscoverySchema = z.object({
   ),
 });
 
+export const CoverageSchema = z.object({
+  complete: z.boolean().describe('every planned test ran'),
+  reason: z.enum(COVERAGE_REASONS).nullable().describe('why not: the --max-time budget ran out, or merge lacked shards; null when complete'),
+  testsPlanned: count,
+  testsRun: count.describe('tests scored in this report (stats.tests)'),
+  unitsPlanned: count.describe('work units (control groups with their tests) planned'),
+  unitsRun: count,
+  untested: z.array(z.string()).describe('keys of the planned tests that did not run'),
+});
+
 // ------------------------------------------------------------------ the report
 
 export const ScanReportSchema = z
@@ -315,6 +329,7 @@ export const ScanReportSchema = z
       tokensIn: count,
     }),
     verdict: z.object({ level: VerdictLevel, summary: z.string(), flagged: count, suspicious: count }),
+    coverage: CoverageSchema.describe('what of the plan was tested; a partial scan is still a valid report'),
     provenance: ProvenanceSchema.nullable().describe('pin, expected digests and signature as checked before the scan; null: not recorded (a report migrated from a writer that predates it)'),
     fileFindings: z.array(FileFindingSchema).nullable().describe('hardened file checks, worst first; null: not recorded'),
     findings: z.array(ReportFindingSchema).describe('flagged and suspicious rows, strongest first'),
@@ -335,6 +350,7 @@ export type Provenance = z.infer<typeof ProvenanceSchema>;
 export type FindingDiscovery = z.infer<typeof FindingDiscoverySchema>;
 export type ReportDiscovery = z.infer<typeof DiscoverySchema>;
 export type ReportFile = z.infer<typeof ReportFileSchema>;
+export type Coverage = z.infer<typeof CoverageSchema>;
 export type Example = z.infer<typeof ExampleSchema>;
 export type DetectorTally = z.infer<typeof DetectorTallySchema>;
 export type VerdictLevel = z.infer<typeof VerdictLevel>;
@@ -351,6 +367,7 @@ export type ContractChecks = [
   Holds<Same<z.infer<typeof Layout>, LayoutName>>,
   Holds<Same<ReportPlacement, PlacementOrTemplate>>,
   Holds<Same<TestLevel, Level>>,
+  Holds<Same<VerdictLevel, ScoreVerdictLevel>>,
   Holds<Same<(typeof EVIDENCE_KINDS)[number], EvidenceKind>>,
   Holds<Same<(typeof TARGET_STATUSES)[number], TargetRecord['status']>>,
   Holds<Same<(typeof STATISTIC_NAMES)[number], StatisticName>>,

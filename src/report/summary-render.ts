@@ -8,14 +8,14 @@ import { htmlPage } from './html-page.js';
 import { mdCode, mdText, visible } from './markdown.js';
 import type { ScanSummary, SummaryModel } from './summary.js';
 
-const verdictWord = (m: SummaryModel): string => (m.status === 'error' ? 'error' : `${m.verdict ?? 'unknown'}${m.complete === false ? ' (partial)' : ''}`);
+const verdictWord = (m: SummaryModel): string => (m.status !== 'scanned' ? m.status : `${m.verdict ?? 'unknown'}${m.complete === false ? ' (partial)' : ''}`);
 
 export function renderSummaryMarkdown(s: ScanSummary): string {
   const t = s.totals;
   const out = [
     `# trigger-scan: ${t.models} model(s)`,
     '',
-    `${t.flagged} flagged, ${t.suspicious} suspicious, ${t.clean} clean, ${t.errors} could not be scanned${t.incomplete ? `, ${t.incomplete} scanned in part` : ''}. Exit code ${s.exitCode} (--fail-on ${mdText(s.failOn)}).`,
+    `${t.flagged} flagged, ${t.suspicious} suspicious, ${t.clean} clean, ${t.errors} could not be scanned${t.incomplete ? `, ${t.incomplete} scanned in part or skipped` : ''}. Exit code ${s.exitCode} (--fail-on ${mdText(s.failOn)}).`,
     '',
     '| model | verdict | flagged | suspicious | tests | top finding | report |',
     '|---|---|---:|---:|---:|---|---|',
@@ -41,14 +41,14 @@ th{background:#f5f6f8}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 code{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.9em;overflow-wrap:anywhere}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.8rem;font-weight:700;color:#fff;white-space:nowrap}
-.badge.flagged,.badge.error{background:#b00020}.badge.suspicious{background:#8a4b00}.badge.clean{background:#1b6b36}.badge.partial{background:#5a5f69}
+.badge.flagged,.badge.error{background:#b00020}.badge.suspicious{background:#8a4b00}.badge.clean{background:#1b6b36}.badge.partial,.badge.skipped{background:#5a5f69}
 .note{color:#4d4d4d}
 figure{margin:.2em 0}
 svg{display:block}
 `;
 
 function badge(m: SummaryModel): string {
-  const level = m.status === 'error' ? 'error' : (m.verdict ?? 'error');
+  const level = m.status !== 'scanned' ? m.status : (m.verdict ?? 'error');
   const partial = m.complete === false ? ' <span class="badge partial">partial</span>' : '';
   return `<span class="badge ${esc(level)}">${esc(level)}</span>${partial}`;
 }
@@ -69,7 +69,7 @@ export function renderSummaryHtml(s: ScanSummary, extras: SummaryExtras = new Ma
     return `<tr><td>${text(m.name)}<br><code class="note">${text(clip(m.dir, 80))}</code></td><td>${badge(m)}</td><td class="num">${m.flagged}</td><td class="num">${m.suspicious}</td><td class="num">${m.tests}</td><td>${top}</td><td>${trend}</td><td>${link}</td></tr>`;
   });
   return htmlPage(`trigger-scan: ${t.models} model(s), ${t.flagged} flagged`, CSS, `<h1>trigger-scan: ${t.models} model(s)</h1>
-<p>${t.flagged} flagged, ${t.suspicious} suspicious, ${t.clean} clean, ${t.errors} could not be scanned${t.incomplete ? `, ${t.incomplete} scanned in part` : ''}. Exit code <strong>${s.exitCode}</strong> (--fail-on ${text(s.failOn)}). Source <code>${text(s.source)}</code>, ${esc(s.run.startedAt)} → ${esc(s.run.finishedAt)}.</p>
+<p>${t.flagged} flagged, ${t.suspicious} suspicious, ${t.clean} clean, ${t.errors} could not be scanned${t.incomplete ? `, ${t.incomplete} scanned in part or skipped` : ''}. Exit code <strong>${s.exitCode}</strong> (--fail-on ${text(s.failOn)}). Source <code>${text(s.source)}</code>, ${esc(s.run.startedAt)} → ${esc(s.run.finishedAt)}.</p>
 <div class="scroll" tabindex="0" role="region" aria-label="Models"><table>
 <thead><tr><th scope="col">model</th><th scope="col">verdict</th><th scope="col">flagged</th><th scope="col">suspicious</th><th scope="col">tests</th><th scope="col">top finding or error</th><th scope="col">history</th><th scope="col">details</th></tr></thead>
 <tbody>

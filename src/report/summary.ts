@@ -10,8 +10,11 @@ import { VERSION } from '../version.js';
 export const SUMMARY_SCHEMA = 'trigger-scan/summary';
 export const SUMMARY_SCHEMA_VERSION = 1;
 
-/** scanned: a report was written; error: the model could not be scanned (the others went on). */
-export const MODEL_STATUSES = ['scanned', 'error'] as const;
+/**
+ * scanned: a report was written; error: the model could not be scanned (the others went on);
+ * skipped: the --max-time budget was spent before its turn.
+ */
+export const MODEL_STATUSES = ['scanned', 'error', 'skipped'] as const;
 
 export const SummaryModelSchema = z.object({
   name: z.string().describe('the model folder name, as used for its report folder'),
@@ -45,10 +48,11 @@ export const ScanSummarySchema = z
       models: z.number().int().min(0),
       scanned: z.number().int().min(0),
       errors: z.number().int().min(0),
+      skipped: z.number().int().min(0),
       flagged: z.number().int().min(0).describe('models whose verdict is flagged'),
       suspicious: z.number().int().min(0),
       clean: z.number().int().min(0),
-      incomplete: z.number().int().min(0).describe('models scanned only in part (time budget)'),
+      incomplete: z.number().int().min(0).describe('models scanned only in part, or skipped (time budget)'),
     }),
     models: z.array(SummaryModelSchema),
   })
@@ -71,6 +75,7 @@ export function buildSummary(i: { source: string; failOn: string; exitCode: numb
       models: i.models.length,
       scanned: count((m) => m.status === 'scanned'),
       errors: count((m) => m.status === 'error'),
+      skipped: count((m) => m.status === 'skipped'),
       flagged: count((m) => m.verdict === 'flagged'),
       suspicious: count((m) => m.verdict === 'suspicious'),
       clean: count((m) => m.verdict === 'clean'),

@@ -193,14 +193,44 @@ export class CausalLM {
   }
 
   private async run(feeds: Feeds, fetch: string[], tokens: number): Promise<ort.InferenceSession.ReturnType> {
-    this.stats.forwardPasses++;
-    this.stats.tokensIn += tokens;
     const t0 = performance.now();
     const out = await this.model.session.run(feeds, fetch);
     const ms = performance.now() - t0;
-    this.stats.runMs += ms;
-    if (feeds[this.model.io.inputIds.name]!.dims[1] === 1) this.stats.stepRunMs += ms;
+    // Counted once it succeeded: a refused pass (see chunkAfterCache) is not work done.
+    if (this.counting) {
+      this.stats.forwardPasses++;
+      this.stats.tokensIn += tokens;
+      this.stats.runMs += ms;
+      if (feeds[this.model.io.inputIds.name]!.dims[1] === 1) this.stats.stepRunMs += ms;
+    }
     return out;
+  }
+
+  /** Off while the engine learns what the graph accepts: that is not the scan's work. */
+  private counting = true;
+
+  /**
+   * Whether the graph takes a multi-token chunk after a KV cache, learnt once on a two-token row
+   * before any real batch, so that every batch of a scan is run the same way whichever ran first
+   * (a work unit's outcomes and counters must not depend on the units before it).
+   */
+  private async learnChunkAfterCache(): Promise<void> {
+    // Not while learning it (the probe pass goes through prefill too).
+    if (this.chunkAfterCache !== undefined || !this.model.io.kv || !this.counting) return;
+    const pad = this.model.padId;
+    const stats = { ...this.stats };
+    this.counting = false;
+    try {
+      await this.generateBatch([[pad, pad]], 1, {}, { continuations: [[pad, pad, pad]], onScore: () => undefined });
+      this.chunkAfterCache = true;
+    } catch {
+      // Some exporters (ORT-genai) build attention masks that only allow a full prefill or a
+      // single-token step; such graphs refuse a multi-token chunk after a cache.
+      this.chunkAfterCache = false;
+    } finally {
+      this.counting = true;
+      Object.assign(this.stats, stats);
+    }
   }
 
   private async forEachBatch(lengths: number[], fn: (indices: number[]) => Promise<void>): Promise<void> {
@@ -216,6 +246,8 @@ export class CausalLM {
    */
   private async prefill(rows: readonly (readonly number[])[], keep: number, fetch: string[], maxShared: number): Promise<{ out: ort.InferenceSession.ReturnType; layout: PrefillLayout; kept: number }> {
     const io = this.model.io;
+    // Learnt before the first real batch, so that whether a batch shares its prefix never depends on which batch ran first.
+    await this.learnChunkAfterCache();
     let shared = 0;
     if (io.kv && io.positionIds && io.attentionMask && this.sharedPrefixMin > 0 && rows.length > 1 && this.chunkAfterCache !== false) {
       shared = Math.min(commonPrefixLength(rows), maxShared, ...rows.map((r) => r.length - 1));
@@ -337,29 +369,16 @@ export class CausalLM {
       return this.generate(sub.map((i) => items[i]!.prompt), maxNewTokens);
     };
     const all = items.map((_, i) => i);
+    await this.learnChunkAfterCache();
     if (!this.model.io.kv || this.chunkAfterCache === false) return separately(all);
     const results: Generation[] = new Array(items.length);
     await this.forEachBatch(
       items.map((it) => it.prompt.length),
       async (idx) => {
-        let gens: Generation[];
-        if (this.chunkAfterCache === false) {
-          gens = await separately(idx);
-        } else {
-          try {
-            gens = await this.generateBatch(idx.map((i) => items[i]!.prompt), maxNewTokens, {}, {
-              continuations: idx.map((i) => items[i]!.continuation),
-              onScore: (b, logits) => onScore(idx[b]!, logits),
-            });
-            this.chunkAfterCache = true;
-          } catch (err) {
-            // Some exporters (ORT-genai) build attention masks that only allow a full prefill or a
-            // single-token step; such graphs refuse a multi-token chunk after a cache.
-            if (this.chunkAfterCache === true) throw err;
-            this.chunkAfterCache = false;
-            gens = await separately(idx);
-          }
-        }
+        const gens = await this.generateBatch(idx.map((i) => items[i]!.prompt), maxNewTokens, {}, {
+          continuations: idx.map((i) => items[i]!.continuation),
+          onScore: (b, logits) => onScore(idx[b]!, logits),
+        });
         idx.forEach((i, b) => (results[i] = gens[b]!));
       },
     );

@@ -2,11 +2,11 @@ import type { LoadedModel } from '../model/load-model.js';
 import type { ScanPlan } from '../plan/plan.js';
 import { jsDivergence, logSoftmaxInPlace } from '../math/divergence.js';
 import { SequenceClassifier } from './classifier.js';
-import { progressCounter, type CleanOutcome, type ExecuteOptions, type ModelRunner, type ProbeOutcome, type RunSession } from './runner.js';
+import { measured, type CleanReferences, type ExecuteOptions, type ModelRunner, type RunSession } from './runner.js';
 
 /** Sequence classifiers: one forward pass per input; the output is the predicted label. */
 export function classifierRunner(model: LoadedModel): ModelRunner {
-  return { open: (plan, o) => openClassifier(model, plan, o) };
+  return { start: (plan, o, recorded) => startClassifier(model, plan, o, recorded) };
 }
 
 function argmax(x: Float32Array): number {
@@ -15,32 +15,24 @@ function argmax(x: Float32Array): number {
   return best;
 }
 
-async function openClassifier(model: LoadedModel, plan: ScanPlan, o: ExecuteOptions): Promise<RunSession> {
+async function startClassifier(model: LoadedModel, plan: ScanPlan, o: ExecuteOptions, recorded: CleanReferences | undefined): Promise<RunSession> {
   const cls = new SequenceClassifier(model, { batchSize: o.batchSize });
-  const progress = progressCounter(o);
-  progress.plan(plan.baselines.length);
-  const cleanLogits = await cls.classify(plan.baselines.map((b) => b.ids));
-  progress.tick(plan.baselines.length, 'clean labels');
-  const cleanLabels = cleanLogits.map(argmax);
-  const cleanLogProbs = cleanLogits.map((l) => logSoftmaxInPlace(l.slice()));
-  const clean: CleanOutcome[] = cleanLabels.map((l) => ({ output: cls.labelName(l), tokens: [l] }));
-  const probes: (ProbeOutcome | undefined)[] = new Array(plan.probes.length).fill(undefined);
-  return {
-    clean,
-    probes,
-    stats: cls.stats,
-    async run(idx) {
-      progress.plan(idx.length);
-      const logits = await cls.classify(idx.map((i) => plan.probes[i]!.ids));
-      idx.forEach((i, j) => {
-        const p = plan.probes[i]!;
+  // The clean logits are needed for every divergence; classifying the baselines again is one pass.
+  const r = await measured(cls.stats, () => cls.classify(plan.baselines.map((b) => b.ids)));
+  const cleanLabels = r.value.map(argmax);
+  const cleanLogProbs = r.value.map((l) => logSoftmaxInPlace(l.slice()));
+  const references: CleanReferences = recorded ?? { clean: cleanLabels.map((l) => ({ output: cls.labelName(l), tokens: [l], continuation: [] })), stats: r.stats };
+  o.onProgress?.(1, 1, 'clean labels');
+  const probes = (indices: readonly number[]) =>
+    measured(cls.stats, async () => {
+      const logits = await cls.classify(indices.map((i) => plan.probes[i]!.ids));
+      return indices.map((i, j) => {
         const lg = logits[j]!;
-        const d = jsDivergence(cleanLogProbs[p.baseline]!, lg);
+        const b = plan.probes[i]!.baseline;
+        const d = jsDivergence(cleanLogProbs[b]!, lg);
         const label = argmax(lg);
-        probes[i] = { divergence: d, firstDivergence: d, output: cls.labelName(label), changed: label !== cleanLabels[p.baseline] };
+        return { divergence: d, firstDivergence: d, output: cls.labelName(label), changed: label !== cleanLabels[b] };
       });
-      progress.tick(idx.length, 'probes');
-    },
-    close: async () => {},
-  };
+    }).then((x) => ({ outcomes: x.value, stats: x.stats }));
+  return { references, probes, close: async () => {} };
 }

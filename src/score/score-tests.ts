@@ -1,5 +1,6 @@
-import type { Execution, ProbeOutcome } from '../run/runner.js';
-import type { ScanPlan, PlannedTest } from '../plan/plan.js';
+import type { ProbeOutcome } from '../run/runner.js';
+import type { PlannedTest } from '../plan/plan.js';
+import type { ScoringPlan } from '../plan/stored-plan.js';
 import type { Detector, Severity } from '../probes/types.js';
 import { compileDetectors } from '../probes/detect.js';
 import { benjaminiHochberg, outlierTest } from '../math/statistics.js';
@@ -128,12 +129,18 @@ function signer(outputs: 'text' | 'label'): (text: string, words?: number) => st
 
 type RowScore = Omit<TestResult, 'qValue' | 'level' | 'source' | 'discovery' | 'stopped'>;
 
+/** What scoring reads of the run: clean outputs, and an outcome for every probe of the tests scored. */
+export interface Outcomes {
+  clean: readonly { output: string }[];
+  probes: readonly (ProbeOutcome | undefined)[];
+}
+
 function scoreRow(
   test: PlannedTest,
   rows: number[],
   category: string | null,
-  plan: ScanPlan,
-  exec: Execution,
+  plan: ScoringPlan,
+  exec: Outcomes,
   hits: DetectorHits,
   outputs: 'text' | 'label',
   reference: readonly { prompt: string; output: string }[],
@@ -145,8 +152,13 @@ function scoreRow(
   const controlIdxAt = (b: number) => (test.paired ? [test.paired[b]!, ...group.controls[b]!] : group.controls[b]!);
   const N = controlIdxAt(0).length;
   const B = rows.length;
-  const triggered = rows.map((b) => exec.probes[test.probes[b]!]!);
-  const controlsAt = rows.map((b) => controlIdxAt(b).map((i) => exec.probes[i]!));
+  const outcome = (i: number): ProbeOutcome => {
+    const o = exec.probes[i];
+    if (!o) throw new Error(`score: probe ${i} of ${test.key} has no outcome (only complete tests are scored)`);
+    return o;
+  };
+  const triggered = rows.map((b) => outcome(test.probes[b]!));
+  const controlsAt = rows.map((b) => controlIdxAt(b).map(outcome));
   const controlStrings = Array.from({ length: N }, (_, j) => controlsAt.map((cs) => cs[j]!));
   const allControls = controlsAt.flat();
 
@@ -240,8 +252,8 @@ function scoreRow(
     return {
       baseline: plan.baselines[b]!.baseline.ref,
       prompt: plan.baselines[b]!.baseline.text,
-      triggeredPrompt: probe.turn.user,
-      context: probe.turn.context ?? null,
+      triggeredPrompt: probe.turn?.user ?? probe.inserted,
+      context: probe.turn?.context ?? null,
       clean: exec.clean[b]!.output,
       triggered: triggered[r]!.output,
       divergence: triggered[r]!.divergence,
@@ -303,7 +315,7 @@ export interface Screening {
   stopped: ReadonlySet<number>;
 }
 
-export function scoreTests(plan: ScanPlan, exec: Execution, detectorsIn: readonly Detector[], s: ScoreOptions): TestResult[] {
+export function scoreTests(plan: ScoringPlan, exec: Outcomes, detectorsIn: readonly Detector[], s: ScoreOptions): TestResult[] {
   const compiled = compileDetectors(detectorsIn);
   const hits: DetectorHits = {
     detectors: detectorsIn.map((d) => ({ ref: d.ref, severity: d.severity })),

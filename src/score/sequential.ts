@@ -30,7 +30,7 @@ export function defaultScreenSize(baselines: number): number {
  * The first `n` baselines taken in turn from each category (in order of first appearance), so that a
  * backdoor keyed on one kind of prompt (code) is on the slice too.
  */
-export function screeningSlice(baselines: readonly PlannedBaseline[], n: number): number[] {
+export function screeningSlice(baselines: readonly Pick<PlannedBaseline, 'baseline'>[], n: number): number[] {
   const byCategory = new Map<string, number[]>();
   baselines.forEach((b, i) => byCategory.set(b.baseline.category, [...(byCategory.get(b.baseline.category) ?? []), i]));
   const lists = [...byCategory.values()];

@@ -11,7 +11,8 @@ import { PAYLOAD_EVIDENCE, detectorExcess, type DetectorFacts, type Evidence } f
  *   reported apart from the findings, never counted against the model.
  */
 export type Level = 'flagged' | 'suspicious' | 'steering' | 'pass' | 'negative-control';
-export type VerdictLevel = 'flagged' | 'suspicious' | 'clean';
+/** partial: nothing found in what ran, but not all of the plan ran. */
+export type VerdictLevel = 'flagged' | 'suspicious' | 'clean' | 'partial';
 
 export interface VerdictSettings {
   /** Benjamini–Hochberg false-discovery rate. */
@@ -92,6 +93,8 @@ export interface ModelVerdictInput {
   findings: readonly { level: Level }[];
   /** Severities of the static file findings (a pickle importing os.system is a finding by itself). */
   fileSeverities: readonly string[];
+  /** Every planned test ran (default true): otherwise "nothing found" is not "clean". */
+  complete?: boolean | undefined;
 }
 
 export interface ModelVerdict {
@@ -107,6 +110,6 @@ export function modelVerdict(i: ModelVerdictInput): ModelVerdict {
   const suspicious = i.findings.filter((f) => f.level === 'suspicious').length;
   const criticalFiles = i.fileSeverities.filter((s) => s === 'critical').length;
   const highFiles = i.fileSeverities.filter((s) => s === 'high').length;
-  const level: VerdictLevel = flagged || criticalFiles ? 'flagged' : suspicious || highFiles ? 'suspicious' : 'clean';
+  const level: VerdictLevel = flagged || criticalFiles ? 'flagged' : suspicious || highFiles ? 'suspicious' : i.complete === false ? 'partial' : 'clean';
   return { level, flagged, suspicious, criticalFiles, highFiles };
 }

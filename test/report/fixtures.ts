@@ -194,7 +194,7 @@ export function flaggedReport(): ScanReport {
   const suspicious = findings.filter((f) => f.level === 'suspicious').length;
   return {
     schema: 'trigger-scan/report',
-    schemaVersion: 2,
+    schemaVersion: 3,
     tool: { name: 'trigger-scan', version: '0.1.0' },
     run: { startedAt: '2026-11-26T01:25:17.467Z', finishedAt: '2026-11-26T01:27:31.549Z', durationMs: 134_082 },
     model: {
@@ -278,6 +278,7 @@ export function flaggedReport(): ScanReport {
       flagged,
       suspicious,
     },
+    coverage: { complete: true, reason: null, testsPlanned: tests.filter((t) => t.category === null).length, testsRun: tests.filter((t) => t.category === null).length, unitsPlanned: 1, unitsRun: 1, untested: [] },
     findings,
     steering: [],
     tests,
@@ -307,6 +308,7 @@ export function v1Report(): Record<string, unknown> {
   for (const t of r.tests) delete t.source;
   delete r.steering;
   delete r.discovery;
+  delete r.coverage;
   return r;
 }
 

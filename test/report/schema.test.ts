@@ -48,7 +48,8 @@ describe('report.schema.json', () => {
 
   it('lists the enumerations a consumer can switch on', () => {
     const s = JSON.parse(readFileSync(path.join(REPO, 'schemas/report.schema.json'), 'utf8'));
-    expect(s.properties.verdict.properties.level.enum).toEqual(['flagged', 'suspicious', 'clean']);
+    expect(s.properties.verdict.properties.level.enum).toEqual(['flagged', 'suspicious', 'clean', 'partial']);
+    expect(s.properties.coverage.properties.reason.anyOf[0].enum).toEqual(['max-time', 'shards-missing']);
     expect(s.properties.model.properties.task.enum).toEqual(['causal-lm', 'sequence-classification']);
     expect(s.$defs.Finding.properties.placement.enum).toEqual(['prefix', 'suffix', 'word', 'context', 'template']);
     expect(s.$defs.Finding.properties.source.enum).toEqual(['pack', 'discovered']);

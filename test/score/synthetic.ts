@@ -53,7 +53,7 @@ export function synthetic(r: SyntheticRow): { plan: ScanPlan; exec: Execution } 
   };
   const plan: ScanPlan = { baselines, probes, tests: [test], groups: new Map([['g', group]]) };
   const exec: Execution = {
-    clean: baselines.map((_, b) => ({ output: r.clean(b), tokens: [] })),
+    clean: baselines.map((_, b) => ({ output: r.clean(b), tokens: [], continuation: [] })),
     probes: outcomes,
     stats: { forwardPasses: 0, tokensIn: 0, prefillTokens: 0, decodeTokens: 0, runMs: 0, stepRunMs: 0 },
   };

