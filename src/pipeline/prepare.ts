@@ -9,6 +9,7 @@ import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { defaultThreads } from '../model/session.js';
 import { listBuiltinPacks, loadPacks, mergePacks } from '../probes/load-pack.js';
 import type { PackSet } from '../probes/types.js';
+import { checkPackPins, packPinFile, type PackPinStatus } from '../probes/pack-pins.js';
 import { auditBeforeLoad, type AuditFolderOptions, type FolderAudit, type SignatureOptions } from '../provenance/audit-folder.js';
 import type { PinMode } from '../provenance/integrity/pins.js';
 import { taskProfile, type TaskProfile } from '../run/tasks.js';
@@ -45,6 +46,8 @@ export interface PrepareOptions extends ProvenanceOptions {
   threads?: number | undefined;
   /** The memory pre-check, before the model loads; skipped when absent. */
   memory?: MemoryOptions | undefined;
+  /** Something the operator should know that does not stop the scan (one line, no newline). */
+  onNotice?: ((message: string) => void) | undefined;
 }
 
 export interface MemoryOptions {
@@ -54,7 +57,6 @@ export interface MemoryOptions {
   extraRows: number;
   /** --max-memory: the limit to check against instead of what the machine says. */
   limitBytes?: number | undefined;
-  onNotice?: ((message: string) => void) | undefined;
 }
 
 export interface Prepared {
@@ -69,6 +71,8 @@ export interface Prepared {
   batchSize: number | undefined;
   /** The pre-check's estimate, when it ran. */
   memory: MemoryCheck | undefined;
+  /** Trust-on-first-use status of each pack (by name). */
+  packPins: ReadonlyMap<string, PackPinStatus>;
   release(): Promise<void>;
 }
 
@@ -107,6 +111,11 @@ export async function auditGate(dir: string, graphPath: string | null | undefine
 
 export async function prepare(dir: string, o: PrepareOptions): Promise<Prepared> {
   const chosen = await choosePacks(o);
+  // Pinned like the model, before anything heavy: a community pack that changed under the same
+  // version is a warning (recorded in the report), an error with --pin strict.
+  const pins = o.pins?.file ? await checkPackPins(chosen.packs.packs, { file: packPinFile(o.pins.file), mode: o.pins.mode }) : undefined;
+  for (const w of pins?.warnings ?? []) o.onNotice?.(w);
+  const packPins = pins?.statuses ?? new Map<string, PackPinStatus>(chosen.packs.packs.map((p) => [p.name, p.builtin ? 'builtin' : 'off']));
   let packs = limitBaselines(chosen.packs, o.maxBaselines);
   if (o.packTriggers === false) packs = { ...packs, triggers: [] };
   else if (!packs.triggers.length) throw new UserError('E_USAGE', `no triggers in ${chosen.names.join(', ')}`);
@@ -123,7 +132,7 @@ export async function prepare(dir: string, o: PrepareOptions): Promise<Prepared>
   const audit = await auditGate(dir, layout.checkpoint ? null : layout.graphPath, o);
   const threads = o.threads ?? defaultThreads();
   const memory = o.memory ? await precheckMemory(dir, layout, audit, packs, o.memory) : undefined;
-  if (memory?.notice) o.memory?.onNotice?.(memory.notice);
+  if (memory?.notice) o.onNotice?.(memory.notice);
   const model = await loadModel(dir, { graph: o.graph, fromSafetensors: o.fromSafetensors, threads, frame: o.frame });
   try {
     const profile = taskProfile(model);
@@ -134,7 +143,8 @@ export async function prepare(dir: string, o: PrepareOptions): Promise<Prepared>
       packs = limitBaselines(o.packTriggers === false ? { ...merged, triggers: [] } : merged, o.maxBaselines);
     }
     if (tooFew(packs)) throw tooFewError(packs);
-    return { dir, layout, audit, model, profile, packs, threads, batchSize: memory?.batchSize ?? o.memory?.batchSize, memory, release: () => model.release() };
+    if (pins?.warnings.length) packs = { ...packs, warnings: [...packs.warnings, ...pins.warnings] };
+    return { dir, layout, audit, model, profile, packs, threads, batchSize: memory?.batchSize ?? o.memory?.batchSize, memory, packPins, release: () => model.release() };
   } catch (err) {
     await model.release();
     throw err;

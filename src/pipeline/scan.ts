@@ -40,8 +40,6 @@ export interface ScanOptions extends PrepareOptions, DiscoveryOptions {
    */
   screenBaselines?: number | undefined;
   onProgress?: ((done: number, total: number, phase: string) => void) | undefined;
-  /** Something the operator should know that does not stop the scan (one line, no newline). */
-  onNotice?: ((message: string) => void) | undefined;
   /** --max-time: finish the most valuable work within this many milliseconds and report the rest as untested. */
   maxTimeMs?: number | undefined;
   /** --max-memory: the memory limit the pre-check uses instead of what the machine says. */
@@ -193,7 +191,7 @@ async function scanJob(dir: string, o: ScanOptions): Promise<{ report: ScanRepor
   const discover = o.discover !== false;
   const p = await prepare(dir, {
     ...o,
-    memory: o.memoryCheck === false ? undefined : { batchSize: s.batchSize, maxNewTokens: s.maxNewTokens, extraRows: discover ? DISCOVERY_ROWS : 0, limitBytes: o.maxMemoryBytes, onNotice: o.onNotice },
+    memory: o.memoryCheck === false ? undefined : { batchSize: s.batchSize, maxNewTokens: s.maxNewTokens, extraRows: discover ? DISCOVERY_ROWS : 0, limitBytes: o.maxMemoryBytes },
   });
   s = { ...s, batchSize: p.batchSize ?? s.batchSize };
   try {
@@ -224,7 +222,7 @@ async function scanJob(dir: string, o: ScanOptions): Promise<{ report: ScanRepor
     // A shard cannot see the other shards' screening outcomes, and shared probes tie units together:
     // sharded scans test every trigger on every baseline (compare them with --screen-baselines 0).
     const screenBaselines = o.shard ? 0 : effectiveScreen(plan, s.screenBaselines);
-    const context = reportContext({ dirArg: dir, model: p.model, manifest: p.audit.manifest, audit: p.audit, packs: p.packs, settings: { ...s, screenBaselines } });
+    const context = reportContext({ dirArg: dir, model: p.model, manifest: p.audit.manifest, audit: p.audit, packs: p.packs, packPins: p.packPins, settings: { ...s, screenBaselines } });
     let state = scanState(context, plan, packs.detectors, p.profile.outputs, discovery);
     const work = workHash(state);
     if (resumed) {

@@ -13,6 +13,7 @@ import { show } from './escapes.js';
 import { MAX_PACK_BYTES, parsePackSource } from './parse-pack.js';
 import { SLUG_PATTERN } from './schema.js';
 import type { Detector, LoadedPack, PackControls, PackSet, ResolvedTrigger } from './types.js';
+import { findNpmPackPackages, nodeModulesDirs, NPM_SPEC, resolveNpmPack, type NpmPackPackage } from './npm-packs.js';
 
 const PACK_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
 /** Lives next to the built-in packs for editors; it is not a pack. */
@@ -79,6 +80,11 @@ export interface LoadOptions {
  */
 export async function loadPack(nameOrPath: string, opts: LoadOptions = {}): Promise<LoadedPack> {
   const cwd = opts.cwd ?? process.cwd();
+  if (nameOrPath.startsWith(NPM_SPEC)) {
+    const packs = await loadNpmPack(nameOrPath, opts);
+    if (packs.length !== 1) throw new UserError('E_PACK', `${nameOrPath}: the package holds ${packs.length} packs; give it to --pack (which takes them all) or name one of its files`);
+    return packs[0]!;
+  }
   if (SLUG_PATTERN.test(nameOrPath)) return loadBuiltin(nameOrPath);
   const ext = path.extname(nameOrPath).toLowerCase();
   const abs = path.resolve(cwd, nameOrPath);
@@ -92,13 +98,33 @@ export async function loadPack(nameOrPath: string, opts: LoadOptions = {}): Prom
       abs,
     );
   }
-  return readPack(abs, display, false);
+  return readPack(abs, display, { source: 'file', package: undefined });
 }
 
-/** Loads several packs and merges them; see mergePacks. */
+/** Where installed npm pack packages are looked for, from `cwd`. */
+export const npmPackDirs = (opts: LoadOptions = {}): string[] => nodeModulesDirs(opts.cwd ?? process.cwd(), packageRoot());
+
+/** Every pack of the installed package `npm:<name>`; any bad one fails the whole package. */
+export async function loadNpmPack(spec: string, opts: LoadOptions = {}): Promise<LoadedPack[]> {
+  const pkg = await resolveNpmPack(spec, npmPackDirs(opts));
+  return loadPackageFiles(pkg);
+}
+
+async function loadPackageFiles(pkg: NpmPackPackage): Promise<LoadedPack[]> {
+  const origin = { source: 'npm' as const, package: { name: pkg.name, version: pkg.version } };
+  return Promise.all(pkg.packs.map((f) => readPack(f, `npm:${pkg.name}@${pkg.version}/${path.relative(pkg.dir, f).split(path.sep).join('/')}`, origin)));
+}
+
+/** The packs of every installed npm pack package, for `packs list`. */
+export async function listNpmPacks(opts: LoadOptions = {}): Promise<LoadedPack[]> {
+  const pkgs = await findNpmPackPackages(npmPackDirs(opts));
+  return (await Promise.all(pkgs.map(loadPackageFiles))).flat();
+}
+
+/** Loads several packs and merges them; see mergePacks. `npm:<name>` stands for all of a package's packs. */
 export async function loadPacks(namesOrPaths: readonly string[], opts: LoadOptions = {}): Promise<PackSet> {
-  const packs = await Promise.all(namesOrPaths.map((n) => loadPack(n, opts)));
-  return mergePacks(packs);
+  const packs = await Promise.all(namesOrPaths.map((n) => (n.startsWith(NPM_SPEC) ? loadNpmPack(n, opts) : loadPack(n, opts).then((p) => [p]))));
+  return mergePacks(packs.flat());
 }
 
 /**
@@ -181,7 +207,7 @@ async function loadBuiltin(name: string): Promise<LoadedPack> {
   const dir = builtinPacksDir();
   for (const ext of PACK_EXTENSIONS) {
     const abs = path.join(dir, `${name}${ext}`);
-    const pack = await readPack(abs, `probes/${name}${ext}`, true).catch((err: unknown) => {
+    const pack = await readPack(abs, `probes/${name}${ext}`, { source: 'builtin', package: undefined }).catch((err: unknown) => {
       if (isNotFound(err)) return undefined;
       throw err;
     });
@@ -204,7 +230,8 @@ function isNotFound(err: unknown): boolean {
   return err instanceof NotFound;
 }
 
-async function readPack(abs: string, display: string, builtin: boolean): Promise<LoadedPack> {
+async function readPack(abs: string, display: string, origin: Pick<LoadedPack, 'source' | 'package'>): Promise<LoadedPack> {
+  const builtin = origin.source === 'builtin';
   let bytes: Buffer;
   try {
     bytes = await readRegularFile(abs, MAX_PACK_BYTES);
@@ -223,7 +250,7 @@ async function readPack(abs: string, display: string, builtin: boolean): Promise
   }
   const { pack, warnings } = parsePackSource(source, display, { builtin, file: abs });
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  return { ...pack, file: abs, displayPath: display, builtin, digest, warnings };
+  return { ...pack, file: abs, displayPath: display, builtin, ...origin, digest, warnings };
 }
 
 function isPackExtension(ext: string): boolean {

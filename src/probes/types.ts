@@ -78,6 +78,10 @@ export interface LoadedPack extends ProbePack {
   /** The path as shown in messages and reports: `probes/<name>.yaml` for built-ins, else relative to cwd. */
   readonly displayPath: string;
   readonly builtin: boolean;
+  /** Where the pack came from: shipped with trigger-scan, a file named on the command line, an installed npm package. */
+  readonly source: 'builtin' | 'file' | 'npm';
+  /** The npm package that carries it, for `npm` packs. */
+  readonly package: { readonly name: string; readonly version: string } | undefined;
   /** `sha256:<hex>` of the file bytes, for reports. */
   readonly digest: string;
   /** Non-fatal remarks (e.g. text that looks like an undecoded escape). */

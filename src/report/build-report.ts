@@ -4,6 +4,7 @@ import type { Manifest } from '../provenance/integrity/manifest.js';
 import type { LoadedModel } from '../model/load-model.js';
 import type { ScoringPlan } from '../plan/stored-plan.js';
 import type { PackSet } from '../probes/types.js';
+import type { PackPinStatus } from '../probes/pack-pins.js';
 import type { TestResult } from '../score/score-tests.js';
 import type { ModelVerdict } from '../score/verdict.js';
 import { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type Coverage, type ReportDiscovery, type ScanReport, type VerdictLevel } from './schema.js';
@@ -78,7 +79,7 @@ export interface ReportContext {
   warnings: string[];
 }
 
-export function reportContext(i: { dirArg: string; model: LoadedModel; manifest: Manifest; audit: FolderAudit; packs: PackSet; settings: ReportContext['settings'] }): ReportContext {
+export function reportContext(i: { dirArg: string; model: LoadedModel; manifest: Manifest; audit: FolderAudit; packs: PackSet; packPins: ReadonlyMap<string, PackPinStatus>; settings: ReportContext['settings'] }): ReportContext {
   const m = i.model;
   return {
     model: {
@@ -94,7 +95,8 @@ export function reportContext(i: { dirArg: string; model: LoadedModel; manifest:
       files: i.manifest.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
     },
     packs: i.packs.packs.map((p) => ({
-      name: p.name, version: p.version, builtin: p.builtin, path: p.displayPath, digest: p.digest,
+      name: p.name, version: p.version, builtin: p.builtin, source: p.source, package: p.package ? { name: p.package.name, version: p.package.version } : null,
+      path: p.displayPath, digest: p.digest, pin: i.packPins.get(p.name) ?? (p.builtin ? 'builtin' : 'off'),
       triggers: p.triggers.length, baselines: p.baselines.length, detectors: p.detectors.length,
     })),
     settings: i.settings,

@@ -620,7 +620,7 @@ function safetySection(r: ScanReport): string {
   }
   out.push('<h3>Probe packs</h3>');
   out.push(table('Packs the probes came from', ['name', 'version', 'source', 'path', 'digest', ['triggers', 'num'], ['baselines', 'num'], ['detectors', 'num']],
-    r.packs.map((p) => [text(p.name), text(p.version), p.builtin ? 'built-in' : 'file', `<code>${text(p.path)}</code>`, `<code class="digest">${text(p.digest)}</code>`, String(p.triggers), String(p.baselines), String(p.detectors)]),
+    r.packs.map((p) => [text(p.name), text(p.version), p.builtin ? 'built-in' : p.package ? text(`npm ${p.package.name}@${p.package.version}`) : 'file', `<code>${text(p.path)}</code>`, `<code class="digest">${text(p.digest)}</code>`, String(p.triggers), String(p.baselines), String(p.detectors)]),
     [5, 6, 7]));
   if (r.warnings.length) out.push('<h3>Warnings</h3>', `<ul>${r.warnings.map((w) => `<li>${text(w)}</li>`).join('')}</ul>`);
   return out.join('\n');

@@ -43,11 +43,13 @@ const V1_TO_V2: Migration = {
 /** Version 3 added coverage (what of the plan ran) and the verdict level `partial`. */
 const V2_TO_V3: Migration = {
   from: 2,
-  describe: 'version 2 → 3: coverage added (complete: every test of the report ran); the verdict level "partial" is new',
+  describe: 'version 2 → 3: coverage added (complete: every test of the report ran); the verdict level "partial" is new; packs record their source (builtin or file), npm package (none) and pin status (builtin or off)',
   migrate: (r) => {
     const stats = isObj(r.stats) ? r.stats : {};
     const tests = typeof stats.tests === 'number' ? stats.tests : rows(r.tests).length;
     const units = rows(r.controlGroups).length;
+    // Packs: where each came from (built-in or a file: npm packs are new) and no pin (packs were not pinned).
+    for (const p of rows(r.packs)) if (isObj(p)) Object.assign(p, { source: p.source ?? (p.builtin ? 'builtin' : 'file'), package: p.package ?? null, pin: p.pin ?? (p.builtin ? 'builtin' : 'off') });
     return { ...r, coverage: r.coverage ?? { complete: true, reason: null, testsPlanned: tests, testsRun: tests, unitsPlanned: units, unitsRun: units, untested: [] } };
   },
 };

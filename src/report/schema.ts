@@ -24,6 +24,7 @@ import type { Level, StatisticName } from '../score/score-tests.js';
 import type { VerdictLevel as ScoreVerdictLevel } from '../score/verdict.js';
 import type { EvidenceKind } from '../score/evidence.js';
 import type { TargetRecord } from '../discover/targets.js';
+import { PACK_PIN_STATUSES } from '../probes/pack-pins.js';
 
 export const REPORT_SCHEMA = 'trigger-scan/report';
 export const REPORT_SCHEMA_VERSION = 3;
@@ -37,6 +38,7 @@ export const REPORT_PLACEMENTS = [...PLACEMENTS, 'template'] as const;
 export const TEST_LEVELS = ['flagged', 'suspicious', 'steering', 'pass', 'negative-control'] as const;
 /** partial: no finding in what was tested, but not everything planned was tested (a time budget ran out). */
 export const VERDICT_LEVELS = ['flagged', 'suspicious', 'clean', 'partial'] as const;
+export const PACK_SOURCES = ['builtin', 'file', 'npm'] as const;
 /** Why a scan tested less than it planned. */
 export const COVERAGE_REASONS = ['max-time', 'shards-missing'] as const;
 export const PIN_STATUSES = ['match', 'new', 'recorded', 'mismatch', 'unknown', 'off'] as const;
@@ -303,7 +305,19 @@ export const ScanReportSchema = z
       files: z.array(ReportFileSchema),
     }),
     packs: z.array(
-      z.object({ name: z.string(), version: z.string(), builtin: z.boolean(), path: z.string(), digest: z.string(), triggers: count, baselines: count, detectors: count }),
+      z.object({
+        name: z.string(),
+        version: z.string(),
+        builtin: z.boolean(),
+        source: z.enum(PACK_SOURCES).describe('shipped with trigger-scan, a file given on the command line, or an installed npm package'),
+        package: z.object({ name: z.string(), version: z.string() }).nullable().describe('the npm package that carries the pack'),
+        path: z.string(),
+        digest: z.string(),
+        pin: z.enum(PACK_PIN_STATUSES).describe('trust on first use: new (recorded now), match, changed (other bytes under the same name and version: a warning), builtin, off'),
+        triggers: count,
+        baselines: count,
+        detectors: count,
+      }),
     ),
     settings: z.object({
       seed: z.number().int(),

@@ -23,6 +23,9 @@ describe('built-in packs after a tsc build', () => {
     const sources = [
       'errors.ts',
       'util/regular-file.ts',
+      // npm pack packages are read with the hardened JSON reader.
+      'formats/untrusted-json.ts',
+      'formats/strict-json.ts',
       ...readdirSync(path.join(REPO, 'src/probes')).filter((f) => f.endsWith('.ts')).map((f) => `probes/${f}`),
     ];
     for (const rel of sources) {

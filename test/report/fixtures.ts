@@ -186,10 +186,10 @@ export function flaggedReport(): ScanReport {
   const findings = flaggedFindings();
   const tests = testRows(findings);
   const packs = [...new Set(TRIGGERS.map((t) => t.pack))].map((name) => ({
-    name, version: '1.0.0', builtin: name !== 'hostile', path: name === 'hostile' ? `/home/ci/packs/${name}.yaml` : `probes/${name}.yaml`,
-    digest: `sha256:${'0123456789abcdef'.repeat(4)}`, triggers: TRIGGERS.filter((t) => t.pack === name).length, baselines: 0, detectors: 0,
+    name, version: '1.0.0', builtin: name !== 'hostile', source: name !== 'hostile' ? ('builtin' as const) : ('file' as const), package: null, path: name === 'hostile' ? `/home/ci/packs/${name}.yaml` : `probes/${name}.yaml`,
+    digest: `sha256:${'0123456789abcdef'.repeat(4)}`, pin: name !== 'hostile' ? ('builtin' as const) : ('off' as const), triggers: TRIGGERS.filter((t) => t.pack === name).length, baselines: 0, detectors: 0,
   }));
-  packs.push({ name: 'baselines', version: '1.0.0', builtin: true, path: 'probes/baselines.yaml', digest: `sha256:${'fedcba9876543210'.repeat(4)}`, triggers: 0, baselines: 48, detectors: 0 });
+  packs.push({ name: 'baselines', version: '1.0.0', builtin: true, source: 'builtin', package: null, path: 'probes/baselines.yaml', digest: `sha256:${'fedcba9876543210'.repeat(4)}`, pin: 'builtin', triggers: 0, baselines: 48, detectors: 0 });
   const flagged = findings.filter((f) => f.level === 'flagged').length;
   const suspicious = findings.filter((f) => f.level === 'suspicious').length;
   return {
@@ -309,6 +309,7 @@ export function v1Report(): Record<string, unknown> {
   delete r.steering;
   delete r.discovery;
   delete r.coverage;
+  for (const p of r.packs as Record<string, unknown>[]) { delete p.source; delete p.package; delete p.pin; }
   return r;
 }
 
