@@ -58,6 +58,7 @@ export interface IdentityOptions {
   discover: boolean;
   discoverMinutes: number;
   discoverCandidates: number;
+  discoverTargets: number;
   base?: string | undefined;
 }
 
