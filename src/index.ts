@@ -15,7 +15,8 @@ export { CausalLM, type Generation, type RunStats, type TeacherForceItem } from 
 export { SequenceClassifier } from './run/classifier.js';
 
 // The scan and the hunt.
-export { scanModel, SCAN_DEFAULTS, type ScanOptions } from './pipeline/scan.js';
+export { scanModel, scanShard, SCAN_DEFAULTS, type ScanOptions, type ShardResult } from './pipeline/scan.js';
+export { mergeShards, type MergeResult } from './pipeline/merge.js';
 export { huntModel, type HuntOptions } from './pipeline/hunt.js';
 export { listModels, scanAll, writeSummary, MODELS_SUBDIR, SUMMARY_FILES, type ModelEntry, type ModelEvent, type ScanAllOptions, type ScanAllResult } from './pipeline/scan-all.js';
 export { buildSummary, ScanSummarySchema, SUMMARY_SCHEMA, SUMMARY_SCHEMA_VERSION, type ScanSummary, type SummaryModel } from './report/summary.js';
@@ -23,8 +24,11 @@ export { renderSummaryHtml, renderSummaryMarkdown } from './report/summary-rende
 export { diffFails, diffReports, findingKey, renderDiffText, ReportDiffSchema, DIFF_FAIL_ON, type DiffFailOn, type ReportDiff } from './report/diff.js';
 export { appendHistory, historyEntry, readHistory, recordHistory, renderHistoryHtml, trendChart, HistoryEntrySchema, HISTORY_FILE, type HistoryEntry } from './report/history.js';
 
-// Probe packs: list, show, validate.
-export { builtinPacksDir, listBuiltinPacks, loadPack, loadPacks, mergePacks } from './probes/load-pack.js';
+// Probe packs: list, show, validate, community packs from npm, their pins.
+export { builtinPacksDir, listBuiltinPacks, listNpmPacks, loadNpmPack, loadPack, loadPacks, mergePacks, npmPackDirs } from './probes/load-pack.js';
+export { findNpmPackPackages, readNpmPackPackage, resolveNpmPack, NPM_PACK_PREFIX, type NpmPackPackage } from './probes/npm-packs.js';
+export { checkPackPins, packPinFile, PACK_PIN_STATUSES, type PackPinCheck, type PackPinStatus } from './probes/pack-pins.js';
+export { scaffoldPackPackage } from './probes/scaffold.js';
 export type { LoadedPack, PackSet } from './probes/types.js';
 
 // report.json: the contract, loading (with migrations) and every renderer.
@@ -72,11 +76,20 @@ export { TEST_RESULT_PREDICATE, TestResultStatementSchema, type TestResultLevel,
 // The CLI's exit-code rule, for wrappers that run scans themselves.
 export { combinedExitCode, EXIT, exitCodeFor, FAIL_ON, type FailOn } from './exit-codes.js';
 
+// Nightly jobs: results log, lock, memory pre-check.
+export { readResultsLog, ResultsLogWriter, RESULTS_LOG, type HeaderRecord, type LogContents } from './jobs/results-log.js';
+export { acquireLock, LOCK_FILE, type FolderLock } from './jobs/lock.js';
+export { checkMemory, estimateMemory, memoryLimit, parseSize, type MemoryCheck, type MemoryEstimate, type MemoryLimit } from './run/memory.js';
+
 // The stages every command composes, for callers that want one of them alone.
 export { prepare, auditGate, type Prepared, type PrepareOptions } from './pipeline/prepare.js';
-export { testTriggers, testSettings, type TestSettings, type Tested } from './pipeline/scan.js';
+export { planUnits, shardUnits, valueOrder, completeTests, screeningUnits, continuationUnits, type Shard, type WorkUnit } from './plan/units.js';
+export { executeUnits, type ExecuteJob, type Executed, type NextStage, type UnitResult } from './pipeline/execute.js';
+export { effectiveScreen, finishReport, scoreState, scoreUnits, scoringInputs, unitStages, type Scored, type ScoringInputs } from './pipeline/finish.js';
+export { scanIdentity, scanState, workHash, type ScanState } from './pipeline/state.js';
+export { planTests, testTriggers, testSettings, type TestSettings, type Tested } from './pipeline/scan.js';
 export { TASKS, taskProfile, type TaskProfile } from './run/tasks.js';
-export type { ModelRunner, Execution, RunSession, EngineSwitches } from './run/runner.js';
+export type { ModelRunner, Execution, RunSession, CleanReferences, EngineSwitches } from './run/runner.js';
 export { executePlan } from './run/runner.js';
 export { discoverTriggers, DISCOVER_DEFAULTS, type Discovery, type DiscoverOptions } from './discover/discover.js';
 export { invertTargets, type InvertedTarget } from './discover/inversion.js';

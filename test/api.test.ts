@@ -9,6 +9,10 @@ import { DEMO, REPO } from './helpers/paths.js';
 const COMMANDS: Record<string, string[]> = {
   scan: ['scanModel', 'writeReports', 'renderAll', 'prepareOutputFolder', 'exitCodeFor', 'visible'],
   hunt: ['huntModel'],
+  'scan --shard / merge': ['scanShard', 'mergeShards', 'readResultsLog', 'acquireLock'],
+  'scan --resume / --max-time / --max-memory': ['executeUnits', 'planUnits', 'valueOrder', 'checkMemory', 'estimateMemory', 'parseSize'],
+  diff: ['diffReports', 'diffFails', 'renderDiffText', 'recordHistory'],
+  'packs init / npm:': ['scaffoldPackPackage', 'listNpmPacks', 'loadNpmPack', 'checkPackPins'],
   'scan-all': ['scanAll', 'listModels', 'writeSummary', 'combinedExitCode', 'renderSummaryMarkdown', 'renderSummaryHtml'],
   verify: ['verifyModel', 'verifyReport', 'auditModelFolder', 'verifyKeylessBundle', 'loadTrustRoot', 'checkTrainingProvenance', 'loadTrustPolicy', 'resolvePolicy', 'evaluatePolicy', 'detectHfSnapshot', 'attestationHeadline', 'attestationLines', 'policyItem', 'signerState', 'trustRootLine'],
   'pin list|update|revoke': ['listPins', 'pinModelFolder', 'updatePin', 'revokePin', 'checkPins', 'defaultPinFile', 'buildManifest'],

@@ -13,6 +13,7 @@ import { commitPin } from '../provenance/integrity/pins.js';
 import { reportContext } from '../report/build-report.js';
 import { makeFolder } from '../report/output-folder.js';
 import type { ScanReport } from '../report/schema.js';
+import type { MemoryCheck } from '../run/memory.js';
 import type { CleanReferences, EngineSwitches, Execution } from '../run/runner.js';
 import type { DiscoveryInfo, Screening, TestResult } from '../score/score-tests.js';
 import type { ModelVerdict } from '../score/verdict.js';
@@ -50,6 +51,8 @@ export interface ScanOptions extends PrepareOptions, DiscoveryOptions {
   journal?: { dir: string; resume: boolean } | undefined;
   /** Run only this shard's work units (`--shard i/n`); `merge` joins the shards' results logs. */
   shard?: Shard | undefined;
+  /** The memory pre-check's estimate and limit, when it ran. */
+  onMemoryCheck?: ((c: MemoryCheck) => void) | undefined;
   /** What writing the results log cost, when there was one. */
   onResultsLog?: ((w: { file: string; records: number; bytes: number; writeMs: number }) => void) | undefined;
 }
@@ -194,6 +197,7 @@ async function scanJob(dir: string, o: ScanOptions): Promise<{ report: ScanRepor
     memory: o.memoryCheck === false ? undefined : { batchSize: s.batchSize, maxNewTokens: s.maxNewTokens, extraRows: discover ? DISCOVERY_ROWS : 0, limitBytes: o.maxMemoryBytes },
   });
   s = { ...s, batchSize: p.batchSize ?? s.batchSize };
+  if (p.memory) o.onMemoryCheck?.(p.memory);
   try {
     if (o.packTriggers === false && !p.profile.discovery) {
       throw new UserError('E_USAGE', `${dir}: discovery needs a text generator; this graph is a ${p.model.io.task} model (use scan)`, dir);
