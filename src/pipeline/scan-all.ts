@@ -143,8 +143,8 @@ export async function scanAll(models: readonly ModelEntry[], source: string, o: 
     const t0 = Date.now();
     try {
       const dir = path.join(o.out, MODELS_SUBDIR, m.name);
+      // The scan makes the folder once the model has loaded: a model that fails to load leaves none.
       const journal = o.resultsLog === false ? undefined : { dir, resume: Boolean(o.resume) };
-      if (journal) await makeFolder(dir);
       const maxTimeMs = left !== undefined ? left / (total - index) : undefined;
       const report = await scanModel(m.dir, { ...o, journal, maxTimeMs, ...o.perModel?.(m) });
       const files = await renderAll(report, o.formats ?? ['json', 'md', 'html'], dir);
