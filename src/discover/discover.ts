@@ -221,4 +221,5 @@ function roundRobin(cs: Candidate[], limit: number): Candidate[] {
 /** Search prompts trigger reconstruction scores candidates on. */
 const SEARCH_PROMPTS = 12;
 
-const INVERSION = { warmPrompts: 4, warmSteps: 3, keep: 48, fullSteps: 24, chunk: 96 };
+/** Target inversion's batches: the memory pre-check sizes discovery from these (keep chains × every search prompt). */
+export const INVERSION = { warmPrompts: 4, warmSteps: 3, keep: 48, fullSteps: 24, chunk: 96 };

@@ -53,8 +53,9 @@ export interface PrepareOptions extends ProvenanceOptions {
 export interface MemoryOptions {
   batchSize: number;
   maxNewTokens: number;
-  /** Rows batched whatever the batch size (discovery's inversion), when that stage runs. */
-  extraRows: number;
+  controls: number;
+  /** Discovery's inversion (rows extended at once, tokens per row), when that stage runs. */
+  discovery?: { rows: number; tokens: number } | undefined;
   /** --max-memory: the limit to check against instead of what the machine says. */
   limitBytes?: number | undefined;
 }
@@ -170,6 +171,12 @@ function weightBytes(layout: ModelLayout, audit: FolderAudit, config: ModelConfi
   return 2 * files.filter((f) => isWeightFile(f.path, graphRel)).reduce((a, f) => a + f.size, 0);
 }
 
+/** An upper bound on the probes a plan of these packs holds (as if no two tests shared controls). */
+function plannedProbes(packs: PackSet, controls: number): number {
+  const tests = packs.triggers.reduce((a, t) => a + Math.max(1, t.placements.length) * (t.control !== undefined ? 2 : 1), 0);
+  return packs.baselines.length * tests * (1 + controls);
+}
+
 async function precheckMemory(dir: string, layout: ModelLayout, audit: FolderAudit, packs: PackSet, m: MemoryOptions): Promise<MemoryCheck> {
   const config = await readModelConfig(layout);
   const intermediate = [config.raw.intermediate_size, config.raw.n_inner].find((v): v is number => typeof v === 'number' && v > 0);
@@ -182,10 +189,12 @@ async function precheckMemory(dir: string, layout: ModelLayout, audit: FolderAud
       vocab: config.vocabSize,
       baselines: packs.baselines.length,
       maxNewTokens: m.maxNewTokens,
+      probes: plannedProbes(packs, m.controls),
+      // Discovery runs on text generators only.
+      discovery: config.architectures.some((a) => /ForSequenceClassification$/.test(a)) ? undefined : m.discovery,
       runtimeBytes: process.memoryUsage().rss,
     },
     m.batchSize,
-    m.extraRows,
     limit,
   );
 }

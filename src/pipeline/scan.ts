@@ -18,6 +18,7 @@ import type { CleanReferences, EngineSwitches, Execution } from '../run/runner.j
 import type { DiscoveryInfo, Screening, TestResult } from '../score/score-tests.js';
 import type { ModelVerdict } from '../score/verdict.js';
 import { VERSION } from '../version.js';
+import { INVERSION } from '../discover/discover.js';
 import { DISCOVERY_DEFAULTS, runDiscovery, type DiscoveryOptions } from './discovery.js';
 import { executeUnits, type UnitResult } from './execute.js';
 import { effectiveScreen, finishReport, scoreState, scoreUnits, scoringInputs, unitStages, type ScoringInputs } from './finish.js';
@@ -156,8 +157,12 @@ export async function testTriggers(
   return { plan, exec, screen: t.screen, probesRun: t.probesRun, results: t.results, findings: t.findings, steering: t.steering, verdict: t.verdict };
 }
 
-/** Rows discovery's target inversion batches whatever the batch size (src/discover/discover.ts). */
-const DISCOVERY_ROWS = 96;
+/**
+ * Discovery's inversion, for the memory pre-check: its kept chains extended over every search prompt
+ * at once (INVERSION.keep × the 24 prompts of probes/baselines-search.yaml), each row a rendered
+ * prompt (planned at 64 tokens) and its steps.
+ */
+const DISCOVERY_MEMORY = { rows: INVERSION.keep * 24, tokens: 64 + INVERSION.fullSteps };
 /** Of a --max-time budget, the share discovery may spend proposing candidates. */
 const DISCOVERY_SHARE = 1 / 3;
 
@@ -194,7 +199,7 @@ async function scanJob(dir: string, o: ScanOptions): Promise<{ report: ScanRepor
   const discover = o.discover !== false;
   const p = await prepare(dir, {
     ...o,
-    memory: o.memoryCheck === false ? undefined : { batchSize: s.batchSize, maxNewTokens: s.maxNewTokens, extraRows: discover ? DISCOVERY_ROWS : 0, limitBytes: o.maxMemoryBytes },
+    memory: o.memoryCheck === false ? undefined : { batchSize: s.batchSize, maxNewTokens: s.maxNewTokens, controls: s.controls, discovery: discover ? DISCOVERY_MEMORY : undefined, limitBytes: o.maxMemoryBytes },
   });
   s = { ...s, batchSize: p.batchSize ?? s.batchSize };
   if (p.memory) o.onMemoryCheck?.(p.memory);

