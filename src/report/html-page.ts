@@ -1,10 +1,11 @@
 import { esc } from './html.js';
 
 /**
- * A self-contained page: the same Content-Security-Policy as report.html (no script, no request of
- * any kind), inline CSS. `title` is escaped here; `body` is HTML the caller escaped.
+ * The head every self-contained page shares (report.html, summary.html, history.html): a strict
+ * Content-Security-Policy (no script, no request of any kind), inline CSS. `titleHtml` is escaped by
+ * the caller; the result ends just after `<body>`.
  */
-export function htmlPage(title: string, css: string, body: string): string {
+export function htmlHead(titleHtml: string, css: string, generator?: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -12,11 +13,16 @@ export function htmlPage(title: string, css: string, body: string): string {
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">
 <meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
+${generator ? `<meta name="generator" content="${esc(generator)}">\n` : ''}<title>${titleHtml}</title>
 <style>${css}</style>
 </head>
 <body>
-<main>
+`;
+}
+
+/** A page of one `<main>`: `title` is escaped here; `body` is HTML the caller escaped. */
+export function htmlPage(title: string, css: string, body: string): string {
+  return `${htmlHead(esc(title), css)}<main>
 ${body}
 </main>
 </body>

@@ -1,5 +1,6 @@
 import type { CompactTest, ReportFinding, ScanReport } from './schema.js';
 import { MAX_PROVENANCE_ITEMS, MAX_PROVENANCE_LINES, provenanceItems } from './provenance-text.js';
+import { htmlHead } from './html-page.js';
 import {
   byStrength, clip, evidenceText, findingIndex, fmtMs, fmtNum, fmtQ, fmtQScore, formatBytes, headline, levelRank, negLog10, noFindingsText, originShort, originText,
   pct, Q_CAP, rowsForTarget, severityRank, splitRef, steeringIndex, TARGET_STATUS, targetsInOrder, triggerTexts, visible, type Escaper,
@@ -656,19 +657,7 @@ export function renderHtml(r: ScanReport): string {
   });
   const findings = r.findings.slice(0, 12);
   const title = `trigger-scan: ${LEVEL_LABEL[r.verdict.level] ?? r.verdict.level} — ${r.model.dir}`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="trigger-scan ${esc(r.tool.version)}">
-<title>${text(title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-${banner(r)}
+  return `${htmlHead(text(title), CSS, `trigger-scan ${r.tool.version}`)}${banner(r)}
 <main>
 <nav class="toc" aria-label="Sections"><ul>
 <li><a href="#findings">Findings</a></li><li><a href="#charts">Charts</a></li><li><a href="#examples">Clean vs triggered</a></li><li><a href="#steering">Steering</a></li><li><a href="#discovery">Discovery</a></li><li><a href="#model">Model</a></li><li><a href="#safety">File safety &amp; provenance</a></li><li><a href="#settings">Settings</a></li><li><a href="#method">Method</a></li>
