@@ -27,7 +27,7 @@ export { appendHistory, historyEntry, readHistory, recordHistory, renderHistoryH
 // Probe packs: list, show, validate, community packs from npm, their pins.
 export { builtinPacksDir, listBuiltinPacks, listNpmPacks, loadNpmPack, loadPack, loadPacks, mergePacks, npmPackDirs } from './probes/load-pack.js';
 export { findNpmPackPackages, readNpmPackPackage, resolveNpmPack, NPM_PACK_PREFIX, type NpmPackPackage } from './probes/npm-packs.js';
-export { checkPackPins, packPinFile, PACK_PIN_STATUSES, type PackPinCheck, type PackPinStatus } from './probes/pack-pins.js';
+export { checkPackPins, commitPackPins, packPinFile, PACK_PIN_STATUSES, type PackPinCheck, type PackPinStatus } from './probes/pack-pins.js';
 export { scaffoldPackPackage } from './probes/scaffold.js';
 export type { LoadedPack, PackSet } from './probes/types.js';
 

@@ -9,7 +9,7 @@ import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { defaultThreads } from '../model/session.js';
 import { listBuiltinPacks, loadPacks, mergePacks } from '../probes/load-pack.js';
 import type { PackSet } from '../probes/types.js';
-import { checkPackPins, packPinFile, type PackPinStatus } from '../probes/pack-pins.js';
+import { checkPackPins, packPinFile, type PackPinCheck, type PackPinStatus } from '../probes/pack-pins.js';
 import { auditBeforeLoad, type AuditFolderOptions, type FolderAudit, type SignatureOptions } from '../provenance/audit-folder.js';
 import type { PinMode } from '../provenance/integrity/pins.js';
 import { taskProfile, type TaskProfile } from '../run/tasks.js';
@@ -74,6 +74,8 @@ export interface Prepared {
   memory: MemoryCheck | undefined;
   /** Trust-on-first-use status of each pack (by name). */
   packPins: ReadonlyMap<string, PackPinStatus>;
+  /** The pack pin check, whose first sights the scan records once it has succeeded. */
+  packPinCheck: PackPinCheck | undefined;
   release(): Promise<void>;
 }
 
@@ -145,7 +147,7 @@ export async function prepare(dir: string, o: PrepareOptions): Promise<Prepared>
     }
     if (tooFew(packs)) throw tooFewError(packs);
     if (pins?.warnings.length) packs = { ...packs, warnings: [...packs.warnings, ...pins.warnings] };
-    return { dir, layout, audit, model, profile, packs, threads, batchSize: memory?.batchSize ?? o.memory?.batchSize, memory, packPins, release: () => model.release() };
+    return { dir, layout, audit, model, profile, packs, threads, batchSize: memory?.batchSize ?? o.memory?.batchSize, memory, packPins, packPinCheck: pins, release: () => model.release() };
   } catch (err) {
     await model.release();
     throw err;

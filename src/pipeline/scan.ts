@@ -9,6 +9,7 @@ import { ResultsLogWriter, readResultsLog, RESULTS_LOG, RESULTS_LOG_FORMAT, type
 import { buildPlan, type ScanPlan } from '../plan/plan.js';
 import { shardUnits, type Shard } from '../plan/units.js';
 import type { PackSet, Placement } from '../probes/types.js';
+import { commitPackPins } from '../probes/pack-pins.js';
 import { commitPin } from '../provenance/integrity/pins.js';
 import { reportContext } from '../report/build-report.js';
 import { makeFolder } from '../report/output-folder.js';
@@ -265,6 +266,7 @@ async function scanJob(dir: string, o: ScanOptions): Promise<{ report: ScanRepor
     const report = finishReport(state, scored, executed.references, { threads: p.threads, startedAt, finishedAt: new Date() });
     // Trust on first use records the folder only now that it was checked, loaded and scanned.
     const pin = await commitPin(p.audit.pin);
+    await commitPackPins(p.packPinCheck);
     if (report.provenance) report.provenance.pin = { status: pin.status, name: pin.name };
     const mine = assigned ?? new Set(units.map((u) => u.index));
     return { report, assigned: mine.size, assignedDone: [...mine].filter((u) => executed.units.has(u)).length };

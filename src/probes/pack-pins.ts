@@ -5,10 +5,11 @@
  * changed without a new version. That is a warning, and an error with `--pin strict`. The records
  * live beside the model pins, in `pack-pins.json`.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { decodeUtf8, parseUntrustedJson, readSmallFile } from '../formats/untrusted-json.js';
+import { makeFolder } from '../util/make-folder.js';
 import type { LoadedPack } from './types.js';
 
 export const PACK_PIN_FILE = 'pack-pins.json';
@@ -52,11 +53,14 @@ export interface PackPinCheck {
   statuses: Map<string, PackPinStatus>;
   /** One line per pack that changed under the same version. */
   warnings: string[];
+  /** First sights to record once the scan has succeeded (`commitPackPins`). */
+  pending?: { file: string; pins: Record<string, PackPin> };
 }
 
 /**
- * Check (and record, for first sights) the packs' digests. Strict mode fails on a changed pack;
- * accept-new warns. A pack seen for the first time is recorded in either mode.
+ * Check the packs' digests. Strict mode fails on a changed pack; accept-new warns. A pack seen for
+ * the first time is recorded in either mode, but only by `commitPackPins` once the scan that used it
+ * has succeeded (as for model pins: a failed run records nothing).
  */
 export async function checkPackPins(packs: readonly LoadedPack[], o: { file: string; mode: 'strict' | 'accept-new' | 'off' }): Promise<PackPinCheck> {
   const statuses = new Map<string, PackPinStatus>();
@@ -85,16 +89,21 @@ export async function checkPackPins(packs: readonly LoadedPack[], o: { file: str
       warnings.push(line);
     }
   }
-  if (changed) {
-    await mkdir(path.dirname(o.file), { recursive: true });
-    const tmp = `${o.file}.${process.pid}.tmp`;
-    try {
-      await writeFile(tmp, JSON.stringify({ version: 1, packs: pins }, null, 2) + '\n');
-      await rename(tmp, o.file);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw new UserError('E_PINS', `${o.file}: cannot write the pack pins (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, o.file);
-    }
+  return { statuses, warnings, ...(changed ? { pending: { file: o.file, pins } } : {}) };
+}
+
+/** Write the first sights `checkPackPins` found; nothing to do when there were none. */
+export async function commitPackPins(check: PackPinCheck | undefined): Promise<void> {
+  const pending = check?.pending;
+  if (!pending) return;
+  // One level at a time, like the model pin folder: Node's recursive mkdir spins under /proc.
+  await makeFolder(path.dirname(pending.file), { what: 'pin folder', code: 'E_PINS' });
+  const tmp = `${pending.file}.${process.pid}.tmp`;
+  try {
+    await writeFile(tmp, JSON.stringify({ version: 1, packs: pending.pins }, null, 2) + '\n');
+    await rename(tmp, pending.file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new UserError('E_PINS', `${pending.file}: cannot write the pack pins (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, pending.file);
   }
-  return { statuses, warnings };
 }
