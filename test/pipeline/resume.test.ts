@@ -27,9 +27,9 @@ const withoutRun = (file: string): Record<string, string> => {
 };
 
 /** Start a scan and kill -9 it once its results log holds `after` records (header, clean, units). */
-function killAfter(out: string, after: number): Promise<number> {
+function killAfter(out: string, after: number, scan = SCAN): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, path.join(REPO, 'src/cli/run.ts'), ...SCAN, '--out', out], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', TSX, path.join(REPO, 'src/cli/run.ts'), ...scan, '--out', out], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' });
     const log = path.join(out, 'results.log');
     const timer = setInterval(() => {
       if (records(log).length >= after) child.kill('SIGKILL');
@@ -104,6 +104,31 @@ describe('a scan killed with kill -9 and resumed', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'))).toEqual([expect.stringMatching(/held: another trigger-scan \(pid \d+ on .*\) is writing this folder/)]);
   });
+});
+
+describe('a scan with sequential testing killed in its second stage and resumed', () => {
+  // Screening on 3 of the 8 baselines: twelve screening units, then the continuation units of the tests that go on.
+  const SCREENED = [...SCAN, '--screen-baselines', '3'];
+  it('derives the same continuation from the recorded screening outcomes: the same report.json', async () => {
+    const full = path.join(tmp, 'screened-full');
+    expect(runCli([...SCREENED, '--out', full]).stderr).not.toMatch(/error/);
+    const log = records(path.join(full, 'results.log')).map((l) => (JSON.parse(l) as { rec: { kind: string; key?: string } }).rec);
+    const screening = log.filter((r) => r.key?.endsWith('@screen')).length;
+    const rest = log.filter((r) => r.key?.endsWith('@rest')).length;
+    expect(screening).toBeGreaterThanOrEqual(10);
+    expect(rest).toBeGreaterThanOrEqual(2);
+    const report = JSON.parse(readFileSync(path.join(full, 'report.json'), 'utf8'));
+    expect(report.settings.screenBaselines).toBe(3);
+    expect(report.stats.stoppedTests).toBeGreaterThan(0);
+    expect(report.stats.probesRun).toBeLessThan(report.stats.probes);
+    // Header, clean references, every screening unit and one continuation unit.
+    const out = path.join(tmp, 'screened-killed');
+    expect(await killAfter(out, 2 + screening + 1, SCREENED)).toBe(-9);
+    expect(records(path.join(out, 'results.log')).length).toBeLessThan(log.length);
+    runCli([...SCREENED, '--out', out, '--resume']);
+    expect(withoutRun(path.join(out, 'report.json'))).toEqual(withoutRun(path.join(full, 'report.json')));
+    expect(records(path.join(out, 'results.log'))).toHaveLength(log.length);
+  }, 300_000);
 });
 
 describe('a resumed scan with discovery', () => {
