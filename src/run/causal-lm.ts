@@ -215,8 +215,7 @@ export class CausalLM {
    * (a work unit's outcomes and counters must not depend on the units before it).
    */
   private async learnChunkAfterCache(): Promise<void> {
-    // Not while learning it (the probe pass goes through prefill too).
-    if (this.chunkAfterCache !== undefined || !this.model.io.kv || !this.counting) return;
+    if (this.chunkAfterCache !== undefined || !this.model.io.kv) return;
     const pad = this.model.padId;
     const stats = { ...this.stats };
     this.counting = false;
@@ -246,8 +245,6 @@ export class CausalLM {
    */
   private async prefill(rows: readonly (readonly number[])[], keep: number, fetch: string[], maxShared: number): Promise<{ out: ort.InferenceSession.ReturnType; layout: PrefillLayout; kept: number }> {
     const io = this.model.io;
-    // Learnt before the first real batch, so that whether a batch shares its prefix never depends on which batch ran first.
-    await this.learnChunkAfterCache();
     let shared = 0;
     if (io.kv && io.positionIds && io.attentionMask && this.sharedPrefixMin > 0 && rows.length > 1 && this.chunkAfterCache !== false) {
       shared = Math.min(commonPrefixLength(rows), maxShared, ...rows.map((r) => r.length - 1));
