@@ -16,7 +16,7 @@ import type { Coverage, ScanReport } from '../report/schema.js';
 import type { RunStats } from '../run/causal-lm.js';
 import { addStats, type CleanReferences, type ProbeOutcome } from '../run/runner.js';
 import { scoreTests, selectFindings, selectSteering, type ScoreOptions, type Screening, type TestResult } from '../score/score-tests.js';
-import { continuesAfterScreen, defaultScreenSize, screeningSlice } from '../score/sequential.js';
+import { continuesAfterScreen, screeningSlice } from '../score/sequential.js';
 import { modelVerdict, type ModelVerdict } from '../score/verdict.js';
 import type { NextStage, UnitResult } from './execute.js';
 import type { ScanState } from './state.js';
@@ -48,10 +48,10 @@ export interface ScoringInputs {
   screenBaselines: number;
 }
 
-/** The slice size a scan screens on: the one asked for (default by baseline count), 0 when it would screen nothing away. */
+/** The slice size a scan screens on: the one asked for (default 0, off: see src/score/sequential.ts), 0 when it would screen nothing away. */
 export function effectiveScreen(plan: { baselines: readonly unknown[]; tests: readonly unknown[] }, requested: number | null): number {
   const B = plan.baselines.length;
-  const n = requested ?? defaultScreenSize(B);
+  const n = requested ?? 0;
   return n <= 0 || n >= B || !plan.tests.length ? 0 : n;
 }
 

@@ -6,7 +6,7 @@ import { testSettings } from '../../src/pipeline/scan.js';
 import type { ScanPlan } from '../../src/plan/plan.js';
 import type { Execution, ModelRunner } from '../../src/run/runner.js';
 import { scoreTests } from '../../src/score/score-tests.js';
-import { continuesAfterScreen, defaultScreenSize, screeningSlice } from '../../src/score/sequential.js';
+import { continuesAfterScreen, suggestedScreenSize, screeningSlice } from '../../src/score/sequential.js';
 import { cleanAnswer, DETECTORS, noise, synthetic } from '../score/synthetic.js';
 
 const CATEGORIES = ['question', 'instruction', 'code', 'chat'] as const;
@@ -52,7 +52,7 @@ describe('sequential testing (two stages, futility only)', () => {
   it('screens on the first baselines of each category in turn, a quarter of them from 36 baselines', () => {
     const { plan } = synthetic({ baselines: 48, category, clean: cleanAnswer, trigger: { output: cleanAnswer, divergence: () => 0.01 }, control: { output: (_j, b) => cleanAnswer(b), divergence: noise } });
     expect(screeningSlice(plan.baselines, 12)).toEqual([0, 1, 2, 12, 13, 14, 24, 25, 26, 36, 37, 38]);
-    expect([24, 35, 36, 48, 100].map(defaultScreenSize)).toEqual([0, 0, 12, 12, 25]);
+    expect([24, 35, 36, 48, 100].map(suggestedScreenSize)).toEqual([0, 0, 12, 12, 25]);
   });
 
   it('stops a trigger that behaves like its controls after the slice, and it is never significant', async () => {
