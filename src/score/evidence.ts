@@ -87,7 +87,9 @@ const MIN_FIXED_SHARE = 0.6;
 
 const STOPWORDS = new Set(['what', 'that', 'this', 'with', 'from', 'have', 'your', 'about', 'there', 'their', 'would', 'could', 'should', 'which', 'when', 'where', 'some', 'into', 'than', 'then', 'them', 'they', 'were', 'been', 'does', 'will', 'just', 'like', 'more', 'most', 'only', 'over', 'such', 'very', 'also', 'make', 'tell', 'write', 'give', 'please']);
 const contentWords = (t: string) => new Set((t.toLowerCase().match(/[a-z]{4,}/g) ?? []).filter((w) => !STOPWORDS.has(w)));
-const wordsOf = (t: string) => new Set(t.toLowerCase().match(/[a-z0-9]+/g) ?? []);
+/** The words of a text, lower-cased, in order (digits count as words). */
+const wordList = (t: string): string[] => t.toLowerCase().match(/[a-z0-9]+/g) ?? [];
+const wordsOf = (t: string) => new Set(wordList(t));
 
 function overlap(a: Set<string>, b: Set<string>): number {
   let n = 0;
@@ -112,9 +114,9 @@ function ordinaryAnswer(c: ConvergenceFacts, inserted: string): string | undefin
   return undefined;
 }
 
-/** Adjacent word pairs of a text, lower-cased (digits count as words). */
+/** Adjacent word pairs of a text (`wordList`'s words). */
 export function wordPairs(text: string): string[] {
-  const w = text.toLowerCase().match(/[a-z0-9]+/g) ?? [];
+  const w = wordList(text);
   return w.slice(1).map((x, i) => `${w[i]} ${x}`);
 }
 
