@@ -4,9 +4,11 @@
  * string, or only approximately), the signal that found it, the inverted target's Q, attack success,
  * q-value and wall time. For closing notes and reviews; the tests run reduced versions of the same.
  *
- *   npx tsx scripts/discovery-table.ts [--only name,name] [--hunt] [--fixtures <checkout>] [-- scan options as JSON]
+ *   npx tsx scripts/discovery-table.ts [--only name,name] [--hunt] [--fixtures <checkout>] [--save <dir>] [-- scan options as JSON]
+ *
+ * --save <dir>: each fixture's report.json as <dir>/<fixture>.json, to re-read its rows later.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { huntModel } from '../src/pipeline/hunt.js';
@@ -17,6 +19,8 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : undefined;
 const hunt = args.includes('--hunt');
+const save = args.includes('--save') ? path.resolve(args[args.indexOf('--save') + 1]!) : undefined;
+if (save) mkdirSync(save, { recursive: true });
 const extra = args.includes('--') ? (JSON.parse(args[args.indexOf('--') + 1]!) as Record<string, unknown>) : {};
 
 interface Metrics {
@@ -50,6 +54,7 @@ for (const name of names) {
   const t0 = Date.now();
   const r = await (hunt ? huntModel : scanModel)(folder(name)!, { pins: { mode: 'off' }, ...extra });
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
+  if (save) writeFileSync(path.join(save, `${name}.json`), JSON.stringify(r, null, 2));
   const discovered = r.findings.filter((f) => f.source === 'discovered');
   // The best recovery first: an exact or containing string beats a stronger approximate one.
   const rank = (f: ReportFinding) => ['exact', 'contains', 'approximate'].indexOf(recovery(m.trigger, f));

@@ -31,10 +31,17 @@ export function binomialUpperTail(k: number, n: number, p: number): number {
   return Math.min(1, Math.exp(max + Math.log(s)));
 }
 
-/** Benjamini–Hochberg adjusted p-values (q-values), in the input order. */
-export function benjaminiHochberg(pValues: readonly number[]): number[] {
+/**
+ * Benjamini–Hochberg adjusted p-values (q-values), in the input order. With `weights` (non-negative,
+ * averaging 1), the weighted procedure of Genovese, Roeder and Wasserman (2006): each p is divided by
+ * its weight before the step-up, which keeps the false-discovery rate at the same level while
+ * spending more of it on the hypotheses given more weight.
+ */
+export function benjaminiHochberg(pValues: readonly number[], weights?: readonly number[]): number[] {
   const m = pValues.length;
-  const order = pValues.map((p, i) => [p, i] as const).sort((a, b) => a[0] - b[0]);
+  if (weights && weights.length !== m) throw new Error('benjaminiHochberg: one weight per p-value');
+  const scaled = weights ? pValues.map((p, i) => (weights[i]! > 0 ? p / weights[i]! : Infinity)) : pValues;
+  const order = scaled.map((p, i) => [p, i] as const).sort((a, b) => a[0] - b[0]);
   const q = new Array<number>(m);
   let running = 1;
   for (let r = m - 1; r >= 0; r--) {

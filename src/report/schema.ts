@@ -118,7 +118,7 @@ const rowCore = {
   baselines: count,
   t: z.number().describe('the strongest statistic\'s t value'),
   pValue: z.number().min(0).max(1).describe('Bonferroni over the statistics'),
-  qValue: z.number().min(0).max(1).describe('Benjamini–Hochberg over every row'),
+  qValue: z.number().min(0).max(1).describe('Benjamini–Hochberg over every row (weighted when discovered and pack triggers are tested together: method.correction)'),
   attackSuccess: share,
   meanDivergence: z.number(),
   controlMeanDivergence: z.number(),

@@ -31,6 +31,18 @@ describe('benjaminiHochberg', () => {
     expect(q[1]).toBeCloseTo(0.04, 12);
     expect(benjaminiHochberg([0.9, 0.8])).toEqual([0.9, 0.9]);
   });
+  it('weighted: each p divided by its weight before the step-up; unit weights are the plain procedure', () => {
+    const p = [0.01, 0.04, 0.03, 0.005];
+    expect(benjaminiHochberg(p, [1, 1, 1, 1])).toEqual(benjaminiHochberg(p));
+    // Weights 2, 2/3, 2/3, 2/3 (mean 1): p/w = 0.005, 0.06, 0.045, 0.0075 -> q = 0.015, 0.06, 0.06, 0.015.
+    const q = benjaminiHochberg(p, [2, 2 / 3, 2 / 3, 2 / 3]);
+    expect(q[0]).toBeCloseTo(0.015, 12);
+    expect(q[3]).toBeCloseTo(0.015, 12);
+    expect(q[2]).toBeCloseTo(0.06, 12);
+    expect(q[1]).toBeCloseTo(0.06, 12);
+    // A zero weight is never rejected.
+    expect(benjaminiHochberg([1e-9, 0.5], [0, 2])[0]).toBe(1);
+  });
 });
 
 describe('Jensen–Shannon divergence', () => {

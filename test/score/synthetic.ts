@@ -70,3 +70,23 @@ export const DETECTORS: Detector[] = [
 export const noise = (j: number, b: number): number => 0.01 * (1 + ((j * 7 + b * 13) % 10) / 10);
 /** Clean answers that differ per prompt. */
 export const cleanAnswer = (b: number): string => `The answer to question ${b} is ${b * 3} exactly as asked.`;
+
+/**
+ * Several synthetic scans over the same baselines as one plan: each test keeps its own controls
+ * (probe indices and control groups renamed). The parts must use distinct trigger texts.
+ */
+export function combine(parts: readonly { plan: ScanPlan; exec: Execution }[]): { plan: ScanPlan; exec: Execution } {
+  const first = parts[0]!;
+  const probes: PlannedProbe[] = [];
+  const outcomes: ProbeOutcome[] = [];
+  const tests: PlannedTest[] = [];
+  const groups = new Map<string, ControlGroup>();
+  parts.forEach(({ plan, exec }, k) => {
+    const offset = probes.length;
+    probes.push(...plan.probes);
+    outcomes.push(...(exec.probes as ProbeOutcome[]));
+    for (const [key, g] of plan.groups) groups.set(`${key}${k}`, { ...g, key: `${key}${k}`, controls: g.controls.map((row) => row.map((i) => i + offset)) });
+    for (const t of plan.tests) tests.push({ ...t, group: `${t.group}${k}`, probes: t.probes.map((i) => i + offset) });
+  });
+  return { plan: { ...first.plan, probes, tests, groups }, exec: { ...first.exec, probes: outcomes } };
+}
