@@ -64,6 +64,8 @@ export interface Discovery {
   cleanAnswers: { prompt: string; output: string }[];
   /** What the time budget cut off, in words (empty: the search ran to its end). */
   incomplete: string[];
+  /** How the search was bounded, for the report. */
+  settings: { minutes: number; candidates: number; targets: number; placements: Placement[]; searchPrompts: number; reconstructionPrompts: number; driftSeeds: number };
 }
 
 interface Candidate {
@@ -137,7 +139,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
     // Prompts of every kind (a string fitted to four prompts exploits them and fails on the baselines
     // it is confirmed on); moves are screened on one, the best re-scored on all. An appended payload
     // is searched after each prompt's own answer.
-    const pick = prompts.map((_, i) => i).filter((i) => i % 2 === 0).slice(0, SEARCH_PROMPTS);
+    const pick = prompts.map((_, i) => i).filter((i) => i % 2 === 0).slice(0, reconstructionPrompts(prompts.length));
     const searches = shortlist.length * o.placements.length;
     let done = 0;
     for (const t of shortlist) {
@@ -201,7 +203,11 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
       negativeControl: false, expectRefs: [],
     };
   });
-  return { triggers, info, stages, targets, leakedSamples, cleanAnswers: prompts.map((prompt, i) => ({ prompt, output: cleanText[i]! })), incomplete };
+  const settings = {
+    minutes: o.budgetMs / 60_000, candidates: o.maxCandidates, targets: o.maxTargets, placements: [...o.placements],
+    searchPrompts: prompts.length, reconstructionPrompts: reconstructionPrompts(prompts.length), driftSeeds: o.driftSeeds?.length ?? 0,
+  };
+  return { triggers, info, stages, targets, leakedSamples, cleanAnswers: prompts.map((prompt, i) => ({ prompt, output: cleanText[i]! })), incomplete, settings };
 }
 
 /** Take candidates in turn from each signal, so one prolific signal cannot crowd out the others. */
@@ -218,8 +224,9 @@ function roundRobin(cs: Candidate[], limit: number): Candidate[] {
   return out;
 }
 
-/** Search prompts trigger reconstruction scores candidates on. */
+/** Search prompts trigger reconstruction scores candidates on (every other one, of every kind). */
 const SEARCH_PROMPTS = 12;
+const reconstructionPrompts = (n: number) => Math.min(SEARCH_PROMPTS, Math.ceil(n / 2));
 
 /** Target inversion's batches: the memory pre-check sizes discovery from these (keep chains × every search prompt). */
 export const INVERSION = { warmPrompts: 4, warmSteps: 3, keep: 48, fullSteps: 24, chunk: 96 };

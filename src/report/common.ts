@@ -125,6 +125,15 @@ export function originText(f: ReportFinding, e: Escaper, targetMax = 60): string
   return `discovery${signals}${target}${d.approximate ? '; approximate: the planted trigger may differ' : ''}`;
 }
 
+/** How the search was bounded, in one sentence; null for reports that predate the record. */
+export function discoveryBoundsText(d: ReportDiscovery, e: Escaper): string | null {
+  const b = d.settings;
+  if (!b) return null;
+  const drift = b.driftSeeds ? `, ${b.driftSeeds} drift seeds from --base` : '';
+  const cut = b.incomplete.length ? ` The budget cut it short: ${e.text(b.incomplete.join('; '))}.` : ' It ran to its end within the budget.';
+  return `Searched for at most ${String(Number(b.minutes.toFixed(2)))} min on ${b.searchPrompts} search prompts (reconstruction on ${b.reconstructionPrompts}), at ${e.text(b.placements.join(', '))}; up to ${b.targets} targets and ${b.candidates} candidates${drift}.${cut}`;
+}
+
 /** Short form for a table cell: the pack, or discovery with its signals. */
 export function originShort(f: ReportFinding, e: Escaper): string {
   if (f.source !== 'discovered') return `pack ${e.text(f.trigger.pack)}`;

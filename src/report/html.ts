@@ -2,7 +2,7 @@ import type { CompactTest, ReportFinding, ScanReport } from './schema.js';
 import { MAX_PROVENANCE_ITEMS, MAX_PROVENANCE_LINES, provenanceItems } from './provenance-text.js';
 import { htmlHead } from './html-page.js';
 import {
-  byStrength, clip, evidenceText, findingIndex, fmtMs, fmtNum, fmtQ, fmtQScore, formatBytes, headline, levelRank, negLog10, noFindingsText, originShort, originText,
+  byStrength, clip, discoveryBoundsText, evidenceText, findingIndex, fmtMs, fmtNum, fmtQ, fmtQScore, formatBytes, headline, levelRank, negLog10, noFindingsText, originShort, originText,
   pct, Q_CAP, rowsForTarget, severityRank, splitRef, steeringIndex, TARGET_STATUS, targetsInOrder, triggerTexts, visible, type Escaper,
 } from './common.js';
 
@@ -521,7 +521,9 @@ function discoverySection(r: ScanReport): string {
     const rows = rowsForTarget(r, t);
     return rows.length ? rows.map((f) => `<code>${text(clip(f.trigger.text, 40))}</code> ${badge(f.level)}`).join('<br>') : '<span class="note">none</span>';
   };
+  const bounds = discoveryBoundsText(d, HTML);
   return `<p>Discovery proposes trigger strings no pack lists, on search prompts that are never the baselines they are tested on; each candidate then faces the same test as a pack trigger. Method: see <a href="#method">discovery</a>.</p>
+${bounds ? `<p>${bounds}</p>` : ''}
 <h3>Stages</h3>
 ${table('Discovery stages, in order', ['stage', ['time', 'num'], ['candidates', 'num'], 'note'],
     d.stages.map((st) => [text(st.name), fmtMs(st.ms), String(st.candidates), st.skipped ? `skipped: ${text(st.skipped)}` : '']), [1, 2])}

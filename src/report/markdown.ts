@@ -1,6 +1,6 @@
 import type { ReportFinding, ScanReport } from './schema.js';
 import {
-  clip as clipped, evidenceText, fmtMs, fmtQ, fmtQScore, headline, noFindingsText, originShort, originText, rowsForTarget, severityRank, TARGET_STATUS, targetsInOrder, visible,
+  clip as clipped, discoveryBoundsText, evidenceText, fmtMs, fmtQ, fmtQScore, headline, noFindingsText, originShort, originText, rowsForTarget, severityRank, TARGET_STATUS, targetsInOrder, visible,
   type Escaper,
 } from './common.js';
 import { MAX_PROVENANCE_ITEMS, MAX_PROVENANCE_LINES, provenanceItems } from './provenance-text.js';
@@ -92,6 +92,8 @@ function discoverySection(r: ScanReport): string[] {
   const d = r.discovery;
   const out = ['## Discovery', ''];
   if (!d) return [...out, 'Trigger discovery did not run: only the pack triggers were tested.', ''];
+  const bounds = discoveryBoundsText(d, PROSE);
+  if (bounds) out.push(bounds, '');
   out.push('| stage | time | candidates | note |', '|---|---|---|---|');
   for (const s of d.stages) out.push(`| ${mdText(s.name)} | ${fmtMs(s.ms)} | ${s.candidates} | ${s.skipped ? `skipped: ${mdText(s.skipped)}` : ''} |`);
   out.push('');

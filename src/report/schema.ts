@@ -262,7 +262,19 @@ export const ProvenanceSchema = z.object({
   trustPolicy: TrustPolicyResultSchema.optional().describe('the trust policy applied and each rule\'s outcome'),
 });
 
+export const DiscoverySettingsSchema = z.object({
+  minutes: z.number().min(0).describe('the search\'s wall-clock budget (--discover-minutes; confirmation not included)'),
+  candidates: count.describe('candidates handed to confirmation at most (--discover-candidates)'),
+  targets: count.describe('inverted targets searched for at most (--discover-targets)'),
+  placements: z.array(z.enum(PLACEMENTS)).describe('placements searched'),
+  searchPrompts: count.describe('prompts of probes/baselines-search.yaml the search ran on (none of them a baseline)'),
+  reconstructionPrompts: count.describe('of those, the prompts trigger reconstruction scores strings on'),
+  driftSeeds: count.describe('token ids that moved most against --base, used as extra seeds (0 without --base)'),
+  incomplete: z.array(z.string()).describe('what the budget cut off, in words; empty when the search ran to its end'),
+});
+
 export const DiscoverySchema = z.object({
+  settings: DiscoverySettingsSchema.optional().describe('how the search was bounded; absent in reports that predate it'),
   stages: z.array(z.object({ name: z.string(), ms: z.number().min(0), candidates: count, skipped: z.string().optional() })),
   targets: z.array(
     z.object({

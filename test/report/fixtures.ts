@@ -392,6 +392,10 @@ export function discoveryRows(): { findings: ReportFinding[]; steering: ReportFi
 
 export function discoverySection(): NonNullable<ScanReport['discovery']> {
   return {
+    settings: {
+      minutes: 5, candidates: 12, targets: 3, placements: ['prefix', 'suffix', 'context'], searchPrompts: 24, reconstructionPrompts: 12, driftSeeds: 0,
+      incomplete: [`leakage skipped ${HOSTILE.script}`],
+    },
     stages: [
       { name: 'target-inversion', ms: 41_230, candidates: 37 },
       { name: 'trigger-reconstruction', ms: 88_410, candidates: 4 },

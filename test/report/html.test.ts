@@ -151,6 +151,10 @@ describe('HTML report: how each finding was found, steering, discovery', () => {
     expect(html).toContain('Sure!⟨U+200B⟩ Here is⟨U+202E⟩ the answer &lt;/td&gt;&lt;/tr&gt;&lt;/pre&gt;&lt;img src=x onerror=alert(2)&gt;');
   });
 
+  it('says how the search was bounded and what the budget cut off', () => {
+    expect(section(html, 'discovery')).toContain('<p>Searched for at most 5 min on 24 search prompts (reconstruction on 12), at prefix, suffix, context; up to 3 targets and 12 candidates. The budget cut it short: leakage skipped &lt;script&gt;alert(1)&lt;/script&gt;.</p>');
+  });
+
   it('puts each finding\'s evidence and origin first, with the inverted target and its Q', () => {
     expect(html).toContain(
       `<dl class="kv why"><dt>Evidence</dt><dd>detector: detectors/shell-download (critical) fires on 41/48 triggered outputs and 0 clean ones</dd><dt>Found by</dt><dd>discovery (reconstruction:answer-start, leakage), for the inverted target <code>${esc(DISCOVERED_TARGET)}</code> (Q 0.91); approximate: the planted trigger may differ</dd></dl>`,

