@@ -114,8 +114,15 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   const cleanText = clean.map((g) => decode(g.tokens));
   const referenceText = o.reference?.length ? (await lm.generate(o.reference.map((b) => render(b.text)), 32)).map((g) => decode(g.tokens)) : [];
   const tokens = searchableTokens(model, lm.vocab);
-  // What a candidate's text encodes to on its own: the form confirmation will test.
-  const canonical = (ids: readonly number[]) => model.tokenizer.encode(decode([...ids]), false);
+  // What a candidate's text encodes to on its own: the form confirmation will test. Every search
+  // starts from the whole vocabulary as one-token strings, so those are worked out once per run.
+  const singles = new Map<number, number[]>();
+  const canonical = (ids: readonly number[]): number[] => {
+    if (ids.length !== 1) return model.tokenizer.encode(decode([...ids]), false);
+    let c = singles.get(ids[0]!);
+    if (!c) singles.set(ids[0]!, (c = model.tokenizer.encode(decode([...ids]), false)));
+    return [...c];
+  };
 
   // 1. Target inversion, at the start of the answer and after the model's own clean answer.
   let inverted: InvertedTarget[] = [];
