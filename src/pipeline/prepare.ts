@@ -4,6 +4,7 @@
  * anything), then the model itself and its task profile. The caller must `release()`.
  */
 import { UserError } from '../errors.js';
+import { checkCheckpoint } from '../model/build-graph/index.js';
 import { findModelLayout, type ModelLayout } from '../model/layout.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { defaultThreads } from '../model/session.js';
@@ -134,6 +135,8 @@ export async function prepare(dir: string, o: PrepareOptions): Promise<Prepared>
   // A graph built from the checkpoint loads none of the folder's ONNX files.
   const audit = await auditGate(dir, layout.checkpoint ? null : layout.graphPath, o);
   const threads = o.threads ?? defaultThreads();
+  // A checkpoint's config.json and tensors are checked before the memory estimate reads its numbers.
+  if (layout.checkpoint) await checkCheckpoint(layout.dir, layout.configPath!, layout.checkpoint, (await readModelConfig(layout)).raw);
   const memory = o.memory ? await precheckMemory(dir, layout, audit, packs, o.memory) : undefined;
   if (memory?.notice) o.onNotice?.(memory.notice);
   const model = await loadModel(dir, { graph: o.graph, fromSafetensors: o.fromSafetensors, threads, frame: o.frame });

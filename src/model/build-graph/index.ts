@@ -66,12 +66,20 @@ function checkTensors(ckpt: Checkpoint, plan: FamilyPlan, configFile: string): v
   }
 }
 
+/** A checkpoint that agrees with its config.json: the family's plan and the validated shards. */
+export interface CheckedCheckpoint {
+  modelType: string;
+  plan: FamilyPlan;
+  ckpt: Checkpoint;
+}
+
 /**
- * Build the ONNX graph of a causal LM from config.json and its safetensors checkpoint. Nothing is
- * written anywhere: the graph is returned as bytes and reads the weights straight from the shards.
+ * Every static check a build makes, without building: config.json read with bounds, a family for
+ * its model_type, every shard header through the hardened reader, every tensor against the config.
+ * The scan runs it before the memory pre-check, whose estimate would otherwise read the numbers of
+ * a hostile config.json (`num_hidden_layers: 1e9`) before anything had checked them.
  */
-export async function buildGraph(dir: string, configPath: string, entry: string, raw: Record<string, unknown>, opts: DecoderOptions = {}): Promise<BuiltModel> {
-  const started = performance.now();
+export async function checkCheckpoint(dir: string, configPath: string, entry: string, raw: Record<string, unknown>): Promise<CheckedCheckpoint> {
   const cfg = new ConfigReader(raw, configPath);
   const modelType = cfg.str('model_type');
   const family = familyFor(modelType);
@@ -81,6 +89,16 @@ export async function buildGraph(dir: string, configPath: string, entry: string,
   const ckpt = await openCheckpoint(dir, entry);
   const plan = family.plan(cfg, new Set(ckpt.tensors.keys()));
   checkTensors(ckpt, plan, path.basename(configPath));
+  return { modelType, plan, ckpt };
+}
+
+/**
+ * Build the ONNX graph of a causal LM from config.json and its safetensors checkpoint. Nothing is
+ * written anywhere: the graph is returned as bytes and reads the weights straight from the shards.
+ */
+export async function buildGraph(dir: string, configPath: string, entry: string, raw: Record<string, unknown>, opts: DecoderOptions = {}): Promise<BuiltModel> {
+  const started = performance.now();
+  const { modelType, plan, ckpt } = await checkCheckpoint(dir, configPath, entry, raw);
   // The engine feeds num_logits_to_keep whenever a graph declares it.
   const built = buildDecoder(plan.spec, ckpt, { logitsToKeep: true, ...opts });
   const dtypes: Record<string, number> = {};

@@ -197,6 +197,24 @@ describe('hostile checkpoints are refused before onnxruntime sees them', () => {
     expect(() => statSync(out)).toThrow();
     expect(readdirSync(cache)).toEqual([]);
   });
+
+  it('through the CLI: num_hidden_layers 1e9 is named before the memory pre-check reads it', () => {
+    // The scan estimates memory from config.json before loading; unchecked, this config gave
+    // "trigger discovery needs about 47207 TiB of memory", naming neither the file nor the key.
+    const dir = copyOf('llama');
+    editConfig(dir, (c) => (c.num_hidden_layers = 1e9));
+    const before = snapshot(dir);
+    const out = path.join(tmp, 'cli-out-layers');
+    const cache = path.join(tmp, 'cli-cache-layers');
+    mkdirSync(cache);
+    const r = runCli(['scan', dir, '--out', out], { env: { XDG_CACHE_HOME: cache }, timeoutMs: 60_000 });
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('npm warn'));
+    expect(lines).toEqual([`trigger-scan: error: ${path.join(dir, 'config.json')}: num_hidden_layers is 1000000000; expected 1 to 1024`]);
+    expect(snapshot(dir)).toEqual(before);
+    expect(() => statSync(out)).toThrow();
+    expect(readdirSync(cache)).toEqual([]);
+  });
 });
 
 describe('checkpoints laid out as a Hugging Face cache snapshot', () => {
