@@ -40,16 +40,24 @@ export function requiredTensors(config: Record<string, unknown>): [string, reado
 
 const BITS = new Uint32Array(1);
 const F = new Float32Array(BITS.buffer);
-function toHalf(x: number, dtype: 'F16' | 'BF16'): number {
+/** A float32 value as the nearest BF16 or F16 bit pattern (ties to even; F16 overflow to infinity). */
+export function toHalf(x: number, dtype: 'F16' | 'BF16'): number {
   F[0] = x;
   const b = BITS[0]!;
   if (dtype === 'BF16') return (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
-  // Small weights only (|x| < 1): normal or subnormal halves, no overflow handling needed.
   const sign = (b >>> 16) & 0x8000;
-  const exp = ((b >>> 23) & 0xff) - 127 + 15;
-  const mant = b & 0x7fffff;
-  if (exp <= 0) return exp < -10 ? sign : sign | ((mant | 0x800000) >>> (14 - exp));
-  return sign | (exp << 10) | (mant >>> 13);
+  const a = Math.abs(F[0]);
+  if (a >= 65520) return sign | 0x7c00;
+  // Below 2^-14 the half is subnormal: a whole number of 2^-24 steps.
+  if (a < 2 ** -14) return sign | roundEven(a * 2 ** 24);
+  const e = Math.floor(Math.log2(a));
+  const m = roundEven((a / 2 ** e - 1) * 1024);
+  return m === 1024 ? sign | ((e + 16) << 10) : sign | ((e + 15) << 10) | m;
+}
+
+function roundEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**
