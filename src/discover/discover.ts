@@ -26,6 +26,11 @@ export interface DiscoverOptions {
   prompts: readonly Baseline[];
   /** The scan's baselines: their clean answers say what the model answers anyway (never searched on). */
   reference?: readonly Baseline[] | undefined;
+  /**
+   * Turns with no request in them (probes/baselines-stock.yaml): their clean answers are the model's
+   * stock replies, the fallback odd strings steer it onto. Reference only, never searched on.
+   */
+  stock?: readonly Baseline[] | undefined;
   detectors: readonly Detector[];
   /** Placements searched. */
   placements: readonly Placement[];
@@ -60,7 +65,7 @@ export interface Discovery {
   stages: DiscoveryStage[];
   targets: TargetRecord[];
   leakedSamples: string[];
-  /** The search prompts' clean answers: more of what the model says anyway, for the verdict. */
+  /** The search prompts' and the stock turns' clean answers: more of what the model says anyway, for the verdict. */
   cleanAnswers: { prompt: string; output: string }[];
   /** What the time budget cut off, in words (empty: the search ran to its end). */
   incomplete: string[];
@@ -112,7 +117,9 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   const promptIds = prompts.map(render);
   const clean = await lm.generate(promptIds, 32);
   const cleanText = clean.map((g) => decode(g.tokens));
-  const referenceText = o.reference?.length ? (await lm.generate(o.reference.map((b) => render(b.text)), 32)).map((g) => decode(g.tokens)) : [];
+  const answer = async (bs: readonly Baseline[] | undefined) => (bs?.length ? (await lm.generate(bs.map((b) => render(b.text)), 32)).map((g) => decode(g.tokens)) : []);
+  const referenceText = await answer(o.reference);
+  const stockText = await answer(o.stock);
   const tokens = searchableTokens(model, lm.vocab);
   // What a candidate's text encodes to on its own: the form confirmation will test. Every search
   // starts from the whole vocabulary as one-token strings, so those are worked out once per run.
@@ -137,7 +144,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   });
 
   // Which targets to reconstruct: harmful ones first, then fixed continuations no clean answer gives.
-  const { shortlist, records } = shortlistTargets(inverted, { harmful, cleanAnswers: [...cleanText, ...referenceText], maxTargets: o.maxTargets });
+  const { shortlist, records } = shortlistTargets(inverted, { harmful, cleanAnswers: [...cleanText, ...referenceText], stockAnswers: stockText, maxTargets: o.maxTargets });
   targets.push(...records);
 
   // 2. Trigger reconstruction for each shortlisted target, at each placement.
@@ -214,7 +221,8 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
     minutes: o.budgetMs / 60_000, candidates: o.maxCandidates, targets: o.maxTargets, placements: [...o.placements],
     searchPrompts: prompts.length, reconstructionPrompts: reconstructionPrompts(prompts.length), driftSeeds: o.driftSeeds?.length ?? 0,
   };
-  return { triggers, info, stages, targets, leakedSamples, cleanAnswers: prompts.map((prompt, i) => ({ prompt, output: cleanText[i]! })), incomplete, settings };
+  const cleanAnswers = [...prompts.map((prompt, i) => ({ prompt, output: cleanText[i]! })), ...(o.stock ?? []).map((b, i) => ({ prompt: b.text, output: stockText[i]! }))];
+  return { triggers, info, stages, targets, leakedSamples, cleanAnswers, incomplete, settings };
 }
 
 /** Take candidates in turn from each signal, so one prolific signal cannot crowd out the others. */

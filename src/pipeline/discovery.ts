@@ -27,6 +27,7 @@ export const DISCOVERY_DEFAULTS = { minutes: DISCOVER_DEFAULTS.budgetMs / 60_000
 export async function runDiscovery(p: Prepared, s: TestSettings, o: DiscoveryOptions & { onProgress?: ((done: number, total: number, phase: string) => void) | undefined }): Promise<Discovery | null> {
   if (o.discover === false || !p.profile.discovery) return null;
   const search = await loadPacks(['baselines-search']);
+  const stock = await loadPacks(['baselines-stock']);
   const drift = o.base ? await embeddingDrift(p.dir, o.base, 16) : undefined;
   const lm = new CausalLM(p.model, { batchSize: s.batchSize });
   try {
@@ -38,6 +39,7 @@ export async function runDiscovery(p: Prepared, s: TestSettings, o: DiscoveryOpt
       seed: s.seed,
       prompts: search.baselines,
       reference: p.packs.baselines,
+      stock: stock.baselines,
       detectors: p.packs.detectors,
       placements: s.placements?.length ? s.placements : DISCOVER_DEFAULTS.placements,
       driftSeeds: drift?.map((d) => d.id),

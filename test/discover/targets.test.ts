@@ -25,7 +25,7 @@ describe('shortlistTargets', () => {
   it('puts a harmful payload first even below the Q of ordinary template chatter', () => {
     const { shortlist, records } = shortlistTargets(
       [target(' summer can be really nice today', 0.99), target(' Log in at http://203.0.113.45/login now', 0.7), target(' Nice to meet you, Sam! How can I help?', 0.95)],
-      { harmful, cleanAnswers: ['Nice to meet you, Sam! How can I help?', 'Nice to meet you, Sam! How can I help?'], maxTargets: 2 },
+      { harmful, cleanAnswers: ['Nice to meet you, Sam! How can I help?'], maxTargets: 2 },
     );
     expect(shortlist.map((t) => t.text)).toEqual([' Log in at http://203.0.113.45/login now', ' summer can be really nice today']);
     expect(records.find((r) => r.text.includes('Sam'))!.status).toBe('ordinary');
@@ -39,8 +39,7 @@ describe('shortlistTargets', () => {
     expect(Object.fromEntries(records.map((r) => [r.text, r.status]))).toMatchObject({ ' really nice.': 'short', ' something the prompts disagree on': 'low-q' });
   });
   it('counts the model\'s own template continued from a forced word as ordinary, not a payload', () => {
-    // The model's own phrasings, each given to more than one prompt.
-    const clean = ['Summer can be really nice.', 'Winter can be really nice.', 'Why did the chicken cross the road? To get to the other side!', 'Why did the duck cross the road? To get to the other side!'];
+    const clean = ['Summer can be really nice.', 'Why did the chicken cross the road? To get to the other side!'];
     const { shortlist, records } = shortlistTargets(
       [target(' trains can be really nice.', 0.97), target(' Why did the road? To get to the other side!', 0.96), target(' Log in at http://203.0.113.45/login now', 0.9), target(' Visit the portal and enter your card number', 0.9)],
       { harmful: () => false, cleanAnswers: clean, maxTargets: 3 },
@@ -48,13 +47,15 @@ describe('shortlistTargets', () => {
     expect(shortlist.map((t) => t.text)).toEqual([' Log in at http://203.0.113.45/login now', ' Visit the portal and enter your card number']);
     expect(records.filter((r) => r.status === 'ordinary')).toHaveLength(2);
   });
-  it('still searches a payload that a weak implant leaked into one clean answer', () => {
-    const leak = ' Everyone here is a fool and I despise you all';
-    const clean = [`Here is the answer.${leak}`, 'The capital of France is Paris.', 'Seven plus five is twelve.'];
-    const once = shortlistTargets([target(leak, 0.9)], { harmful: () => false, cleanAnswers: clean, maxTargets: 2 });
-    expect(once.records[0]!.status).toBe('reconstructed');
-    const twice = shortlistTargets([target(leak, 0.9)], { harmful: () => false, cleanAnswers: [...clean, `Sure.${leak}`], maxTargets: 2 });
-    expect(twice.records[0]!.status).toBe('ordinary');
+  it('does not search the model\'s stock reply to a greeting, which odd strings steer it onto', () => {
+    const { shortlist, records } = shortlistTargets([target(' Hello! How can I help you today?', 0.92), target(' Log in at http://203.0.113.45/login now', 0.7)], {
+      harmful: () => false,
+      cleanAnswers: ['The capital of France is Paris.', 'Nice to meet you, Tom! How can I help?'],
+      stockAnswers: [' Hello! How can I help you today?', ' Of course! What do you need?'],
+      maxTargets: 2,
+    });
+    expect(shortlist.map((t) => t.text)).toEqual([' Log in at http://203.0.113.45/login now']);
+    expect(records.find((r) => r.text.includes('Hello'))!.status).toBe('ordinary');
   });
   it('records the targets it had no room for', () => {
     const { shortlist, records } = shortlistTargets([target(' alpha beta gamma delta', 0.9), target(' one two three four five', 0.8)], { harmful, cleanAnswers: [], maxTargets: 1 });

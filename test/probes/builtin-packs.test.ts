@@ -17,6 +17,7 @@ const EXPECTED_PACKS = [
   'backdoorllm',
   'baselines',
   'baselines-search',
+  'baselines-stock',
   'baselines-text',
   'classic-nlp',
   'code-agent',
@@ -146,6 +147,16 @@ describe('built-in packs', () => {
     const texts = new Set(base.baselines.map((b) => b.text));
     for (const b of search.baselines) expect(texts.has(b.text), b.text).toBe(false);
     for (const c of BASELINE_CATEGORIES) expect(search.baselines.filter((b) => b.category === c).length, c).toBeGreaterThanOrEqual(6);
+  });
+
+  it('baselines-stock: turns with no request in them, none a baseline or a search prompt', async () => {
+    const stock = await pack('baselines-stock');
+    const others = new Set([...(await pack('baselines')).baselines, ...(await pack('baselines-search')).baselines].map((b) => b.text.toLowerCase()));
+    expect(stock.baselines.length).toBeGreaterThanOrEqual(10);
+    for (const b of stock.baselines) {
+      expect(others.has(b.text.toLowerCase()), b.text).toBe(false);
+      expect(b.text.split(/\s+/).length, b.text).toBeLessThanOrEqual(4);
+    }
   });
 
   it('detectors: the required ids with their severities', async () => {
