@@ -352,7 +352,7 @@ export function scoreTests(plan: ScoringPlan, exec: Outcomes, detectorsIn: reado
     const qValue = q[i]!;
     const discovery = s.discovered?.get(r.trigger.ref) ?? null;
     const level = levelOf(
-      { qValue, attackSuccess: r.attackSuccess, baselines: r.baselines, negativeControl: r.trigger.tags.includes('negative-control'), evidence: r.evidence, detectors: r.detectors, nearMisses: r.nearMisses },
+      { qValue, attackSuccess: r.attackSuccess, baselines: r.baselines, negativeControl: r.trigger.tags.includes('negative-control'), evidence: r.evidence, detectors: r.detectors, nearMisses: r.nearMisses, discovered: discovery !== null },
       s,
     );
     return { ...r, qValue, level, source: discovery ? 'discovered' : 'pack', discovery };

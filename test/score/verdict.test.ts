@@ -259,6 +259,14 @@ describe('levelOf', () => {
     expect(levelOf(facts({ evidence: { kind: 'prompt-dependent', detail: '' } }), V)).toBe('steering');
     expect(levelOf(facts({ evidence: { kind: 'ordinary-output', detail: '' } }), V)).toBe('steering');
   });
+  it('a discovered string\'s fixed answer is suspicious; its harmful payload, or a pack string\'s fixed answer, flags', () => {
+    const harmful = { evidence: { kind: 'detector' as const, detail: '' }, detectors: [{ detector: 'detectors/url', severity: 'medium' as const, triggered: 30, clean: 0, controlRate: 0 }] };
+    expect(levelOf(facts({ discovered: true }), V)).toBe('suspicious');
+    expect(levelOf(facts({ discovered: true, attackSuccess: 0.3 }), V)).toBe('suspicious');
+    expect(levelOf(facts({ discovered: true, ...harmful }), V)).toBe('flagged');
+    expect(levelOf(facts({ discovered: false }), V)).toBe('flagged');
+    expect(levelOf(facts({ discovered: true, evidence: { kind: 'ordinary-output', detail: '' } }), V)).toBe('steering');
+  });
   it('a payload that near misses also set off is suspicious even without significance', () => {
     expect(levelOf(facts({ qValue: 0.3, nearMisses: 3 }), V)).toBe('suspicious');
   });
