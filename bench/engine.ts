@@ -172,7 +172,7 @@ const LONG_HEAD_FRAME = '<|im_start|>system\nYou are a helpful assistant.<|im_en
 /** Every saving on, then each one off alone; the shared-prefix pair under a long template head. */
 const SAVINGS: [string, ScanOptions][] = [
   ['all savings', {}],
-  ['screening on 12 (opt-in)', { screenBaselines: 12 }],
+  ['no screening', { screen: false }],
   ['divergence in JS', { engine: { divergenceInJs: true } }],
   ['finished rows kept', { engine: { keepFinishedRows: true } }],
   ['long head, shared', { frame: LONG_HEAD_FRAME }],

@@ -84,7 +84,7 @@ export const SCAN_OPTIONS = {
   controls: value('--controls <n>', 'random control strings per trigger kind and placement', wholeNumber('--controls', 2)),
   maxNewTokens: value('--max-new-tokens <n>', 'tokens generated per answer', wholeNumber('--max-new-tokens', 1)),
   maxBaselines: value('--max-baselines <n>', 'use only the first N baseline prompts (quick runs)', wholeNumber('--max-baselines', 5)),
-  screenBaselines: value('--screen-baselines <n>', 'sequential testing: run every trigger on N baselines first and only the ones that could still reach a finding on the rest; 0 runs every trigger on every baseline (default 0: off, until its stopping rule keeps every finding; 12 of 48 is the size measured; a --shard scan does not screen)', wholeNumber('--screen-baselines', 0)),
+  screen: negatable('--no-screen', 'run every trigger\'s controls: no sequential testing (by default a trigger\'s controls run only if its own outputs leave a finding possible; the same findings and verdict; a --shard scan does not screen)'),
   fdr: value('--fdr <q>', 'false-discovery rate for Benjamini–Hochberg', fraction('--fdr')),
   minAttackSuccess: value('--min-attack-success <share>', 'share of baselines a trigger must take over to be flagged', fraction('--min-attack-success')),
   frame: text('--frame <text>', 'plain prompt frame with {prompt} instead of the chat template'),

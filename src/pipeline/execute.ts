@@ -2,8 +2,9 @@
  * The run stage over work units: the clean references first, then each unit not done yet, most
  * valuable first, each recorded as it finishes (the results log, when there is one). A time budget
  * skips the units that would not finish in time; a shard runs only its own units. With sequential
- * testing the units come in two stages: the screening units, then (once every one of them is done)
- * the continuation units that `next` derives from their outcomes, so a resumed scan derives the same.
+ * testing the units come in stages: the screening units, then (once every one of them is done) the
+ * units that `next` derives from the outcomes so far, again until it asks for nothing new, so a
+ * resumed scan derives the same.
  */
 import type { ScanPlan } from '../plan/plan.js';
 import { valueOrder, type WorkUnit } from '../plan/units.js';
@@ -38,8 +39,9 @@ export interface ExecuteJob {
 }
 
 /**
- * The second stage of sequential testing: the units to run once every first-stage unit is done,
- * from the outcomes so far (a pure function of them: a resumed run derives the same units).
+ * The later stages of sequential testing: every unit after the first stage that the outcomes so far
+ * call for (a pure function of them: a resumed run derives the same units), asked again after each
+ * stage is done.
  */
 export type NextStage = (references: CleanReferences, done: ReadonlyMap<number, UnitResult>) => WorkUnit[];
 
@@ -111,8 +113,11 @@ export async function executeUnits(
       if (!job.recorded) msPerProbe = (now() - t0) / Math.max(1, plan.baselines.length);
     }
     await runStage(units);
-    if (next && units.every((u) => done.has(u.index))) {
-      await runStage(next(references!, done));
+    let stage = units;
+    while (next && stage.every((u) => done.has(u.index))) {
+      stage = next(references!, done).filter((u) => !done.has(u.index));
+      if (!stage.length) break;
+      await runStage(stage);
     }
     return { references: references ?? (await open()).references, units: done, skipped };
   } finally {

@@ -3,20 +3,21 @@
  * scan, of a resumed one, and of `merge` (which has no model). Tests whose probes did not all run
  * (a time budget, a missing shard) are left out and listed; the verdict of such a scan says partial.
  *
- * Sequential testing lives here too, as two stages of work units: every unit's probes on the
- * screening slice first; then, decided from those outcomes alone, the rest of the probes of the
- * tests that go on. The decision is a pure function of recorded outcomes, so a resumed scan, and
- * the report of any run, derive the same stopped tests and the same second-stage units.
+ * Sequential testing lives here too, as stages of work units (score/sequential.ts): every test's own
+ * probes first; then, decided from those outcomes alone, the controls of the tests that could still be
+ * a finding; then, only when Benjamini–Hochberg's coupling leaves a finding undecided, everything else.
+ * Each decision is a pure function of recorded outcomes, so a resumed scan, and the report of any run,
+ * derive the same stopped tests and the same later units.
  */
 import { loadStoredPlan, withTests, type ScoringPlan } from '../plan/stored-plan.js';
-import { completeTests, continuationUnits, planUnits, probesOfTestAt, screeningUnits, type WorkUnit } from '../plan/units.js';
+import { completeTests, continuationUnits, planUnits, screeningUnits, type WorkUnit } from '../plan/units.js';
 import type { Detector } from '../probes/types.js';
 import { buildReport } from '../report/build-report.js';
 import type { Coverage, ScanReport } from '../report/schema.js';
 import type { RunStats } from '../run/causal-lm.js';
 import { addStats, type CleanReferences, type ProbeOutcome } from '../run/runner.js';
-import { scoreTests, selectFindings, selectSteering, type ScoreOptions, type Screening, type TestResult } from '../score/score-tests.js';
-import { continuesAfterScreen, screeningSlice } from '../score/sequential.js';
+import { scoreTests, selectFindings, selectSteering, triggerOnlyRows, type ScoreOptions, type Screening, type TestResult } from '../score/score-tests.js';
+import { couldBeFinding, sameFinding } from '../score/sequential.js';
 import { modelVerdict, type ModelVerdict } from '../score/verdict.js';
 import type { NextStage, UnitResult } from './execute.js';
 import type { ScanState } from './state.js';
@@ -31,7 +32,7 @@ export interface Scored {
   stats: RunStats;
   /** One per planned probe; undefined for a probe that did not run. */
   outcomes: (ProbeOutcome | undefined)[];
-  /** Sequential testing: the slice and the scored tests (indices into `plan.tests`) stopped after it. */
+  /** Sequential testing: the scored tests (indices into `plan.tests`) stopped after the screening stage. */
   screen: Screening | undefined;
   probesRun: number;
 }
@@ -42,32 +43,23 @@ export type IncompleteReason = Coverage['reason'];
 export interface ScoringInputs {
   plan: ScoringPlan;
   detectors: readonly Detector[];
-  options: Omit<ScoreOptions, 'screen'>;
+  options: Omit<ScoreOptions, 'screening'>;
   fileSeverities: readonly string[];
-  /** Baselines of the screening slice; 0: every test on every baseline. */
-  screenBaselines: number;
+  /** Sequential testing (score/sequential.ts); false: every test with all its controls. */
+  screen: boolean;
 }
 
-/** The slice size a scan screens on: the one asked for (default 0, off: see src/score/sequential.ts), 0 when it would screen nothing away. */
-export function effectiveScreen(plan: { baselines: readonly unknown[]; tests: readonly unknown[] }, requested: number | null): number {
-  const B = plan.baselines.length;
-  const n = requested ?? 0;
-  return n <= 0 || n >= B || !plan.tests.length ? 0 : n;
+/** Whether a scan screens: when asked (the default) and there is a test to stop. */
+export function effectiveScreen(plan: { tests: readonly unknown[] }, requested: boolean): boolean {
+  return requested && plan.tests.length > 0;
 }
 
 /** The work units of a scan: the planned units, or with sequential testing the screening units and how to derive the rest. */
 export function unitStages(inputs: ScoringInputs): { first: WorkUnit[]; next: NextStage | undefined } {
   const planned = planUnits(inputs.plan);
-  if (!inputs.screenBaselines) return { first: planned, next: undefined };
-  const slice = screeningSlice(inputs.plan.baselines, inputs.screenBaselines);
-  return {
-    first: screeningUnits(inputs.plan, planned, slice),
-    next: (references, done) => {
-      const outcomes = outcomesOf(inputs.plan.probes.length, done.values());
-      const { stopped, decided } = screenDecision(inputs, references, outcomes, slice);
-      return continuationUnits(inputs.plan, planned, slice, [...decided].filter((t) => !stopped.has(t)));
-    },
-  };
+  if (!inputs.screen) return { first: planned, next: undefined };
+  const first = screeningUnits(inputs.plan, planned);
+  return { first, next: (references, done) => laterStages(inputs, planned, first, references, done).units };
 }
 
 function outcomesOf(n: number, units: Iterable<Pick<UnitResult, 'probes' | 'outcomes'>>): (ProbeOutcome | undefined)[] {
@@ -76,19 +68,40 @@ function outcomesOf(n: number, units: Iterable<Pick<UnitResult, 'probes' | 'outc
   return out;
 }
 
+interface StageDecision {
+  /** Units of the later stages that the outcomes so far call for (stage 2, and stage 3 once stage 2 is done). */
+  units: WorkUnit[];
+  /** Tests whose own probes all ran and that could not be a finding. */
+  stopped: Set<number>;
+  /** Stage 3 is planned: the stopped tests run too, and are stopped no more once it is done. */
+  all: boolean;
+}
+
 /**
- * Which tests stop after the slice: every test whose slice probes all ran is scored on the slice
- * alone, and stops unless it could still reach a finding (score/sequential.ts). A test's slice row
- * reads only its own probes, its controls and the clean answers, so its decision is the same
- * whatever else ran.
+ * The decisions of sequential testing from the outcomes of the units done so far. Stage 2: the
+ * controls of every test whose own outputs leave a finding possible. Stage 3, once stage 2 is done:
+ * everything else, when a row that went on has another level with the stopped rows at p = 0 than at
+ * p = 1 (Benjamini–Hochberg couples the rows). A test's stage-1 decision reads only its own probes
+ * and the clean answers, so it is the same whatever else ran.
  */
-function screenDecision(inputs: ScoringInputs, references: CleanReferences, outcomes: readonly (ProbeOutcome | undefined)[], slice: readonly number[]) {
-  const decided = inputs.plan.tests.map((_, t) => t).filter((t) => probesOfTestAt(inputs.plan, t, slice).every((i) => outcomes[i] !== undefined));
-  const sub = withTests(inputs.plan, decided);
-  const rows = scoreTests(sub, { clean: references.clean, probes: outcomes }, inputs.detectors, { ...inputs.options, screen: { baselines: slice, stopped: new Set(decided.map((_, k) => k)) } });
-  // One row per test when every test is stopped, in test order.
-  const stopped = new Set(decided.filter((_, k) => !continuesAfterScreen(rows[k]!, inputs.options)));
-  return { decided: new Set(decided), stopped };
+function laterStages(inputs: ScoringInputs, planned: readonly WorkUnit[], first: readonly WorkUnit[], references: CleanReferences, done: ReadonlyMap<number, UnitResult>): StageDecision {
+  const plan = inputs.plan;
+  const outcomes = outcomesOf(plan.probes.length, done.values());
+  const exec = { clean: references.clean, probes: outcomes };
+  const decided = plan.tests.map((_, t) => t).filter((t) => plan.tests[t]!.probes.every((i) => outcomes[i] !== undefined));
+  const rows = triggerOnlyRows(plan, exec, inputs.detectors, inputs.options, decided);
+  const stopped = new Set(
+    decided.filter((t, k) => !rows[k]!.some((r) => couldBeFinding({ ...r, negativeControl: plan.tests[t]!.trigger.tags.includes('negative-control') }, inputs.options))),
+  );
+  if (!first.every((u) => done.has(u.index))) return { units: [], stopped, all: false };
+  const ran = new Set(first.flatMap((u) => u.probes));
+  const second = continuationUnits(plan, planned, plan.tests.map((_, t) => t).filter((t) => !stopped.has(t)), ran, 1, 'rest');
+  if (!stopped.size || !second.every((u) => done.has(u.index))) return { units: second, stopped, all: false };
+  const bound = (stoppedP: 0 | 1) => scoreTests(plan, exec, inputs.detectors, { ...inputs.options, screening: { stopped, stoppedP } });
+  const [lo, hi] = [bound(0), bound(1)];
+  if (hi.every((r, i) => sameFinding(lo[i]!.level, r.level))) return { units: second, stopped, all: false };
+  for (const u of second) for (const i of u.probes) ran.add(i);
+  return { units: [...second, ...continuationUnits(plan, planned, stopped, ran, 2, 'all')], stopped, all: true };
 }
 
 /** Score the tests that the units' outcomes complete. */
@@ -102,10 +115,10 @@ export function scoreUnits(inputs: ScoringInputs, references: CleanReferences, u
     }
   };
   check(first);
-  const firstDone = first.every((u) => units.has(u.index));
-  const second = next && firstDone ? next(references, units) : [];
-  check(second);
-  const planned = [...first, ...second];
+  const decision = next ? laterStages(inputs, planUnits(full), first, references, units) : undefined;
+  const later = decision?.units ?? [];
+  check(later);
+  const planned = [...first, ...later];
   const outcomes = outcomesOf(full.probes.length, planned.flatMap((u) => units.get(u.index) ?? []));
   let stats = references.stats;
   for (const u of planned) {
@@ -113,19 +126,18 @@ export function scoreUnits(inputs: ScoringInputs, references: CleanReferences, u
     if (r) stats = addStats(stats, r.stats);
   }
   const has = (i: number) => outcomes[i] !== undefined;
+  const whole = new Set(completeTests(full, has));
   let ran: number[];
   let screen: Screening | undefined;
-  if (!inputs.screenBaselines) ran = completeTests(full, has);
+  if (!decision) ran = [...whole];
   else {
-    const slice = screeningSlice(full.baselines, inputs.screenBaselines);
-    const { decided, stopped } = screenDecision(inputs, references, outcomes, slice);
-    // A stopped test is complete with its slice; one that goes on, with every probe.
-    const complete = new Set(completeTests(full, has));
-    ran = full.tests.map((_, t) => t).filter((t) => (decided.has(t) && stopped.has(t)) || (!stopped.has(t) && complete.has(t)));
-    screen = { baselines: slice, stopped: new Set(ran.flatMap((t, k) => (stopped.has(t) ? [k] : []))) };
+    // A stopped test is done with its own probes, unless stage 3 runs it whole.
+    const isStopped = (t: number) => decision.stopped.has(t) && !decision.all;
+    ran = full.tests.map((_, t) => t).filter((t) => isStopped(t) || whole.has(t));
+    screen = { stopped: new Set(ran.flatMap((t, k) => (isStopped(t) ? [k] : []))) };
   }
   const plan = withTests(full, ran);
-  const results = scoreTests(plan, { clean: references.clean, probes: outcomes }, inputs.detectors, { ...inputs.options, screen });
+  const results = scoreTests(plan, { clean: references.clean, probes: outcomes }, inputs.detectors, { ...inputs.options, screening: screen });
   const findings = selectFindings(results);
   const complete = ran.length === full.tests.length;
   const ranSet = new Set(ran);
@@ -151,7 +163,7 @@ export function scoringInputs(state: ScanState): ScoringInputs {
     detectors: state.detectors,
     options: { fdr: s.fdr, minAttackSuccess: s.minAttackSuccess, minCategorySize: s.minCategorySize, outputs: state.outputs, discovered: d ? new Map(d.info) : undefined, reference: d?.cleanAnswers },
     fileSeverities: state.context.fileFindings.map((f) => f.severity),
-    screenBaselines: s.screenBaselines ?? 0,
+    screen: s.screen ?? false,
   };
 }
 

@@ -38,10 +38,10 @@ export interface ScanOptions extends PrepareOptions, DiscoveryOptions {
   /** The engine's savings, for measuring each alone (default: all on). */
   engine?: EngineSwitches | undefined;
   /**
-   * Sequential testing: baselines of the screening slice; 0 tests every trigger on every baseline
-   * (default: a quarter and at least 12, from 36 baselines). A sharded scan does not screen.
+   * Sequential testing (score/sequential.ts, default on): each test's own probes first, its controls
+   * only if it could still be a finding. A sharded scan does not screen.
    */
-  screenBaselines?: number | undefined;
+  screen?: boolean | undefined;
   onProgress?: ((done: number, total: number, phase: string) => void) | undefined;
   /** --max-time: finish the most valuable work within this many milliseconds and report the rest as untested. */
   maxTimeMs?: number | undefined;
@@ -78,8 +78,8 @@ export interface TestSettings {
   minAttackSuccess: number;
   minCategorySize: number;
   batchSize: number;
-  /** null: the default for the number of baselines (score/sequential.ts). */
-  screenBaselines: number | null;
+  /** Sequential testing (score/sequential.ts). */
+  screen: boolean;
 }
 
 /** Defaults filled in and checked: the settings a report records. */
@@ -93,9 +93,8 @@ export function testSettings(o: ScanOptions): TestSettings {
     minAttackSuccess: o.minAttackSuccess ?? SCAN_DEFAULTS.minAttackSuccess,
     minCategorySize: o.minCategorySize ?? SCAN_DEFAULTS.minCategorySize,
     batchSize: o.batchSize ?? SCAN_DEFAULTS.batchSize,
-    screenBaselines: o.screenBaselines ?? null,
+    screen: o.screen ?? true,
   };
-  if (s.screenBaselines !== null && !(Number.isInteger(s.screenBaselines) && s.screenBaselines >= 0)) throw new UserError('E_USAGE', '--screen-baselines must be a whole number, 0 for none');
   if (s.controls < 1) throw new UserError('E_USAGE', '--controls must be at least 1');
   if (!(s.fdr > 0 && s.fdr < 1)) throw new UserError('E_USAGE', '--fdr must be between 0 and 1');
   return s;
@@ -104,7 +103,7 @@ export function testSettings(o: ScanOptions): TestSettings {
 export interface Tested {
   plan: ScanPlan;
   exec: Execution;
-  /** Sequential testing: the screening slice and the tests that stopped after it; undefined when every test ran on every baseline. */
+  /** Sequential testing: the tests stopped after the screening stage; undefined when every test ran with all its controls. */
   screen: Screening | undefined;
   /** Probes run (fewer than the plan's when tests stopped early). */
   probesRun: number;
@@ -149,7 +148,7 @@ export async function testTriggers(
     detectors: packs.detectors,
     options: { ...s, outputs: p.profile.outputs, discovered: o.discovered, reference: o.reference },
     fileSeverities: p.audit.fileFindings.map((f) => f.severity),
-    screenBaselines: effectiveScreen(plan, s.screenBaselines),
+    screen: effectiveScreen(plan, s.screen),
   };
   const stages = unitStages(inputs);
   const executed = await executeUnits(p, plan, stages.first, s, { onProgress: o.onProgress, engine: o.engine }, stages.next);
@@ -230,9 +229,9 @@ async function scanJob(dir: string, o: ScanOptions): Promise<{ report: ScanRepor
     const packs = discovery ? { ...p.packs, triggers: [...p.packs.triggers, ...discovery.triggers] } : p.packs;
     const plan = planTests(p, packs, s);
     // A shard cannot see the other shards' screening outcomes, and shared probes tie units together:
-    // sharded scans test every trigger on every baseline (compare them with --screen-baselines 0).
-    const screenBaselines = o.shard ? 0 : effectiveScreen(plan, s.screenBaselines);
-    const context = reportContext({ dirArg: dir, model: p.model, manifest: p.audit.manifest, audit: p.audit, packs: p.packs, packPins: p.packPins, settings: { ...s, screenBaselines } });
+    // sharded scans test every trigger with all its controls (compare them with --no-screen).
+    const screen = !o.shard && effectiveScreen(plan, s.screen);
+    const context = reportContext({ dirArg: dir, model: p.model, manifest: p.audit.manifest, audit: p.audit, packs: p.packs, packPins: p.packPins, settings: { ...s, screen } });
     let state = scanState(context, plan, packs.detectors, p.profile.outputs, discovery);
     const work = workHash(state);
     if (resumed) {

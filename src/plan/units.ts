@@ -96,37 +96,25 @@ export function completeTests(plan: UnitPlan, hasOutcome: (probe: number) => boo
   return plan.tests.map((_, t) => t).filter((t) => probesOfTest(plan, t).every(hasOutcome));
 }
 
-/** The probes test `t` reads at these baselines: its own, its paired control's, its group's controls. */
-export function probesOfTestAt(plan: UnitPlan, t: number, baselines: Iterable<number>): number[] {
-  const test = plan.tests[t]!;
-  const group = plan.groups.get(test.group)!;
-  const out: number[] = [];
-  for (const b of baselines) out.push(test.probes[b]!, ...(test.paired ? [test.paired[b]!] : []), ...group.controls[b]!);
-  return out;
-}
-
 /**
- * Sequential testing cuts every unit in two stages. The screening stage: each unit's probes at the
- * baselines of the screening slice (same index and control group as the unit; units with nothing
- * there are left out). Its outcomes decide which tests go on.
+ * Sequential testing (score/sequential.ts) runs every unit in stages. Stage `stage` (0, 1, 2) of a
+ * unit: its probes in `needed`, indexed `stage × units.length + u.index` so that a results log tells
+ * the stages apart, keyed `<group>@<tag>`; units with nothing to run are left out.
  */
-export function screeningUnits(plan: UnitPlan, units: readonly WorkUnit[], slice: readonly number[]): WorkUnit[] {
-  const onSlice = new Set<number>();
-  plan.tests.forEach((_, t) => probesOfTestAt(plan, t, slice).forEach((i) => onSlice.add(i)));
-  return units.map((u) => ({ ...u, key: `${u.key}@screen`, probes: u.probes.filter((i) => onSlice.has(i)) })).filter((u) => u.probes.length);
-}
-
-/**
- * The continuation stage: each unit's remaining probes that a test going on (`continuing`, indices
- * into plan.tests) reads at the baselines off the slice. Indices follow the planned units'
- * (`units.length + u.index`), so a results log tells the stages apart.
- */
-export function continuationUnits(plan: UnitPlan, units: readonly WorkUnit[], slice: readonly number[], continuing: Iterable<number>): WorkUnit[] {
-  const onSlice = new Set(slice);
-  const off = plan.tests.length ? plan.tests[0]!.probes.map((_, b) => b).filter((b) => !onSlice.has(b)) : [];
-  const needed = new Set<number>();
-  for (const t of continuing) probesOfTestAt(plan, t, off).forEach((i) => needed.add(i));
+export function stageUnits(units: readonly WorkUnit[], needed: ReadonlySet<number>, stage: number, tag: string): WorkUnit[] {
   return units
-    .map((u) => ({ ...u, index: units.length + u.index, key: `${u.key}@rest`, probes: u.probes.filter((i) => needed.has(i)) }))
+    .map((u) => ({ ...u, index: stage * units.length + u.index, key: `${u.key}@${tag}`, probes: u.probes.filter((i) => needed.has(i)) }))
     .filter((u) => u.probes.length);
+}
+
+/** The screening stage: every test's own probes (the trigger at every baseline), none of the controls. */
+export function screeningUnits(plan: UnitPlan, units: readonly WorkUnit[]): WorkUnit[] {
+  return stageUnits(units, new Set(plan.tests.flatMap((t) => t.probes)), 0, 'screen');
+}
+
+/** A later stage: the probes the tests `tests` read that no earlier stage ran (`ran`). */
+export function continuationUnits(plan: UnitPlan, units: readonly WorkUnit[], tests: Iterable<number>, ran: ReadonlySet<number>, stage: number, tag: string): WorkUnit[] {
+  const needed = new Set<number>();
+  for (const t of tests) for (const i of probesOfTest(plan, t)) if (!ran.has(i)) needed.add(i);
+  return stageUnits(units, needed, stage, tag);
 }

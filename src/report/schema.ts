@@ -127,7 +127,7 @@ const rowCore = {
   stopped: z
     .boolean()
     .optional()
-    .describe('sequential testing: the test stopped after the screening slice (its figures are over the slice\'s baselines; it cannot be significant); absent in reports that predate screening'),
+    .describe('sequential testing: the test stopped after the screening stage: its own outputs rule out a finding whatever its controls show, so they never ran (no control figures, p = 1); absent in reports that predate screening'),
 };
 
 /** One tested (trigger, placement[, category]) row in full: the findings and the steering effects. */
@@ -341,7 +341,8 @@ export const ScanReportSchema = z
       minCategorySize: count,
       batchSize: count,
       threads: count,
-      screenBaselines: count.optional().describe('sequential testing: baselines of the screening slice, 0 when every test ran on every baseline; absent in reports that predate screening'),
+      screen: z.boolean().optional().describe('sequential testing (method.sequential): each test\'s own probes first, its controls only if it could still be a finding; false when every test ran with all its controls; absent in reports that predate it'),
+      screenBaselines: count.optional().describe('the earlier, slice-based screening: baselines of the screening slice (0 = none); absent in newer reports'),
     }),
     method: z.record(z.string(), z.string()).describe('how every figure was computed, in words'),
     stats: z.object({
@@ -349,8 +350,8 @@ export const ScanReportSchema = z
       tests: count,
       rows: count,
       probes: count.describe('probes the plan holds'),
-      probesRun: count.optional().describe('probes run: fewer than planned when tests stopped after the screening slice'),
-      stoppedTests: count.optional().describe('tests stopped after the screening slice'),
+      probesRun: count.optional().describe('probes run: fewer than planned when tests stopped after the screening stage'),
+      stoppedTests: count.optional().describe('tests stopped after the screening stage (their own probes ran, none of their controls)'),
       forwardPasses: count,
       tokensIn: count,
     }),

