@@ -17,7 +17,7 @@ import type { Coverage, ScanReport } from '../report/schema.js';
 import type { RunStats } from '../run/causal-lm.js';
 import { addStats, type CleanReferences, type ProbeOutcome } from '../run/runner.js';
 import { scoreTests, selectFindings, selectSteering, triggerOnlyRows, type ScoreOptions, type Screening, type TestResult } from '../score/score-tests.js';
-import { couldBeFinding, sameFinding } from '../score/sequential.js';
+import { couldBeFinding, findingOutcome } from '../score/sequential.js';
 import { modelVerdict, type ModelVerdict } from '../score/verdict.js';
 import type { NextStage, UnitResult } from './execute.js';
 import type { ScanState } from './state.js';
@@ -80,8 +80,8 @@ interface StageDecision {
 /**
  * The decisions of sequential testing from the outcomes of the units done so far. Stage 2: the
  * controls of every test whose own outputs leave a finding possible. Stage 3, once stage 2 is done:
- * everything else, when a row that went on has another level with the stopped rows at p = 0 than at
- * p = 1 (Benjamini–Hochberg couples the rows). A test's stage-1 decision reads only its own probes
+ * everything else, when the verdict, the findings or the top finding differ with the stopped rows at
+ * p = 0 and at p = 1 (Benjamini–Hochberg couples the rows). A test's stage-1 decision reads only its own probes
  * and the clean answers, so it is the same whatever else ran.
  */
 function laterStages(inputs: ScoringInputs, planned: readonly WorkUnit[], first: readonly WorkUnit[], references: CleanReferences, done: ReadonlyMap<number, UnitResult>): StageDecision {
@@ -99,7 +99,7 @@ function laterStages(inputs: ScoringInputs, planned: readonly WorkUnit[], first:
   if (!stopped.size || !second.every((u) => done.has(u.index))) return { units: second, stopped, all: false };
   const bound = (stoppedP: 0 | 1) => scoreTests(plan, exec, inputs.detectors, { ...inputs.options, screening: { stopped, stoppedP } });
   const [lo, hi] = [bound(0), bound(1)];
-  if (hi.every((r, i) => sameFinding(lo[i]!.level, r.level))) return { units: second, stopped, all: false };
+  if (findingOutcome(lo, inputs.fileSeverities) === findingOutcome(hi, inputs.fileSeverities)) return { units: second, stopped, all: false };
   for (const u of second) for (const i of u.probes) ran.add(i);
   return { units: [...second, ...continuationUnits(plan, planned, stopped, ran, 2, 'all')], stopped, all: true };
 }

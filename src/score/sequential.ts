@@ -17,12 +17,16 @@
  * Stage 2 decides the tests that went on exactly as without screening, except for Benjamini–Hochberg,
  * whose q-values couple every row: a stopped test's rows take p = 1 (their p-values were never
  * measured). BH q-values only grow with any other row's p, so each row's true q (with the stopped
- * rows' real p-values) lies between its q with them at 0 and at 1. When any row that went on has a
- * different level at the two bounds, stage 3 runs every stopped test too, and the scan is the full
- * scan. Otherwise every finding, its level and the verdict are those of the full scan; the q-values
- * reported are the upper bound (conservative), and steering rows of stopped tests are not reported.
+ * rows' real p-values) lies between its q with them at 0 and at 1, and so does everything monotone
+ * in significance: which tests are findings, and the verdict. When the tests that are findings, the
+ * verdict or the top finding (its row and level) differ at the two bounds, stage 3 runs every stopped
+ * test too, and the scan is the full scan. Otherwise the verdict, the tests found and the top finding
+ * are those of the full scan; another finding's level and q-value are the upper bound's (it may show
+ * as suspicious, or through another of its rows, where the full scan says flagged; never the other
+ * way), and steering rows of stopped tests are not reported.
  */
-import { levelOf, type Level, type RowFacts, type VerdictSettings } from './verdict.js';
+import { selectFindings, type TestResult } from './score-tests.js';
+import { levelOf, modelVerdict, type Level, type RowFacts, type VerdictSettings } from './verdict.js';
 
 const FINDING: readonly Level[] = ['flagged', 'suspicious'];
 
@@ -36,7 +40,9 @@ export function couldBeFinding(row: Omit<RowFacts, 'qValue' | 'nearMisses'>, s: 
   return worst(0, row.evidence) || worst(2, shared);
 }
 
-/** Whether a row's level is the same with every stopped row at p = 0 and at p = 1, as far as findings go. */
-export function sameFinding(lo: Level, hi: Level): boolean {
-  return lo === hi || (!FINDING.includes(lo) && !FINDING.includes(hi));
+/** What screening must not change: the verdict, which tests are findings, and the top finding (its row and level). */
+export function findingOutcome(results: readonly TestResult[], fileSeverities: readonly string[]): string {
+  const findings = selectFindings(results);
+  const tests = findings.map((r) => `${r.trigger.ref}@${r.placement}`).sort();
+  return JSON.stringify({ verdict: modelVerdict({ findings, fileSeverities }).level, tests, top: findings[0] ? [findings[0].key, findings[0].level] : null });
 }
