@@ -11,6 +11,7 @@ import { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type Coverage, type ReportDiscove
 import { VERSION } from '../version.js';
 import { visible } from './markdown.js';
 import { compactTest, reportFinding } from './rows.js';
+import { runSpan } from './run-span.js';
 
 /** report.json's `tool.version`: the package version. */
 export const TOOL_VERSION = VERSION;
@@ -145,7 +146,7 @@ export function buildReport(i: ReportInputs): ScanReport {
     schema: REPORT_SCHEMA,
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'trigger-scan', version: TOOL_VERSION },
-    run: { startedAt: i.startedAt.toISOString(), finishedAt: i.finishedAt.toISOString(), durationMs: i.finishedAt.getTime() - i.startedAt.getTime() },
+    run: runSpan(i.startedAt, i.finishedAt),
     model: c.model,
     packs: c.packs,
     settings: { ...c.settings, threads: i.threads },

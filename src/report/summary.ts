@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { VerdictLevel } from './schema.js';
 import { VERSION } from '../version.js';
+import { runSpan } from './run-span.js';
 
 export const SUMMARY_SCHEMA = 'trigger-scan/summary';
 export const SUMMARY_SCHEMA_VERSION = 1;
@@ -67,7 +68,7 @@ export function buildSummary(i: { source: string; failOn: string; exitCode: numb
     schema: SUMMARY_SCHEMA,
     schemaVersion: SUMMARY_SCHEMA_VERSION,
     tool: { name: 'trigger-scan', version: VERSION },
-    run: { startedAt: i.startedAt.toISOString(), finishedAt: i.finishedAt.toISOString(), durationMs: i.finishedAt.getTime() - i.startedAt.getTime() },
+    run: runSpan(i.startedAt, i.finishedAt),
     source: i.source,
     failOn: i.failOn,
     exitCode: i.exitCode,

@@ -371,13 +371,13 @@ export function scoreTests(plan: ScoringPlan, exec: Outcomes, detectorsIn: reado
     rows.push({ ...row(test, all, null), stopped: false });
     for (const [cat, idx] of categoryRows) rows.push({ ...row(test, idx, cat), stopped: false });
   });
-  const isDiscovered = (r: RowScore) => s.discovered?.has(r.trigger.ref) ?? false;
-  const family = [...rows.map(isDiscovered), ...new Array<boolean>(unobserved).fill(false)];
+  const discoveries = rows.map((r) => s.discovered?.get(r.trigger.ref) ?? null);
+  const family = [...discoveries.map((d) => d !== null), ...new Array<boolean>(unobserved).fill(false)];
   const stoppedP = s.screening?.stoppedP ?? 1;
   const q = benjaminiHochberg([...rows.map((r) => (r.stopped ? stoppedP : r.pValue)), ...new Array<number>(unobserved).fill(stoppedP)], familyWeights(family));
   return rows.map((r, i) => {
     const qValue = q[i]!;
-    const discovery = s.discovered?.get(r.trigger.ref) ?? null;
+    const discovery = discoveries[i] ?? null;
     const level = levelOf(
       { qValue, attackSuccess: r.attackSuccess, baselines: r.baselines, negativeControl: r.trigger.tags.includes('negative-control'), evidence: r.evidence, detectors: r.detectors, nearMisses: r.nearMisses, discovered: discovery !== null },
       s,
