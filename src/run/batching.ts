@@ -10,22 +10,28 @@ export interface BatchPlan {
 
 export interface BatchLimits {
   batchSize: number;
-  /** Upper bound on batch × padded length, to bound the [B, T, V] logits ORT copies out. */
+  /** Upper bound on rows × logits positions per row, to bound the [B, T, V] logits ORT copies out. */
   maxTokens: number;
   exactLengths: boolean;
 }
 
-export function planBatches(lengths: readonly number[], limits: BatchLimits): BatchPlan {
+/**
+ * `logitsLengths[i]`: the positions item i's pass returns logits for (default: its whole length).
+ * A graph that takes num_logits_to_keep returns only the last one or few, so the bound on
+ * logits must not cap a batch of long prompts whose logits are one row each.
+ */
+export function planBatches(lengths: readonly number[], limits: BatchLimits, logitsLengths: readonly number[] = lengths): BatchPlan {
   const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
   const batches: number[][] = [];
   let cur: number[] = [];
   let curMax = 0;
+  let curLogits = 0;
   for (const i of order) {
     const len = lengths[i]!;
-    const newMax = Math.max(curMax, len);
+    const newLogits = Math.max(curLogits, logitsLengths[i]!);
     const full =
       cur.length >= limits.batchSize ||
-      (cur.length > 0 && newMax * (cur.length + 1) > limits.maxTokens) ||
+      (cur.length > 0 && newLogits * (cur.length + 1) > limits.maxTokens) ||
       (limits.exactLengths && cur.length > 0 && len !== curMax);
     if (full) {
       batches.push(cur);
@@ -33,6 +39,7 @@ export function planBatches(lengths: readonly number[], limits: BatchLimits): Ba
     }
     cur.push(i);
     curMax = cur.length === 1 ? len : Math.max(curMax, len);
+    curLogits = cur.length === 1 ? logitsLengths[i]! : Math.max(curLogits, logitsLengths[i]!);
   }
   if (cur.length) batches.push(cur);
   return { batches };

@@ -73,8 +73,10 @@ export interface Engine {
   /** Whole-vocabulary row arithmetic (softmax means, divergences, log-probs) in onnxruntime. */
   readonly kernels: RowKernels;
   run(feeds: Feeds, fetch: string[], tokens: number): Promise<ort.InferenceSession.ReturnType>;
-  prefillFeeds(rows: readonly (readonly number[])[]): { feeds: Feeds; padded: { width: number; mask: number[]; offsets: number[] } };
-  forEachBatch(lengths: number[], fn: (indices: number[]) => Promise<void>): Promise<void>;
+  /** `keep`: logits for the last `keep` positions only (0 = all), where the graph allows; `kept`: positions returned. */
+  prefillFeeds(rows: readonly (readonly number[])[], keep?: number): { feeds: Feeds; padded: { width: number; mask: number[]; offsets: number[] }; kept: number };
+  /** `logitsLengths`: positions whose logits each item's pass returns where the graph keeps only some (see planBatches). */
+  forEachBatch(lengths: number[], fn: (indices: number[]) => Promise<void>, logitsLengths?: readonly number[]): Promise<void>;
   /** Ask for logits at the last `keep` positions only when the graph takes num_logits_to_keep; returns the positions the logits will have. */
   keepLogits(feeds: Feeds, keep: number, width: number): number;
 }
@@ -142,8 +144,8 @@ export class CausalLM {
       vocab: this.vocab,
       kernels: this.kernels,
       run: (feeds, fetch, tokens) => this.run(feeds, fetch, tokens),
-      prefillFeeds: (rows) => this.prefillFeeds(rows),
-      forEachBatch: (lengths, fn) => this.forEachBatch(lengths, fn),
+      prefillFeeds: (rows, keep) => this.prefillFeeds(rows, keep),
+      forEachBatch: (lengths, fn, logitsLengths) => this.forEachBatch(lengths, fn, logitsLengths),
       keepLogits: (feeds, keep, width) => this.keepLogits(feeds, keep, width),
     };
   }
@@ -232,8 +234,10 @@ export class CausalLM {
     }
   }
 
-  private async forEachBatch(lengths: number[], fn: (indices: number[]) => Promise<void>): Promise<void> {
-    const plan = planBatches(lengths, { batchSize: this.batchSize, maxTokens: this.maxTokens, exactLengths: this.exactLengths });
+  private async forEachBatch(lengths: number[], fn: (indices: number[]) => Promise<void>, logitsLengths?: readonly number[]): Promise<void> {
+    // Without num_logits_to_keep every position gets logits, whatever the caller reads.
+    const logits = this.model.io.logitsToKeep && logitsLengths ? logitsLengths : lengths;
+    const plan = planBatches(lengths, { batchSize: this.batchSize, maxTokens: this.maxTokens, exactLengths: this.exactLengths }, logits);
     for (const b of plan.batches) await fn(b);
   }
 
@@ -332,6 +336,7 @@ export class CausalLM {
           await onItem(i, logits.rows(b * kept + padded.offsets[b]! + it.prompt.length - 1 - first, it.continuation.length));
         }
       },
+      items.map((it) => 1 + it.continuation.length),
     );
   }
 
@@ -346,6 +351,7 @@ export class CausalLM {
         const logits = new LogitsRows(res[this.model.io.logits.name]!, V);
         idx.forEach((i, b) => (out[i] = logits.rows(b * kept + kept - 1).slice()));
       },
+      prompts.map(() => 1),
     );
     return out;
   }
@@ -378,6 +384,8 @@ export class CausalLM {
         });
         idx.forEach((i, b) => (results[i] = gens[b]!));
       },
+      // The prefill's last position; the continuation chunk after it is bounded by maxNewTokens.
+      items.map(() => 1),
     );
     return results;
   }
@@ -395,6 +403,7 @@ export class CausalLM {
         const gens = await this.generateBatch(idx.map((i) => prompts[i]!), maxNewTokens, opts);
         idx.forEach((i, b) => (results[i] = gens[b]!));
       },
+      prompts.map(() => 1),
     );
     return results;
   }

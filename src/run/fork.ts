@@ -49,15 +49,16 @@ export async function readPrefixes(engine: Engine, prompts: readonly (readonly n
   await engine.forEachBatch(
     prompts.map((p) => p.length),
     async (idx) => {
-      const { feeds, padded } = engine.prefillFeeds(idx.map((i) => prompts[i]!));
+      const { feeds, padded, kept } = engine.prefillFeeds(idx.map((i) => prompts[i]!), 1);
       const fetch = [io.logits.name, ...(kv ? kv.presentNames.flat() : [])];
       const res = await engine.run(feeds, fetch, idx.length * padded.width);
       const logits = new LogitsRows(res[io.logits.name]!, engine.vocab);
       idx.forEach((i, b) => {
-        out.next[i] = logits.rows(b * padded.width + padded.width - 1).slice();
+        out.next[i] = logits.rows(b * kept + kept - 1).slice();
         if (kv) kv.pastNames.forEach((names, l) => names.forEach((n, j) => out.kv![i]!.set(n, sliceRow(res[kv.presentNames[l]![j]!]!, kv, b, prompts[i]!.length))));
       });
     },
+    prompts.map(() => 1),
   );
   return out;
 }
@@ -135,12 +136,12 @@ export class Fork {
     if (tokens.length !== R) throw new Error(`fork step: ${tokens.length} tokens for ${R} rows`);
     if (this.seqs) {
       this.seqs.forEach((s, r) => s.push(tokens[r]!));
-      const { feeds, padded } = e.prefillFeeds(this.seqs);
+      const { feeds, padded, kept } = e.prefillFeeds(this.seqs, 1);
       const res = await e.run(feeds, [io.logits.name], R * padded.width);
       const all = new LogitsRows(res[io.logits.name]!, e.vocab);
       // Keep only each row's last position, in row order.
       const out = new Float32Array(R * e.vocab);
-      for (let r = 0; r < R; r++) out.set(all.rows(r * padded.width + padded.width - 1), r * e.vocab);
+      for (let r = 0; r < R; r++) out.set(all.rows(r * kept + kept - 1), r * e.vocab);
       return LogitsRows.of(out, e.vocab);
     }
     const kv = io.kv!;

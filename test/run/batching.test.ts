@@ -13,6 +13,19 @@ describe('planBatches', () => {
     }
   });
 
+  it('bounds the logits a pass returns, not its length, when only the last positions get logits', () => {
+    const lengths = new Array<number>(64).fill(48);
+    // Every position: 48 logits rows per prompt, 27 prompts to a 1,335-row bound.
+    expect(planBatches(lengths, { batchSize: 64, maxTokens: 1335, exactLengths: false }).batches.map((b) => b.length)).toEqual([27, 27, 10]);
+    // The last position only: one row each, the batch size is the limit.
+    expect(planBatches(lengths, { batchSize: 64, maxTokens: 1335, exactLengths: false }, lengths.map(() => 1)).batches.map((b) => b.length)).toEqual([64]);
+    // Teacher forcing keeps 1 + K positions: the widest item in a batch sets its bound.
+    const kept = lengths.map((_, i) => (i === 0 ? 101 : 11));
+    for (const b of planBatches(lengths, { batchSize: 64, maxTokens: 500, exactLengths: false }, kept).batches) {
+      expect(b.length * Math.max(...b.map((i) => kept[i]!))).toBeLessThanOrEqual(500);
+    }
+  });
+
   it('keeps only equal lengths together when the graph cannot take position_ids', () => {
     const lengths = [4, 4, 5, 4, 5];
     const { batches } = planBatches(lengths, { batchSize: 8, maxTokens: 1e9, exactLengths: true });
