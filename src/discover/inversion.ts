@@ -76,7 +76,7 @@ async function extend(
   prune?: (c: Chain, entropy: number) => boolean,
 ): Promise<Chain[]> {
   const P = prompts.length;
-  const fork = Fork.open(engine, prefixes, chains.flatMap(() => prompts));
+  const fork = Fork.open(engine, prefixes, chains.flatMap(() => prompts), steps + 1);
   let live = chains.map((_, i) => i);
   let logits = await fork.step(chains.flatMap((c) => prompts.map(() => c.first)));
   for (let step = 0; step < steps && live.length; step++) {

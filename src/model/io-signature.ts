@@ -18,6 +18,12 @@ export interface KvCache {
   pastNames: string[][];
   /** Output names matching pastNames position for position. */
   presentNames: string[][];
+  /**
+   * `whole`: the outputs are the past with this pass's positions appended (exporters' present.*),
+   * the next pass's past as they are. `new`: only this pass's positions (new_key_values.*, the
+   * graph builder's), appended by the engine into its own cache (src/run/batch-cache.ts).
+   */
+  presents: 'whole' | 'new';
   heads: number;
   headDim: number;
   dtype: FloatType;
@@ -118,17 +124,19 @@ export function detectIoSignature(
     const layers = layersOf(separate);
     const pastNames: string[][] = [];
     const presentNames: string[][] = [];
+    const presents = outNames.has('new_key_values.0.key') && !outNames.has('present.0.key') ? 'new' : 'whole';
+    const prefix = presents === 'new' ? 'new_key_values' : 'present';
     for (let i = 0; i < layers; i++) {
       const e = separate.get(i)!;
       if (!e.key || !e.value) throw new UserError('E_UNSUPPORTED_IO', `${file}: layer ${i} lacks a key or value cache input (${found})`, file);
       pastNames.push([e.key.name, e.value.name]);
-      const pres = [`present.${i}.key`, `present.${i}.value`];
+      const pres = [`${prefix}.${i}.key`, `${prefix}.${i}.value`];
       for (const p of pres) if (!outNames.has(p)) throw new UserError('E_UNSUPPORTED_IO', `${file}: cache input ${e.key.name} has no matching output ${p} (${found})`, file);
       presentNames.push(pres);
     }
     const k0 = separate.get(0)!.key!;
     kv = {
-      kind: 'separate', layers, pastNames, presentNames,
+      kind: 'separate', layers, pastNames, presentNames, presents,
       heads: staticDim(k0.shape[1]) ?? hints.numHeads ?? 0,
       headDim: staticDim(k0.shape[3]) ?? hints.headDim ?? 0,
       dtype: floatType(k0, file),
@@ -146,7 +154,7 @@ export function detectIoSignature(
     const p0 = stacked.get(0)!;
     if (p0.shape.length !== 5) throw new UserError('E_UNSUPPORTED_IO', `${file}: past_0 has rank ${p0.shape.length}; expected [2, batch, heads, past, head_dim] (${found})`, file);
     kv = {
-      kind: 'stacked', layers, pastNames, presentNames,
+      kind: 'stacked', layers, pastNames, presentNames, presents: 'whole',
       heads: staticDim(p0.shape[2]) ?? hints.numHeads ?? 0,
       headDim: staticDim(p0.shape[4]) ?? hints.headDim ?? 0,
       dtype: floatType(p0, file),

@@ -1,8 +1,9 @@
 import type ort from 'onnxruntime-node';
 import type { LoadedModel } from '../model/load-model.js';
+import { BatchCache } from './batch-cache.js';
 import { padBatch, planBatches } from './batching.js';
 import { RowKernels } from './row-kernels.js';
-import { boolTensor, emptyFloatTensor, intTensor, LogitsRows, selectBatchRows, type Tensor } from './tensors.js';
+import { boolTensor, intTensor, LogitsRows, type Tensor } from './tensors.js';
 
 export interface RunnerOptions {
   /** Rows per forward pass. */
@@ -21,8 +22,15 @@ export interface RunnerOptions {
 /** How a prefill laid its rows out: row b's token t (past any shared prefix) sits at `offsets[b] + t`. */
 export interface PrefillLayout {
   width: number;
-  mask: number[];
   offsets: number[];
+}
+
+/** A prefill's logits output (the last `kept` positions of `layout.width`) and, when asked for, its cache. */
+interface Prefilled {
+  logits: Tensor;
+  cache: BatchCache | undefined;
+  layout: PrefillLayout;
+  kept: number;
 }
 
 function commonPrefixLength(rows: readonly (readonly number[])[]): number {
@@ -160,15 +168,6 @@ export class CausalLM {
     return this.model.io.positionIds === undefined;
   }
 
-  private emptyPast(batch: number): Feeds {
-    const kv = this.model.io.kv;
-    const feeds: Feeds = {};
-    if (!kv) return feeds;
-    const dims = kv.kind === 'stacked' ? [2, batch, kv.heads, 0, kv.headDim] : [batch, kv.heads, 0, kv.headDim];
-    for (const names of kv.pastNames) for (const n of names) feeds[n] = emptyFloatTensor(kv.dtype, dims);
-    return feeds;
-  }
-
   /**
    * Ask for logits at the last `keep` positions only (0 = all) when the graph takes
    * num_logits_to_keep; returns how many positions the logits will have.
@@ -185,7 +184,8 @@ export class CausalLM {
     const io = this.model.io;
     const p = padBatch(rows, this.model.padId, 'left');
     const dims = [rows.length, p.width];
-    const feeds: Feeds = { [io.inputIds.name]: intTensor(io.inputIds.dtype, p.ids, dims), ...this.emptyPast(rows.length) };
+    const feeds: Feeds = { [io.inputIds.name]: intTensor(io.inputIds.dtype, p.ids, dims) };
+    if (io.kv) BatchCache.empty(io.kv, rows.length).feed(feeds);
     const kept = this.keepLogits(feeds, keep, p.width);
     if (io.attentionMask) feeds[io.attentionMask.name] = intTensor(io.attentionMask.dtype, p.mask, dims);
     if (io.positionIds) feeds[io.positionIds.name] = intTensor(io.positionIds.dtype, p.positions, dims);
@@ -241,13 +241,20 @@ export class CausalLM {
     for (const b of plan.batches) await fn(b);
   }
 
+  /** The outputs a pass fetches: the logits, and the cache outputs when the cache is kept. */
+  private fetchNames(withCache: boolean): string[] {
+    const io = this.model.io;
+    return [io.logits.name, ...(withCache && io.kv ? io.kv.presentNames.flat() : [])];
+  }
+
   /**
    * A batch's prefill: one pass over the left-padded rows; or, when every row starts with the same
    * `sharedPrefixMin`+ tokens, that shared part read once for one row, its KV cache copied to every
    * row, and each row's rest fed after it (padded in the middle, which the mask hides; positions are
    * those of one pass). `maxShared` caps the shared part (positions the caller reads must follow it).
+   * `reserve`: positions the cache will be extended by (decoding steps), when it is kept.
    */
-  private async prefill(rows: readonly (readonly number[])[], keep: number, fetch: string[], maxShared: number): Promise<{ out: ort.InferenceSession.ReturnType; layout: PrefillLayout; kept: number }> {
+  private async prefill(rows: readonly (readonly number[])[], keep: number, withCache: boolean, maxShared: number, reserve = 0): Promise<Prefilled> {
     const io = this.model.io;
     let shared = 0;
     if (io.kv && io.positionIds && io.attentionMask && this.sharedPrefixMin > 0 && rows.length > 1 && this.chunkAfterCache !== false) {
@@ -255,7 +262,7 @@ export class CausalLM {
     }
     if (shared >= this.sharedPrefixMin) {
       try {
-        const r = await this.sharedPrefill(rows, shared, keep, fetch);
+        const r = await this.sharedPrefill(rows, shared, keep, withCache, reserve);
         this.chunkAfterCache = true;
         return r;
       } catch (err) {
@@ -264,53 +271,61 @@ export class CausalLM {
         this.chunkAfterCache = false;
       }
     }
+    return this.prefillOnce(rows, keep, withCache, reserve);
+  }
+
+  /** One left-padded pass, never sharing a prefix. */
+  private async prefillOnce(rows: readonly (readonly number[])[], keep: number, withCache: boolean, reserve = 0): Promise<Prefilled> {
+    const kv = this.model.io.kv;
     const { feeds, padded, kept } = this.prefillFeeds(rows, keep);
-    const out = await this.run(feeds, fetch, rows.length * padded.width);
+    const out = await this.run(feeds, this.fetchNames(withCache), rows.length * padded.width);
     this.stats.prefillTokens += rows.length * padded.width;
-    return { out, layout: padded, kept };
+    let cache: BatchCache | undefined;
+    if (withCache && kv) {
+      cache = BatchCache.empty(kv, rows.length, reserve);
+      cache.append(out, padded.mask, padded.width);
+    }
+    return { logits: out[this.model.io.logits.name]!, cache, layout: padded, kept };
   }
 
-  /** One left-padded pass, never sharing a prefix (a recomputing run has no cache to share). */
-  private async prefillOnce(rows: readonly (readonly number[])[], fetch: string[]) {
-    const { feeds, padded, kept } = this.prefillFeeds(rows, 1);
-    const out = await this.run(feeds, fetch, rows.length * padded.width);
-    this.stats.prefillTokens += rows.length * padded.width;
-    return { out, layout: padded, kept };
-  }
-
-  private async sharedPrefill(rows: readonly (readonly number[])[], shared: number, keep: number, fetch: string[]) {
+  private async sharedPrefill(rows: readonly (readonly number[])[], shared: number, keep: number, withCache: boolean, reserve: number): Promise<Prefilled> {
     const io = this.model.io;
     const kv = io.kv!;
     const B = rows.length;
-    const head = this.prefillFeeds([rows[0]!.slice(0, shared)], 1);
-    const presents = kv.presentNames.flat();
-    const h = await this.run(head.feeds, [io.logits.name, ...presents], shared);
-    this.stats.prefillTokens += shared;
-    const axis = kv.kind === 'stacked' ? 1 : 0;
-    const tile = new Array<number>(B).fill(0);
     const rests = rows.map((r) => r.slice(shared));
     const W = Math.max(...rests.map((r) => r.length));
+    const head = this.prefillFeeds([rows[0]!.slice(0, shared)], 1);
+    const h = await this.run(head.feeds, this.fetchNames(true), shared);
+    this.stats.prefillTokens += shared;
+    // Room for the rest and the decoding steps, only when the cache is kept (spare slots cost attention).
+    const cache = BatchCache.empty(kv, 1, withCache ? W + reserve : 0);
+    cache.append(h, head.padded.mask, shared);
+    cache.keepRows(new Array<number>(B).fill(0));
+    const S = cache.slots;
     const ids: number[] = [];
     const mask: number[] = [];
+    const restMask: number[] = [];
     const pos: number[] = [];
     const offsets: number[] = [];
-    rests.forEach((r) => {
+    rests.forEach((r, b) => {
       const gap = W - r.length;
       offsets.push(gap);
-      for (let t = 0; t < shared; t++) mask.push(1);
-      for (let t = 0; t < gap; t++) (ids.push(this.model.padId), mask.push(0), pos.push(1));
-      r.forEach((id, t) => (ids.push(id), mask.push(1), pos.push(shared + t)));
+      for (let s = 0; s < S; s++) mask.push(cache.mask[b * S + s]!);
+      for (let t = 0; t < gap; t++) (ids.push(this.model.padId), restMask.push(0), pos.push(1));
+      r.forEach((id, t) => (ids.push(id), restMask.push(1), pos.push(shared + t)));
+      for (let t = 0; t < W; t++) mask.push(restMask[b * W + t]!);
     });
     const feeds: Feeds = { [io.inputIds.name]: intTensor(io.inputIds.dtype, ids, [B, W]) };
-    feeds[io.attentionMask!.name] = intTensor(io.attentionMask!.dtype, mask, [B, shared + W]);
+    feeds[io.attentionMask!.name] = intTensor(io.attentionMask!.dtype, mask, [B, S + W]);
     feeds[io.positionIds!.name] = intTensor(io.positionIds!.dtype, pos, [B, W]);
     if (io.tokenTypeIds) feeds[io.tokenTypeIds.name] = intTensor(io.tokenTypeIds.dtype, new Array<number>(ids.length).fill(0), [B, W]);
     if (io.useCacheBranch) feeds[io.useCacheBranch] = boolTensor(true);
     const kept = this.keepLogits(feeds, keep, W);
-    kv.pastNames.forEach((names, l) => names.forEach((n, j) => (feeds[n] = selectBatchRows(h[kv.presentNames[l]![j]!]!, axis, tile))));
-    const out = await this.run(feeds, fetch, B * W);
+    cache.feed(feeds);
+    const out = await this.run(feeds, this.fetchNames(withCache), B * W);
     this.stats.prefillTokens += B * W;
-    return { out, layout: { width: shared + W, mask, offsets }, kept };
+    if (withCache) cache.append(out, restMask, W);
+    return { logits: out[io.logits.name]!, cache: withCache ? cache : undefined, layout: { width: shared + W, offsets }, kept };
   }
 
   /**
@@ -327,8 +342,8 @@ export class CausalLM {
         const keep = 1 + Math.max(...idx.map((i) => items[i]!.continuation.length));
         // A shared prefix must end before the first predicting position (each prompt's last token).
         const maxShared = Math.min(...idx.map((i) => items[i]!.prompt.length - 1));
-        const { out, layout: padded, kept } = await this.prefill(idx.map((i) => seqs[i]!), keep, [this.model.io.logits.name], maxShared);
-        const logits = new LogitsRows(out[this.model.io.logits.name]!, V);
+        const { logits: out, layout: padded, kept } = await this.prefill(idx.map((i) => seqs[i]!), keep, false, maxShared);
+        const logits = new LogitsRows(out, V);
         const first = padded.width - kept;
         for (const [b, i] of idx.entries()) {
           const it = items[i]!;
@@ -347,8 +362,8 @@ export class CausalLM {
     await this.forEachBatch(
       prompts.map((p) => p.length),
       async (idx) => {
-        const { out: res, kept } = await this.prefill(idx.map((i) => prompts[i]!), 1, [this.model.io.logits.name], Infinity);
-        const logits = new LogitsRows(res[this.model.io.logits.name]!, V);
+        const { logits: res, kept } = await this.prefill(idx.map((i) => prompts[i]!), 1, false, Infinity);
+        const logits = new LogitsRows(res, V);
         idx.forEach((i, b) => (out[i] = logits.rows(b * kept + kept - 1).slice()));
       },
       prompts.map(() => 1),
@@ -410,19 +425,16 @@ export class CausalLM {
 
   /** Feed each row's continuation after the prefill cache and hand over the logits predicting it. */
   private async scoreAfterPrefill(
-    prefill: ort.InferenceSession.ReturnType,
-    padded: PrefillLayout,
-    /** Positions the prefill's logits cover (the last ones of the padded width). */
-    kept: number,
+    prefill: Prefilled & { cache: BatchCache },
     rows: readonly (readonly number[])[],
     score: { continuations: readonly (readonly number[])[]; onScore: LogitsCallback },
   ): Promise<void> {
     const io = this.model.io;
-    const kv = io.kv!;
     const V = this.vocab;
     const B = rows.length;
-    const W = padded.width;
-    const first = new LogitsRows(prefill[io.logits.name]!, V);
+    const { cache, kept } = prefill;
+    const W = cache.slots;
+    const first = new LogitsRows(prefill.logits, V);
     // The first continuation token is predicted by the prompt's last position; the rest by the
     // continuation's own positions, so the chunk holds all but the last continuation token.
     const chunkLen = Math.max(0, ...score.continuations.map((c) => c.length - 1));
@@ -432,7 +444,7 @@ export class CausalLM {
       const mask: number[] = [];
       const pos: number[] = [];
       for (let b = 0; b < B; b++) {
-        for (let t = 0; t < W; t++) mask.push(padded.mask[b * W + t]!);
+        for (let t = 0; t < W; t++) mask.push(cache.mask[b * W + t]!);
         const c = score.continuations[b]!;
         for (let k = 0; k < chunkLen; k++) {
           const real = k < c.length - 1;
@@ -448,7 +460,8 @@ export class CausalLM {
       if (io.useCacheBranch) feeds[io.useCacheBranch] = boolTensor(true);
       // The chunk is right-padded (continuations differ in length): every position is needed.
       this.keepLogits(feeds, 0, chunkLen);
-      kv.pastNames.forEach((names, l) => names.forEach((n, j) => (feeds[n] = prefill[kv.presentNames[l]![j]!]!)));
+      // The chunk is not appended: decoding starts again from the prompt's cache.
+      cache.feed(feeds);
       const out = await this.run(feeds, [io.logits.name], B * chunkLen);
       this.stats.prefillTokens += B * chunkLen;
       chunk = new LogitsRows(out[io.logits.name]!, V);
@@ -471,22 +484,16 @@ export class CausalLM {
     const io = this.model.io;
     const kv = opts.recompute ? undefined : io.kv;
     const V = this.vocab;
-    const B = rows.length;
     const stopAtEos = opts.stopAtEos ?? true;
     const gens: Generation[] = rows.map(() => ({ tokens: [], stopped: false, ...(opts.keepLogits ? { stepLogits: [] } : {}) }));
     if (maxNewTokens <= 0) return gens;
 
-    const presentNames = kv ? kv.presentNames.flat() : [];
-    // A recomputing run fetches logits only: the presents would be copied out for nothing.
-    const fetch = [io.logits.name, ...presentNames];
-    const first = kv ? await this.prefill(rows, 1, fetch, Infinity) : await this.prefillOnce(rows, fetch);
-    let out = first.out;
-    const padded = first.layout;
-    const kept = first.kept;
-    let mask = padded.mask;
-    let width = padded.width;
-    let T = kept;
-    if (score && kv) await this.scoreAfterPrefill(out, padded, kept, rows, score);
+    // A recomputing run fetches logits only: the cache outputs would be copied out for nothing.
+    const first = kv ? await this.prefill(rows, 1, true, Infinity, maxNewTokens - 1) : await this.prefillOnce(rows, 1, false);
+    const cache = first.cache;
+    let logitsOut = first.logits;
+    let T = first.kept;
+    if (score && cache) await this.scoreAfterPrefill({ ...first, cache }, rows, score);
     // Without a cache every step re-runs the whole sequence; the loop below handles both.
     let seqs = rows.map((r) => [...r]);
     let realLen = rows.map((r) => r.length);
@@ -494,7 +501,7 @@ export class CausalLM {
     let live = rows.map((_, b) => b);
 
     for (let step = 0; step < maxNewTokens; step++) {
-      const logits = new LogitsRows(out[io.logits.name]!, V);
+      const logits = new LogitsRows(logitsOut, V);
       let next: number[] = [];
       live.forEach((b, r) => {
         const row = logits.rows(r * T + T - 1);
@@ -519,13 +526,7 @@ export class CausalLM {
       // once (about one step's traffic), keeping them costs a row of every later step.
       const alive = live.flatMap((b, r) => (gens[b]!.stopped ? [] : [r]));
       if (this.dropFinished && alive.length <= 0.75 * live.length) {
-        if (kv) {
-          const axis = kv.kind === 'stacked' ? 1 : 0;
-          const kept: Record<string, Tensor> = {};
-          for (const n of presentNames) kept[n] = selectBatchRows(out[n]!, axis, alive);
-          out = kept;
-        }
-        mask = alive.flatMap((r) => mask.slice(r * width, (r + 1) * width));
+        cache?.keepRows(alive);
         next = alive.map((r) => next[r]!);
         realLen = alive.map((r) => realLen[r]!);
         seqs = alive.map((r) => seqs[r]!);
@@ -533,31 +534,33 @@ export class CausalLM {
       }
       const R = live.length;
 
-      if (kv) {
-        const newMask = new Array<number>(R * (width + 1));
+      if (cache) {
+        const S = cache.slots;
+        const mask = new Array<number>(R * (S + 1));
         const pos: number[] = [];
         for (let b = 0; b < R; b++) {
-          for (let t = 0; t < width; t++) newMask[b * (width + 1) + t] = mask[b * width + t]!;
-          newMask[b * (width + 1) + width] = 1;
+          for (let t = 0; t < S; t++) mask[b * (S + 1) + t] = cache.mask[b * S + t]!;
+          mask[b * (S + 1) + S] = 1;
           pos.push(realLen[b]!);
           realLen[b]!++;
         }
-        width++;
-        mask = newMask;
         const stepFeeds: Feeds = { [io.inputIds.name]: intTensor(io.inputIds.dtype, next, [R, 1]) };
-        if (io.attentionMask) stepFeeds[io.attentionMask.name] = intTensor(io.attentionMask.dtype, newMask, [R, width]);
+        if (io.attentionMask) stepFeeds[io.attentionMask.name] = intTensor(io.attentionMask.dtype, mask, [R, S + 1]);
         if (io.positionIds) stepFeeds[io.positionIds.name] = intTensor(io.positionIds.dtype, pos, [R, 1]);
         if (io.tokenTypeIds) stepFeeds[io.tokenTypeIds.name] = intTensor(io.tokenTypeIds.dtype, new Array<number>(R).fill(0), [R, 1]);
         if (io.useCacheBranch) stepFeeds[io.useCacheBranch] = boolTensor(true);
         this.keepLogits(stepFeeds, 1, 1);
-        kv.pastNames.forEach((names, l) => names.forEach((n, j) => (stepFeeds[n] = out[kv.presentNames[l]![j]!]!)));
-        out = await this.run(stepFeeds, fetch, R);
+        cache.feed(stepFeeds);
+        const out = await this.run(stepFeeds, this.fetchNames(true), R);
+        cache.append(out, new Array<number>(R).fill(1), 1);
+        logitsOut = out[io.logits.name]!;
         this.stats.decodeTokens += R;
         T = 1;
       } else {
         seqs.forEach((s, b) => s.push(next[b]!));
         const p = this.prefillFeeds(seqs, 1);
-        out = await this.run(p.feeds, fetch, R * p.padded.width);
+        const out = await this.run(p.feeds, this.fetchNames(false), R * p.padded.width);
+        logitsOut = out[io.logits.name]!;
         T = p.kept;
         this.stats.decodeTokens += R;
       }

@@ -7,8 +7,9 @@
  */
 import type ort from 'onnxruntime-node';
 import type { KvCache } from '../model/io-signature.js';
+import { BatchCache } from './batch-cache.js';
 import type { Engine } from './causal-lm.js';
-import { boolTensor, floatTensor, intTensor, LogitsRows, selectBatchRows, type Tensor } from './tensors.js';
+import { boolTensor, floatTensor, intTensor, LogitsRows, type Tensor } from './tensors.js';
 
 type KvArray = Float32Array | Uint16Array;
 
@@ -68,9 +69,7 @@ export async function readPrefixes(engine: Engine, prompts: readonly (readonly n
  * predicting the next one ([rows × V], valid until the next call); `keep(rows)` drops the others.
  */
 export class Fork {
-  private past: Record<string, Tensor> | undefined;
-  private mask: number[];
-  private width: number;
+  private cache: BatchCache | undefined;
   private readonly lengths: number[];
   /** Only for graphs without a cache: every row's whole sequence. */
   private seqs: number[][] | undefined;
@@ -79,12 +78,10 @@ export class Fork {
     private readonly engine: Engine,
     private rowsPrefix: number[],
     prefixes: Prefixes,
+    steps: number,
   ) {
     const { kv } = engine.model.io;
     this.lengths = rowsPrefix.map((p) => prefixes.ids[p]!.length);
-    this.width = Math.max(0, ...this.lengths);
-    this.mask = [];
-    for (const len of this.lengths) for (let t = 0; t < this.width; t++) this.mask.push(t >= this.width - len ? 1 : 0);
     if (!kv || !prefixes.kv) {
       this.seqs = rowsPrefix.map((p) => [...prefixes.ids[p]!]);
       return;
@@ -93,8 +90,10 @@ export class Fork {
     const R = rowsPrefix.length;
     const H = kv.heads;
     const D = kv.headDim;
-    const W = this.width;
-    this.past = {};
+    const W = Math.max(0, ...this.lengths);
+    const mask: number[] = [];
+    for (const len of this.lengths) for (let t = 0; t < W; t++) mask.push(t >= W - len ? 1 : 0);
+    const past: Record<string, Tensor> = {};
     for (const names of kv.pastNames) {
       for (const n of names) {
         const proto = prefixes.kv[rowsPrefix[0]!]!.get(n)!;
@@ -111,13 +110,15 @@ export class Fork {
           }
         });
         const dims = kv.kind === 'stacked' ? [2, R, H, W, D] : [R, H, W, D];
-        this.past[n] = floatTensor(kv.dtype, data, dims);
+        past[n] = floatTensor(kv.dtype, data, dims);
       }
     }
+    this.cache = BatchCache.of(kv, past, R, mask, W, steps);
   }
 
-  static open(engine: Engine, prefixes: Prefixes, rowsPrefix: readonly number[]): Fork {
-    return new Fork(engine, [...rowsPrefix], prefixes);
+  /** `steps`: how many steps the caller expects to take (room in the cache; more still work). */
+  static open(engine: Engine, prefixes: Prefixes, rowsPrefix: readonly number[], steps = 8): Fork {
+    return new Fork(engine, [...rowsPrefix], prefixes, steps);
   }
 
   get rows(): number {
@@ -145,10 +146,11 @@ export class Fork {
       return LogitsRows.of(out, e.vocab);
     }
     const kv = io.kv!;
-    const W = this.width;
+    const cache = this.cache!;
+    const W = cache.slots;
     const mask = new Array<number>(R * (W + 1));
     for (let r = 0; r < R; r++) {
-      for (let t = 0; t < W; t++) mask[r * (W + 1) + t] = this.mask[r * W + t]!;
+      for (let t = 0; t < W; t++) mask[r * (W + 1) + t] = cache.mask[r * W + t]!;
       mask[r * (W + 1) + W] = 1;
     }
     const feeds: Record<string, Tensor> = { [io.inputIds.name]: intTensor(io.inputIds.dtype, [...tokens], [R, 1]) };
@@ -158,31 +160,20 @@ export class Fork {
     if (io.useCacheBranch) feeds[io.useCacheBranch] = boolTensor(true);
     // A graph that declares num_logits_to_keep (built from a checkpoint) must be fed it.
     e.keepLogits(feeds, 1, 1);
-    Object.assign(feeds, this.past);
+    cache.feed(feeds);
     const res = await e.run(feeds, [io.logits.name, ...kv.presentNames.flat()], R);
-    this.past = {};
-    kv.pastNames.forEach((names, l) => names.forEach((n, j) => (this.past![n] = res[kv.presentNames[l]![j]!]!)));
-    this.mask = mask;
-    this.width = W + 1;
+    cache.append(res, new Array<number>(R).fill(1), 1);
     for (let r = 0; r < R; r++) this.lengths[r]!++;
     return new LogitsRows(res[io.logits.name]!, e.vocab);
   }
 
   /** Keep only these rows (indices into the current rows, in the order given). */
   keep(rows: readonly number[]): void {
-    const W = this.width;
     this.rowsPrefix = rows.map((r) => this.rowsPrefix[r]!);
     const lengths = rows.map((r) => this.lengths[r]!);
     this.lengths.length = 0;
     this.lengths.push(...lengths);
-    this.mask = rows.flatMap((r) => this.mask.slice(r * W, (r + 1) * W));
-    if (this.seqs) {
-      this.seqs = rows.map((r) => this.seqs![r]!);
-      return;
-    }
-    const axis = this.engine.model.io.kv!.kind === 'stacked' ? 1 : 0;
-    const past: Record<string, Tensor> = {};
-    for (const [n, t] of Object.entries(this.past!)) past[n] = selectBatchRows(t, axis, rows);
-    this.past = past;
+    if (this.seqs) this.seqs = rows.map((r) => this.seqs![r]!);
+    else this.cache!.keepRows(rows);
   }
 }

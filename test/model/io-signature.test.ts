@@ -24,7 +24,16 @@ describe('detectIoSignature', () => {
     expect(io.kv).toMatchObject({ kind: 'separate', layers: 2, heads: 2, headDim: 8, dtype: 'float32' });
     expect(io.kv!.pastNames[1]).toEqual(['past_key_values.1.key', 'past_key_values.1.value']);
     expect(io.kv!.presentNames[1]).toEqual(['present.1.key', 'present.1.value']);
+    expect(io.kv!.presents).toBe('whole');
     expect(io.positionIds?.dtype).toBe('int64');
+  });
+
+  it("reads the graph builder's new_key_values outputs as a cache the engine appends to", () => {
+    const inputs = [v('input_ids', 'int64', ['b', 's']), v('past_key_values.0.key', 'float32', ['b', 2, 'p', 8]), v('past_key_values.0.value', 'float32', ['b', 2, 'p', 8])];
+    const io = detectIoSignature(inputs, [v('logits', 'float32', ['b', 's', 100]), v('new_key_values.0.key', 'float32', ['b', 2, 's', 8]), v('new_key_values.0.value', 'float32', ['b', 2, 's', 8])], 'm.onnx');
+    expect(io.kv).toMatchObject({ kind: 'separate', presents: 'new', presentNames: [['new_key_values.0.key', 'new_key_values.0.value']] });
+    // Half of them is no cache contract: the missing output is named.
+    expect(() => detectIoSignature(inputs, [v('logits', 'float32', ['b', 's', 100]), v('new_key_values.0.key', 'float32', ['b', 2, 's', 8])], 'm.onnx')).toThrow(/no matching output new_key_values\.0\.value/);
   });
 
   it('takes num_logits_to_keep as an int64 scalar or [1], and refuses anything else', () => {

@@ -4,11 +4,17 @@ import type { Activation, DecoderSpec, Layer, Linear, Norm } from './spec.js';
 
 /**
  * The one decoder every family becomes: token (+ learned position) embedding, N blocks of
- * norm → attention with KV cache → residual → norm → MLP → residual, final norm, head. Inputs and
- * outputs follow Optimum's names so the engine drives it like an exported graph:
+ * norm → attention with KV cache → residual → norm → MLP → residual, final norm, head. Inputs
+ * follow Optimum's names; the cache outputs hold only this pass's positions:
  *
  *   input_ids, attention_mask [B, past + T], position_ids, past_key_values.{i}.key|value [B, KV, P, D]
- *   → logits [B, T or num_logits_to_keep, V], present.{i}.key|value [B, KV, P + T, D]
+ *   → logits [B, T or num_logits_to_keep, V], new_key_values.{i}.key|value [B, KV, T, D]
+ *
+ * Optimum's present.* outputs are the past with the new positions appended: a decoding step
+ * would copy the whole cache inside the graph and again out to JS (into fresh memory, page by
+ * page), which cost more than the step's matrix products at batch 64. Here the engine keeps the
+ * cache in buffers with room to grow (src/run/batch-cache.ts) and writes each step's positions in;
+ * attention reads the past and the new positions as two parts, so nothing concatenates the cache.
  *
  * The residual stream is kept 2-D ([B·T, hidden]) so that every projection is one Gemm reading
  * the checkpoint's [out, in] weight as stored (transB), with no transposed copy of any weight.
@@ -78,6 +84,8 @@ export function buildDecoder(spec: DecoderSpec, ckpt: Checkpoint, opts: DecoderO
   const shapeQ = bthd(H);
   const shapeKV = KV === H ? shapeQ : bthd(KV);
   const shapeBTE = g.op('Concat', [idsShape, i64([-1])], { axis: { i: 0 } }, { name: 'shape/bte' });
+  // Past slots P, where the attention probabilities split into the past's and the new positions'.
+  const P = spec.layers.length ? g.op('Slice', [g.op('Shape', [past[0]![0]], {}, { name: 'shape/past' }), i64([2]), i64([3])], {}, { name: 'shape/P' }) : '';
 
   // ---- attention masks: [B, 1, T, S] additive, one per distinct sliding window
   const sScalar = g.op('Squeeze', [S, i64([0])], {}, { name: 'mask/S' });
@@ -87,14 +95,19 @@ export function buildDecoder(spec: DecoderSpec, ckpt: Checkpoint, opts: DecoderO
   const causal = g.op('LessOrEqual', [kSlot, qSlot], {}, { name: 'mask/causal' }); // [T, S]
   const padOk = g.op('Greater', [g.op('Unsqueeze', [mask, i64([1, 2])]), g.int64([0], [])], {}, { name: 'mask/pad' }); // [B,1,1,S]
   const keepBase = g.op('And', [causal, padOk], {}, { name: 'mask/keep' });
+  let keyPosition: string | undefined;
+  const keyPos = () =>
+    (keyPosition ??= g.op('Unsqueeze', [g.op('Sub', [g.op('CumSum', [mask, g.int64([1], [])], {}, { name: 'mask/real_before' }), g.int64([1], [])]), i64([1, 2])], {}, { name: 'mask/key_pos' })); // [B,1,1,S]
   const biases = new Map<number | undefined, string>();
   const biasFor = (window: number | undefined): string => {
     let b = biases.get(window);
     if (b) return b;
     let k = keepBase;
     if (window !== undefined) {
-      // transformers' sliding_window_overlay: key slot j is visible from query slot i iff j > i - window.
-      const inWindow = g.op('Greater', [kSlot, g.op('Sub', [qSlot, g.int64([window], [])])], {}, { name: `mask/window${window}` });
+      // transformers' sliding_window_overlay: key j is visible from query i iff j > i - window, in
+      // positions. Slots are not positions where masked slots lie between real ones (the engine's
+      // spare cache slots, a shared prefix's padding); a real key's position is the real slots up to it.
+      const inWindow = g.op('Greater', [keyPos(), g.op('Sub', [g.op('Unsqueeze', [posIds, i64([1, 3])]), g.int64([window], [])])], {}, { name: `mask/window${window}` });
       k = g.op('And', [keepBase, inWindow], {}, { name: `mask/keep${window}` });
     }
     b = g.op('Where', [k, f32(0), f32(FLOAT_MIN)], {}, { name: window === undefined ? 'mask/bias' : `mask/bias${window}` });
@@ -185,20 +198,26 @@ export function buildDecoder(spec: DecoderSpec, ckpt: Checkpoint, opts: DecoderO
       q4 = rotate(q4, ropeTables[L.rope]!, `${tag}/q_rope`);
       k4 = rotate(k4, ropeTables[L.rope]!, `${tag}/k_rope`);
     }
-    const kAll = g.op('Concat', [past[i]![0], k4], { axis: { i: 2 } }, { name: `${tag}/k_all` });
-    const vAll = g.op('Concat', [past[i]![1], v4], { axis: { i: 2 } }, { name: `${tag}/v_all` });
-    presents.push([kAll, vAll]);
+    presents.push([k4, v4]);
     // Grouped-query attention without repeating keys: the G query heads that share a kv head are
     // adjacent (transformers' repeat_kv order), so [B, H, T, D] is [B, KV, G·T, D] as it lies.
     const qs = g.op('Mul', [q4, f32(L.attnScale)], {}, { name: `${tag}/q_scaled` });
     const qg = G === 1 ? qs : g.op('Reshape', [qs, i64([0, KV, -1, D])], {}, { name: `${tag}/q_groups` });
-    const kT = g.op('Transpose', [kAll], { perm: { ints: [0, 1, 3, 2] } }, { name: `${tag}/k_t` });
-    let scores = g.op('MatMul', [qg, kT], {}, { name: `${tag}/scores` });
+    // Scores over the past slots and over the new positions, side by side: [past | new] is the
+    // slot order of the attention mask. With an empty past (a prefill) the past part is empty and
+    // its product below is zero, so a prefill computes what one product over all slots does.
+    const transposed = (k: string, part: string) => g.op('Transpose', [k], { perm: { ints: [0, 1, 3, 2] } }, { name: `${tag}/k_t_${part}` });
+    const scoresPast = g.op('MatMul', [qg, transposed(past[i]![0], 'past')], {}, { name: `${tag}/scores_past` });
+    const scoresNew = g.op('MatMul', [qg, transposed(k4, 'new')], {}, { name: `${tag}/scores_new` });
+    let scores = g.op('Concat', [scoresPast, scoresNew], { axis: { i: -1 } }, { name: `${tag}/scores` });
     if (G !== 1) scores = g.op('Reshape', [scores, i64([0, H, -1, 0])], {}, { name: `${tag}/scores_h` });
     if (spec.attnSoftcap !== undefined) scores = softcap(scores, spec.attnSoftcap, `${tag}/softcap`);
     let probs = g.op('Softmax', [g.op('Add', [scores, biasFor(L.window)], {}, { name: `${tag}/masked` })], { axis: { i: -1 } }, { name: `${tag}/probs` });
     if (G !== 1) probs = g.op('Reshape', [probs, i64([0, KV, -1, 0])], {}, { name: `${tag}/probs_g` });
-    let ctx = g.op('MatMul', [probs, vAll], {}, { name: `${tag}/ctx` });
+    const probsPast = g.op('Slice', [probs, i64([0]), P, i64([3])], {}, { name: `${tag}/probs_past` });
+    const probsNew = g.op('Slice', [probs, P, i64([Number.MAX_SAFE_INTEGER]), i64([3])], {}, { name: `${tag}/probs_new` });
+    const ctxPast = g.op('MatMul', [probsPast, past[i]![1]], {}, { name: `${tag}/ctx_past` });
+    let ctx = g.op('Add', [ctxPast, g.op('MatMul', [probsNew, v4], {}, { name: `${tag}/ctx_new` })], {}, { name: `${tag}/ctx` });
     if (G !== 1) ctx = g.op('Reshape', [ctx, i64([0, H, -1, D])], {}, { name: `${tag}/ctx_h` });
     const merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: { ints: [0, 2, 1, 3] } }), i64([-1, H * D])], {}, { name: `${tag}/merged` });
     return dense(merged, L.o, `${tag}/o_proj`);
@@ -249,8 +268,8 @@ export function buildDecoder(spec: DecoderSpec, ckpt: Checkpoint, opts: DecoderO
   logits = g.op('Reshape', [logits, outShape], {}, { name: 'logits/btv' });
   g.output(logits, 'logits', 'float32', ['batch_size', keep ? 'kept_length' : 'sequence_length', V]);
   presents.forEach(([k, v], i) => {
-    g.output(k, `present.${i}.key`, 'float32', ['batch_size', KV, 'total_sequence_length', D]);
-    g.output(v, `present.${i}.value`, 'float32', ['batch_size', KV, 'total_sequence_length', D]);
+    g.output(k, `new_key_values.${i}.key`, 'float32', ['batch_size', KV, 'sequence_length', D]);
+    g.output(v, `new_key_values.${i}.value`, 'float32', ['batch_size', KV, 'sequence_length', D]);
   });
 
   const bytes = g.encode({ producer: 'trigger-scan build-graph', version: '1', docString: `${spec.family} decoder built from ${ckpt.entry}` });
