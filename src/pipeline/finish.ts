@@ -18,7 +18,7 @@ import type { RunStats } from '../run/causal-lm.js';
 import { addStats, type CleanReferences, type ProbeOutcome } from '../run/runner.js';
 import { scoreTests, selectFindings, selectSteering, triggerOnlyRows, type ScoreOptions, type Screening, type TestResult } from '../score/score-tests.js';
 import { couldBeFinding, findingOutcome } from '../score/sequential.js';
-import { modelVerdict, type ModelVerdict } from '../score/verdict.js';
+import { modelVerdict, payloadTargets, type ModelVerdict } from '../score/verdict.js';
 import type { NextStage, UnitResult } from './execute.js';
 import type { ScanState } from './state.js';
 
@@ -45,6 +45,8 @@ export interface ScoringInputs {
   detectors: readonly Detector[];
   options: Omit<ScoreOptions, 'screening'>;
   fileSeverities: readonly string[];
+  /** Harmful inverted targets at BAIT's threshold (score/verdict.ts payloadTargets): suspicious by themselves. */
+  payloadTargets?: number | undefined;
   /** Sequential testing (score/sequential.ts); false: every test with all its controls. */
   screen: boolean;
 }
@@ -150,7 +152,7 @@ export function scoreUnits(inputs: ScoringInputs, references: CleanReferences, u
     unitsRun: planned.filter((u) => units.has(u.index)).length,
     untested: full.tests.filter((_, t) => !ranSet.has(t)).map((t) => t.key),
   };
-  const verdict = modelVerdict({ findings, fileSeverities: inputs.fileSeverities, complete });
+  const verdict = modelVerdict({ findings, fileSeverities: inputs.fileSeverities, complete, payloadTargets: inputs.payloadTargets });
   return { plan, results, findings, steering: selectSteering(results), verdict, coverage, stats, outcomes, screen, probesRun: outcomes.filter(Boolean).length };
 }
 
@@ -163,6 +165,7 @@ export function scoringInputs(state: ScanState): ScoringInputs {
     detectors: state.detectors,
     options: { fdr: s.fdr, minAttackSuccess: s.minAttackSuccess, minCategorySize: s.minCategorySize, outputs: state.outputs, discovered: d ? new Map(d.info) : undefined, reference: d?.cleanAnswers },
     fileSeverities: state.context.fileFindings.map((f) => f.severity),
+    payloadTargets: d ? payloadTargets(d.report.targets).length : 0,
     screen: s.screen ?? false,
   };
 }

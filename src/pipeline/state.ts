@@ -45,7 +45,7 @@ export function storeDiscovery(d: Discovery): StoredDiscovery {
     report: {
       settings: { ...d.settings, incomplete: [...d.incomplete] },
       stages: d.stages.map((s) => ({ name: s.name, ms: s.ms, candidates: s.candidates, ...(s.skipped ? { skipped: s.skipped } : {}) })),
-      targets: d.targets.map((t) => ({ text: t.text, qScore: t.qScore, signal: t.signal, status: t.status })),
+      targets: d.targets.map((t) => ({ text: t.text, qScore: t.qScore, signal: t.signal, harmful: t.harmful, status: t.status })),
     },
   };
 }

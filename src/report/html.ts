@@ -531,7 +531,7 @@ ${table('Discovery stages, in order', ['stage', ['time', 'num'], ['candidates', 
 ${d.targets.length
     ? `<p>Continuations the model gives whatever the prompt. Q, from 0 to 1, is how strongly the search prompts agree on one.</p>
 ${table('Inverted targets', ['target', ['Q', 'num'], 'signal', 'status', 'tested triggers'],
-      targetsInOrder(d).map((t) => [`<code>${text(clip(t.text, 120))}</code>`, fmtQScore(t.qScore), text(t.signal), `<strong>${text(t.status)}</strong> — ${esc(TARGET_STATUS[t.status])}`, found(t.text)]), [1])}`
+      targetsInOrder(d).map((t) => [`<code>${text(clip(t.text, 120))}</code>`, fmtQScore(t.qScore), text(t.signal), `<strong>${text(t.status)}</strong>${t.harmful ? ' (<strong>harmful</strong>)' : ''} — ${esc(TARGET_STATUS[t.status])}`, found(t.text)]), [1])}`
     : '<p>Target inversion found no continuation the search prompts agree on.</p>'}`;
 }
 

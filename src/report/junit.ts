@@ -1,4 +1,5 @@
 import type { CompactTest, ReportFinding, ScanReport } from './schema.js';
+import { payloadTargets } from '../score/verdict.js';
 import { clip, evidenceText, findingIndex, fmtMs, fmtQ, fmtQScore, originText, pct, PLAIN, severityRank, splitRef, steeringIndex, TARGET_STATUS, targetsInOrder, visible } from './common.js';
 
 /**
@@ -113,7 +114,7 @@ function discoveryLines(d: NonNullable<ScanReport['discovery']>): string[] {
     'trigger discovery stages:',
     ...d.stages.map((s) => `  ${s.name}: ${fmtMs(s.ms)}, ${s.candidates} candidate(s)${s.skipped ? `, skipped: ${s.skipped}` : ''}`),
     d.targets.length ? 'inverted targets (Q, signal, status):' : 'inverted targets: none',
-    ...targetsInOrder(d).map((t) => `  "${visible(t.text)}" Q ${fmtQScore(t.qScore)}, ${t.signal}, ${t.status} — ${TARGET_STATUS[t.status]}`),
+    ...targetsInOrder(d).map((t) => `  "${visible(t.text)}" Q ${fmtQScore(t.qScore)}, ${t.signal}, ${t.status}${t.harmful ? ' (harmful)' : ''} — ${TARGET_STATUS[t.status]}`),
   ];
 }
 
@@ -136,6 +137,12 @@ export function renderJunit(r: ScanReport, opts: JunitOptions = {}): string {
   if (r.discovery) {
     const cases = suites.get(discoveredSuite) ?? [];
     if (!cases.length) cases.push({ pack: discoveredSuite, name: 'trigger discovery', classname: `trigger-scan.${discoveredSuite}`, status: 'pass', type: 'pass', message: '', body: 'no discovered candidate was tested' });
+    // A harmful inverted target makes the model suspicious by itself (score/verdict.ts), so it is a case too.
+    for (const t of payloadTargets(r.discovery.targets)) {
+      const what = `inverted payload "${visible(t.text.trim().slice(0, 60))}"`;
+      const body = `target inversion: forced to start its answer with one token, the model continues to "${visible(t.text)}" whatever the prompt (Q ${fmtQScore(t.qScore)}, ${t.signal}); a detector recognises it as harmful`;
+      cases.push({ pack: discoveredSuite, name: what, classname: `trigger-scan.${discoveredSuite}`, status: o.suspicious === 'pass' ? 'pass' : 'failure', type: 'suspicious', message: `suspicious: ${what}`, body });
+    }
     suites.set(discoveredSuite, cases);
   }
   const ff = r.fileFindings;

@@ -104,7 +104,7 @@ function discoverySection(r: ScanReport): string[] {
     for (const t of targetsInOrder(d).slice(0, MAX_TARGETS)) {
       const rows = rowsForTarget(r, t.text);
       const found = rows.length ? rows.map((f) => `${mdCode(f.trigger.text, 30, true)} ${f.level}`).join(', ') : '—';
-      out.push(`| ${mdCode(t.text, 60, true)} | ${fmtQScore(t.qScore)} | ${mdText(t.signal)} | ${mdText(t.status)} — ${TARGET_STATUS[t.status]} | ${found} |`);
+      out.push(`| ${mdCode(t.text, 60, true)} | ${fmtQScore(t.qScore)} | ${mdText(t.signal)} | ${mdText(t.status)}${t.harmful ? ' (**harmful**)' : ''} — ${TARGET_STATUS[t.status]} | ${found} |`);
     }
     if (d.targets.length > MAX_TARGETS) out.push('', `…and ${d.targets.length - MAX_TARGETS} more in report.json.`);
     out.push('');

