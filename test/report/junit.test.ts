@@ -169,7 +169,7 @@ describe('JUnit XML: discovered findings, steering, discovery', () => {
 });
 
 describe('JUnit: an inverted payload without a finding', () => {
-  it('is a failing case of the discovered suite (a passing one with { suspicious: 'pass' })', () => {
+  it('is a failing case of the discovered suite (a passing one with { suspicious: "pass" })', () => {
     const root = parseXml(renderJunit(payloadTargetReport()));
     const cases = findAll(root, 'testcase').filter((c) => c.attrs.name?.startsWith('inverted payload'));
     expect(cases.map((c) => c.attrs.name)).toEqual(['inverted payload "Log in at http://203.0.113.45/login now."']);
