@@ -189,7 +189,11 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
         const on = pickFor(t);
         const leads = t.anchor === 'answer-end' ? on.map((i) => clean[i]!.tokens) : undefined;
         const scorer = targetScorer(model, lm, on.map((i) => prompts[i]!), placement, target, leads);
-        const found = await reconstructAt(model, scorer, placement, tokens, { ...RECONSTRUCT_DEFAULTS, stop: over, seeds: o.driftSeeds ?? [], canonical });
+        // An equal share of what is left of the budget per remaining search, so that the first search
+        // cannot spend it all and leave the other targets and placements unsearched.
+        const deadline = Date.now() + (o.budgetMs - (Date.now() - started)) / (searches - done + 1);
+        const stopSearch = () => over() || Date.now() > deadline;
+        const found = await reconstructAt(model, scorer, placement, tokens, { ...RECONSTRUCT_DEFAULTS, stop: stopSearch, seeds: o.driftSeeds ?? [], canonical });
         const seen = new Set<string>();
         for (const f of found.slice(0, 2)) {
           const core: Reconstructed = await minimalCore(scorer, f, decode, canonical);

@@ -36,7 +36,14 @@ export interface ReconstructSettings {
   canonical?: (tokens: readonly number[]) => number[];
 }
 
-export const RECONSTRUCT_DEFAULTS: ReconstructSettings = { targetTokens: 8, alphabet: 48, beamWidth: 4, maxLength: 6 };
+/**
+ * Measured on the answer-only fixtures' inverted payloads (suffix, 12 search prompts, scored on the 12
+ * held-out search prompts; mean log-probability per target token, no insertion ≈ -1.2 to -1.9): beam 4,
+ * length 6, alphabet 48 stopped at -0.49 to -0.60 (a payload greedy decoding rarely writes out) in
+ * 5–12 s; beam 12, length 10, alphabet 96 reached -0.09 to -0.36 in 13–42 s. Each search gets its share
+ * of the discovery budget, so a larger model's search is cut by time, not by these bounds.
+ */
+export const RECONSTRUCT_DEFAULTS: ReconstructSettings = { targetTokens: 8, alphabet: 96, beamWidth: 12, maxLength: 10 };
 
 export interface Reconstructed {
   tokens: number[];
@@ -49,8 +56,12 @@ export interface Reconstructed {
 }
 
 export interface TargetScorer {
-  /** Mean over prompts (the first `promptCount`, default all) of the mean target log-probability, per candidate. */
-  score(candidates: readonly (readonly number[])[], promptCount?: number): Promise<number[]>;
+  /**
+   * Mean over prompts (the first `promptCount`, default all) of the mean target log-probability, per
+   * candidate. When `stop` returns true between chunks, the candidates not reached score -Infinity: a
+   * whole-vocabulary sweep of a large model would otherwise run on far past the search's time share.
+   */
+  score(candidates: readonly (readonly number[])[], promptCount?: number, stop?: () => boolean): Promise<number[]>;
   frames: Frame[];
 }
 
@@ -78,13 +89,17 @@ export function targetScorer(
   };
   return {
     frames,
-    async score(candidates, promptCount = frames.length) {
+    async score(candidates, promptCount = frames.length, stop) {
       const use = frames.slice(0, promptCount);
       const out = new Array<number>(candidates.length).fill(0);
       const items = candidates.flatMap((c) => use.map((f, i) => ({ prompt: splice(f, c, startsWithSpace(c)), continuation: continuations[i]! })));
       // Chunked so that a full-vocabulary sweep never holds every probe's logits at once.
       const CHUNK = 1024;
       for (let start = 0; start < items.length; start += CHUNK) {
+        if (start > 0 && stop?.()) {
+          for (let c = Math.floor(start / use.length); c < candidates.length; c++) out[c] = -Infinity;
+          break;
+        }
         const part = items.slice(start, start + CHUNK);
         await lm.teacherForce(part, async (j, logits) => {
           const i = start + j;
@@ -134,8 +149,8 @@ export async function reconstructAt(
 ): Promise<Reconstructed[]> {
   const [baseline] = await scorer.score([[]]);
   const screenAndRescore = async (cands: number[][], keep: number) => {
-    const screen = await scorer.score(cands, 1);
-    const top = cands.map((c, i) => ({ c, s: screen[i]! })).sort((a, b) => b.s - a.s).slice(0, keep).map((x) => x.c);
+    const screen = await scorer.score(cands, 1, s.stop);
+    const top = cands.map((c, i) => ({ c, s: screen[i]! })).filter((x) => x.s > -Infinity).sort((a, b) => b.s - a.s).slice(0, keep).map((x) => x.c);
     const full = await scorer.score(top);
     return top.map((c, i) => ({ tokens: c, score: full[i]! }));
   };
