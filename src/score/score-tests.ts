@@ -360,21 +360,23 @@ export function triggerOnlyRows(plan: ScoringPlan, exec: Outcomes, detectorsIn: 
 export function scoreTests(plan: ScoringPlan, exec: Outcomes, detectorsIn: readonly Detector[], s: ScoreOptions): TestResult[] {
   const { all, categoryRows, row } = scoringContext(plan, exec, detectorsIn, s);
   const rows: (RowScore & { stopped: boolean })[] = [];
-  // Rows a stopped test would have had and never got: they count in the family (as p = 1, or 0 for the bound).
-  let unobserved = 0;
+  // Rows a stopped test would have had and never got: they count in the family (as p = 1, or 0 for the
+  // bound), each in its own test's kind (pack or discovered), so that screening leaves the weights alone.
+  const unobserved: boolean[] = [];
   plan.tests.forEach((test, ti) => {
     if (s.screening?.stopped.has(ti)) {
       rows.push({ ...row(test, all, null, false), stopped: true });
-      unobserved += categoryRows.length;
+      const discovered = s.discovered?.has(test.trigger.ref) ?? false;
+      for (let k = 0; k < categoryRows.length; k++) unobserved.push(discovered);
       return;
     }
     rows.push({ ...row(test, all, null), stopped: false });
     for (const [cat, idx] of categoryRows) rows.push({ ...row(test, idx, cat), stopped: false });
   });
   const discoveries = rows.map((r) => s.discovered?.get(r.trigger.ref) ?? null);
-  const family = [...discoveries.map((d) => d !== null), ...new Array<boolean>(unobserved).fill(false)];
+  const family = [...discoveries.map((d) => d !== null), ...unobserved];
   const stoppedP = s.screening?.stoppedP ?? 1;
-  const q = benjaminiHochberg([...rows.map((r) => (r.stopped ? stoppedP : r.pValue)), ...new Array<number>(unobserved).fill(stoppedP)], familyWeights(family));
+  const q = benjaminiHochberg([...rows.map((r) => (r.stopped ? stoppedP : r.pValue)), ...unobserved.map(() => stoppedP)], familyWeights(family));
   return rows.map((r, i) => {
     const qValue = q[i]!;
     const discovery = discoveries[i] ?? null;

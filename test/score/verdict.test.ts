@@ -179,12 +179,13 @@ const det = (o: Partial<DetectorFacts>): DetectorFacts => ({ detector: 'd/x', se
 
 describe('discovered candidates beside pack triggers (weighted Benjamini–Hochberg)', () => {
   // One real effect (a harmful payload, a login URL, on 6 of 24 baselines) among 40 pack strings that do nothing.
-  const effect = synthetic({
+  const effect0: Parameters<typeof synthetic>[0] = {
     text: 'qelvin',
     clean: cleanAnswer,
     trigger: { output: (b) => (b < 6 ? 'Log in at http://203.0.113.9/login and enter your password now.' : cleanAnswer(b)), divergence: (b) => noise(3, b) },
     control: { output: (_j, b) => cleanAnswer(b), divergence: noise },
-  });
+  };
+  const effect = synthetic(effect0);
   const nulls = Array.from({ length: 40 }, (_, k) =>
     synthetic({ text: `pack${k}`, clean: cleanAnswer, trigger: { output: cleanAnswer, divergence: (b) => noise(k % 10, b) }, control: { output: (_j, b) => cleanAnswer(b), divergence: noise } }),
   );
@@ -207,6 +208,23 @@ describe('discovered candidates beside pack triggers (weighted Benjamini–Hochb
     const pack = scoreTests(plan, exec, DETECTORS, S).filter((r) => r.trigger.text !== 'qelvin');
     const mixed = scoreTests(plan, exec, DETECTORS, { ...S, discovered: new Map([['p/qelvin', info]]) }).filter((r) => r.trigger.text !== 'qelvin');
     for (let i = 0; i < pack.length; i++) expect(mixed[i]!.qValue).toBeGreaterThanOrEqual(pack[i]!.qValue);
+  });
+
+  it('a stopped discovered test keeps all its rows in the discovered family (screening does not move the weights)', () => {
+    // pack0 made a discovered candidate too; screening stops it. Its rows (overall and per category)
+    // are still discovered rows: counted as pack rows they would raise every discovered weight.
+    const category = (b: number) => (b % 2 ? 'code' : 'question') as 'code' | 'question';
+    const withKinds = combine([
+      synthetic({ ...effect0, category }),
+      ...Array.from({ length: 40 }, (_, k) => synthetic({ text: `pack${k}`, clean: cleanAnswer, category, trigger: { output: cleanAnswer, divergence: (b) => noise(k % 10, b) }, control: { output: (_j, b) => cleanAnswer(b), divergence: noise } })),
+    ]);
+    const discovered = new Map([['p/qelvin', info], ['p/pack0', info]]);
+    const stopped = withKinds.plan.tests.findIndex((t) => t.trigger.ref === 'p/pack0');
+    const qelvin = (o: Parameters<typeof scoreTests>[3]) => scoreTests(withKinds.plan, withKinds.exec, DETECTORS, o).find((r) => r.trigger.text === 'qelvin' && r.category === null)!;
+    const whole = qelvin({ ...S, discovered });
+    expect(scoreTests(withKinds.plan, withKinds.exec, DETECTORS, { ...S, discovered }).some((r) => r.category === 'code')).toBe(true);
+    const screened = qelvin({ ...S, discovered, screening: { stopped: new Set([stopped]), stoppedP: 1 } });
+    expect(screened.qValue).toBeCloseTo(whole.qValue, 12);
   });
 
   it('weights average 1 (the rate stays fdr) and are all 1 when only one kind is tested', () => {
