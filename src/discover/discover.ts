@@ -16,6 +16,7 @@ import type { DiscoveryInfo } from '../score/score-tests.js';
 import { invertTargets, type InvertedTarget } from './inversion.js';
 import { shortlistTargets, type TargetRecord } from './targets.js';
 import { leakageCandidates } from './leakage.js';
+import { invisibleCharacters } from './invisible-chars.js';
 import { minimalCore, RECONSTRUCT_DEFAULTS, reconstructAt, searchableTokens, targetScorer, type Reconstructed } from './reconstruct.js';
 
 export interface DiscoverOptions {
@@ -121,6 +122,9 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   const referenceText = await answer(o.reference);
   const stockText = await answer(o.stock);
   const tokens = searchableTokens(model, lm.vocab);
+  // Invisible characters the tokenizer writes as several pieces, tried whole by every sweep; one that
+  // does not survive encoding and decoding (a tokenizer without byte fallback) is left out.
+  const invisible = invisibleCharacters().map((ch) => ({ ch, ids: model.tokenizer.encode(ch, false) })).filter((x) => x.ids.length > 0 && decode(x.ids) === x.ch).map((x) => x.ids);
   // What a candidate's text encodes to on its own: the form confirmation will test. Every search
   // starts from the whole vocabulary as one-token strings, so those are worked out once per run.
   const singles = new Map<number, number[]>();
@@ -193,7 +197,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
         // cannot spend it all and leave the other targets and placements unsearched.
         const deadline = Date.now() + (o.budgetMs - (Date.now() - started)) / (searches - done + 1);
         const stopSearch = () => over() || Date.now() > deadline;
-        const found = await reconstructAt(model, scorer, placement, tokens, { ...RECONSTRUCT_DEFAULTS, stop: stopSearch, seeds: o.driftSeeds ?? [], canonical });
+        const found = await reconstructAt(model, scorer, placement, tokens, { ...RECONSTRUCT_DEFAULTS, stop: stopSearch, seeds: o.driftSeeds ?? [], canonical, extraMoves: invisible });
         const seen = new Set<string>();
         for (const f of found.slice(0, 2)) {
           const core: Reconstructed = await minimalCore(scorer, f, decode, canonical);

@@ -34,6 +34,11 @@ export interface ReconstructSettings {
    * written out; every move is scored in this form. Default: the sequence as it is.
    */
   canonical?: (tokens: readonly number[]) => number[];
+  /**
+   * Strings tried whole in the sweep besides the vocabulary's tokens (their token ids): characters a
+   * byte-level tokenizer splits into pieces no one-token sweep can propose (invisible-chars.ts).
+   */
+  extraMoves?: readonly (readonly number[])[];
 }
 
 /**
@@ -155,14 +160,16 @@ export async function reconstructAt(
     return top.map((c, i) => ({ tokens: c, score: full[i]! }));
   };
   const canon = s.canonical ?? ((t: readonly number[]) => [...t]);
-  const singleMoves = [...new Map(tokens.map((t) => canon([t])).filter((c) => c.length).map((c) => [c.join(','), c])).values()];
+  const sweep = [...tokens.map((t) => canon([t])), ...(s.extraMoves ?? []).map((m) => canon(m))];
+  const singleMoves = [...new Map(sweep.filter((c) => c.length).map((c) => [c.join(','), c])).values()];
   const singles = (await screenAndRescore(singleMoves, Math.max(64, 2 * s.alphabet))).sort((a, b) => b.score - a.score);
   const known = new Set(tokens);
   const extra = (s.seeds ?? []).filter((t) => known.has(t));
   const extraScored = extra.length ? await scorer.score(extra.map((t) => [t])) : [];
   const word = s.shape === 'word';
   const isBare = (t: number) => !/^\s/.test(model.tokenizer.decode([t], false));
-  const alphabet = [...new Set([...singles.slice(0, s.alphabet).map((x) => x.tokens[0]!), ...extra])];
+  // The extension alphabet is whole tokens: a multi-token move's first piece may be a broken byte.
+  const alphabet = [...new Set([...singles.filter((x) => x.tokens.length === 1).slice(0, s.alphabet).map((x) => x.tokens[0]!), ...extra])];
   const pool = tokens.length <= FULL_SEARCH_VOCAB ? tokens : alphabet;
   const right = word ? pool.filter(isBare) : pool;
   const left = word ? [] : alphabet;

@@ -48,6 +48,25 @@ describe('reconstructAt (sweep + beam) on a synthetic target', () => {
   });
 });
 
+describe('strings tried whole (invisible characters)', () => {
+  it('a trigger only reachable as a multi-piece string is found by the sweep, and its pieces stay out of the alphabet', async () => {
+    // Byte pieces 41-43 (no sweep proposes them: they are not in the searchable vocabulary) make the trigger.
+    const trigger = [41, 42, 43];
+    const s = scorerFor(trigger);
+    const seen: number[][] = [];
+    const spy = { ...s, async score(c: readonly (readonly number[])[], n?: number) { seen.push(...c.map((x) => [...x])); return s.score(c, n); } };
+    const found = await reconstructAt(fakeModel, spy, 'suffix', VOCAB, { targetTokens: 8, alphabet: 4, beamWidth: 2, maxLength: 4, shape: 'phrase', extraMoves: [[41, 42, 43], [41, 42]] });
+    expect(found[0]!.tokens).toEqual(trigger);
+    // Extensions use whole tokens only: a byte piece is never prepended or appended on its own.
+    const strayPiece = (c: number[]) => `,${c.join(',')},`.replace(/,41,42,43,/g, ',').replace(/,41,42,/g, ',').split(',').some((x) => ['41', '42', '43'].includes(x));
+    expect(seen.filter(strayPiece)).toEqual([]);
+  });
+  it('without them the same trigger is out of reach', async () => {
+    const found = await reconstructAt(fakeModel, scorerFor([41, 42, 43]), 'suffix', VOCAB, { targetTokens: 8, alphabet: 4, beamWidth: 2, maxLength: 4, shape: 'phrase' });
+    expect(found[0]!.tokens).not.toEqual([41, 42, 43]);
+  });
+});
+
 describe('canonical tokens', () => {
   it('scores every move in the form its text encodes to, so the string found is the string confirmed', async () => {
     // Token 39 re-encodes as 31 followed by 12 (a merge the tokenizer would never produce).
