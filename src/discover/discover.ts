@@ -195,7 +195,8 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
         const scorer = targetScorer(model, lm, on.map((i) => prompts[i]!), placement, target, leads);
         // An equal share of what is left of the budget per remaining search, so that the first search
         // cannot spend it all and leave the other targets and placements unsearched.
-        const deadline = Date.now() + (o.budgetMs - (Date.now() - started)) / (searches - done + 1);
+        // Leakage sampling, after the searches, keeps its reserve.
+        const deadline = Date.now() + (o.budgetMs * (1 - LEAKAGE_RESERVE) - (Date.now() - started)) / (searches - done + 1);
         const stopSearch = () => over() || Date.now() > deadline;
         const found = await reconstructAt(model, scorer, placement, tokens, { ...RECONSTRUCT_DEFAULTS, stop: stopSearch, seeds: o.driftSeeds ?? [], canonical, extraMoves: invisible });
         const seen = new Set<string>();
@@ -269,6 +270,13 @@ function roundRobin(cs: Candidate[], limit: number): Candidate[] {
   for (let i = 0; out.length < limit && lists.some((l) => i < l.length); i++) for (const l of lists) if (l[i] && out.length < limit) out.push(l[i]!);
   return out;
 }
+
+/**
+ * Share of the budget trigger reconstruction leaves for leakage sampling: the searches would use it
+ * all (on the answer-only clean twin leakage was skipped), and leakage is what finds the triggers of
+ * models that memorised their poisoned prompts.
+ */
+const LEAKAGE_RESERVE = 0.05;
 
 /** Fewer prompts of one kind than this agree by chance too easily to invert on. */
 const MIN_KIND_PROMPTS = 4;
