@@ -228,7 +228,10 @@ export async function minimalCore(
 ): Promise<Reconstructed> {
   let cur = found;
   while (cur.tokens.length > 1) {
-    const options = cur.tokens.map((_, i) => canonical([...cur.tokens.slice(0, i), ...cur.tokens.slice(i + 1)])).filter((o) => o.length);
+    // Only strictly shorter forms: a token dropped from inside a character split into byte pieces
+    // re-encodes as replacement characters, longer than before, and the loop would never end.
+    const n = cur.tokens.length;
+    const options = cur.tokens.map((_, i) => canonical([...cur.tokens.slice(0, i), ...cur.tokens.slice(i + 1)])).filter((o) => o.length && o.length < n);
     if (!options.length) break;
     const scores = await scorer.score(options);
     let best = -1;

@@ -94,4 +94,13 @@ describe('minimalCore', () => {
     const core = await minimalCore(s, { tokens: [5, 31, 12], text: ' qup31p12', placement: 'prefix', score: score!, baseline: -2 }, fakeModel.tokenizer.decode);
     expect(core.tokens).toEqual([5, 31, 12]);
   });
+  it('ends when dropping a token re-encodes longer (a byte piece of a split character)', async () => {
+    // Dropping any token re-encodes as two replacement pieces (98, 99) in its place: longer, and as
+    // good for a scorer that only looks for token 5. Taking such a form looped for ever.
+    const canonical = (t: readonly number[]) => (t.includes(41) ? [...t] : [...t, 98, 99]);
+    const s = scorerFor([5]);
+    const [score] = await s.score([[41, 5]]);
+    const core = await minimalCore(s, { tokens: [41, 5], text: 'x', placement: 'prefix', score: score!, baseline: -2 }, fakeModel.tokenizer.decode, canonical, 10);
+    expect(core.tokens.length).toBeLessThanOrEqual(2);
+  });
 });
