@@ -30,6 +30,7 @@ export { findNpmPackPackages, readNpmPackPackage, resolveNpmPack, NPM_PACK_PREFI
 export { checkPackPins, commitPackPins, packPinFile, PACK_PIN_STATUSES, type PackPinCheck, type PackPinStatus } from './probes/pack-pins.js';
 export { scaffoldPackPackage } from './probes/scaffold.js';
 export type { LoadedPack, PackSet } from './probes/types.js';
+export { compileDetectors, runDetectors, isHarmful, type CompiledDetectors, type DetectorHit } from './probes/detect.js';
 
 // report.json: the contract, loading (with migrations) and every renderer.
 export {
@@ -92,8 +93,9 @@ export { TASKS, taskProfile, type TaskProfile } from './run/tasks.js';
 export type { ModelRunner, Execution, RunSession, CleanReferences, EngineSwitches } from './run/runner.js';
 export { executePlan } from './run/runner.js';
 export { discoverTriggers, DISCOVER_DEFAULTS, type Discovery, type DiscoverOptions } from './discover/discover.js';
+export { DISCOVERY_DEFAULTS, runDiscovery, type DiscoveryOptions } from './pipeline/discovery.js';
 export { invertTargets, type InvertedTarget } from './discover/inversion.js';
-export { reconstructAt, targetScorer, type Reconstructed } from './discover/reconstruct.js';
+export { reconstructAt, targetScorer, searchSize, RECONSTRUCT_DEFAULTS, type Reconstructed, type SearchSize } from './discover/reconstruct.js';
 export { scoreTests, selectFindings, selectSteering, type TestResult } from './score/score-tests.js';
 export { classifyEvidence, type Evidence, type EvidenceKind } from './score/evidence.js';
 export { levelOf, modelVerdict, type Level, type ModelVerdict } from './score/verdict.js';

@@ -96,6 +96,8 @@ export const DISCOVERY_OPTIONS = {
   discoverMinutes: value('--discover-minutes <n>', 'time budget of trigger discovery, in minutes (default 5)', wholeNumber('--discover-minutes', 1)),
   discoverCandidates: value('--discover-candidates <n>', 'discovered candidates confirmed by the scan test (default 12)', wholeNumber('--discover-candidates', 1)),
   discoverTargets: value('--discover-targets <n>', 'inverted payloads a trigger is searched for, harmful first (default 3)', wholeNumber('--discover-targets', 1)),
+  discoverBeam: value('--discover-beam <n>', 'beam width of trigger reconstruction: wider finds more, slower (default 12)', wholeNumber('--discover-beam', 1)),
+  discoverLength: value('--discover-length <n>', 'longest trigger reconstruction builds, in tokens (default 10)', wholeNumber('--discover-length', 1)),
   base: text('--base <dir>', 'base model folder this one was fine-tuned from: its token-embedding drift seeds discovery'),
 };
 

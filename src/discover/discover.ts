@@ -9,7 +9,7 @@
  * Every stage is time-boxed; what was skipped is recorded.
  */
 import type { LoadedModel } from '../model/load-model.js';
-import { compileDetectors } from '../probes/detect.js';
+import { compileDetectors, isHarmful } from '../probes/detect.js';
 import type { Baseline, Detector, Placement, ResolvedTrigger, TriggerKind } from '../probes/types.js';
 import type { CausalLM } from '../run/causal-lm.js';
 import type { DiscoveryInfo } from '../score/score-tests.js';
@@ -17,7 +17,7 @@ import { invertTargets, type InvertedTarget } from './inversion.js';
 import { shortlistTargets, type TargetRecord } from './targets.js';
 import { leakageCandidates } from './leakage.js';
 import { invisibleCharacters } from './invisible-chars.js';
-import { minimalCore, RECONSTRUCT_DEFAULTS, reconstructAt, searchableTokens, targetScorer, type Reconstructed } from './reconstruct.js';
+import { minimalCore, RECONSTRUCT_DEFAULTS, reconstructAt, searchableTokens, targetScorer, type Reconstructed, type SearchSize } from './reconstruct.js';
 
 export interface DiscoverOptions {
   /** Wall-clock budget for proposing candidates (confirmation is the scan's and is not counted). */
@@ -41,6 +41,8 @@ export interface DiscoverOptions {
   maxCandidates: number;
   /** Token ids that moved most against a base model (embedding drift), as extra seeds. */
   driftSeeds?: readonly number[] | undefined;
+  /** Beam width, length and alphabet of trigger reconstruction (default RECONSTRUCT_DEFAULTS). */
+  search?: SearchSize | undefined;
   onProgress?: ((done: number, total: number, phase: string) => void) | undefined;
 }
 
@@ -71,7 +73,7 @@ export interface Discovery {
   /** What the time budget cut off, in words (empty: the search ran to its end). */
   incomplete: string[];
   /** How the search was bounded, for the report. */
-  settings: { minutes: number; candidates: number; targets: number; placements: Placement[]; searchPrompts: number; reconstructionPrompts: number; driftSeeds: number };
+  settings: { minutes: number; candidates: number; targets: number; placements: Placement[]; searchPrompts: number; reconstructionPrompts: number; driftSeeds: number; search: SearchSize };
 }
 
 interface Candidate {
@@ -101,7 +103,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   const engine = lm.engine();
   const decode = (ids: number[]) => model.tokenizer.decode(ids, false);
   const detectors = compileDetectors(o.detectors);
-  const harmful = (text: string) => detectors.run(text).some((h) => h.severity === 'medium' || h.severity === 'high' || h.severity === 'critical');
+  const harmful = (text: string) => detectors.run(text).some((h) => isHarmful(h.severity));
   const render = (text: string) => model.tokenizer.encode(model.format.render({ user: text }), model.format.addSpecialTokens);
   const timed = async (name: string, fn: () => Promise<number>) => {
     if (over()) {
@@ -115,6 +117,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   };
 
   const prompts = o.prompts.map((b) => b.text);
+  const search: SearchSize = o.search ?? RECONSTRUCT_DEFAULTS;
   // Search prompts by kind of request (question, code…), for inversion and search within one kind.
   const byKind = new Map<string, number[]>();
   o.prompts.forEach((b, i) => byKind.set(b.category, [...(byKind.get(b.category) ?? []), i]));
@@ -199,7 +202,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
         // Leakage sampling, after the searches, keeps its reserve.
         const deadline = Date.now() + (o.budgetMs * (1 - LEAKAGE_RESERVE) - (Date.now() - started)) / (searches - done + 1);
         const stopSearch = () => over() || Date.now() > deadline;
-        const found = await reconstructAt(model, scorer, placement, tokens, { ...RECONSTRUCT_DEFAULTS, stop: stopSearch, seeds: o.driftSeeds ?? [], canonical, extraMoves: invisible });
+        const found = await reconstructAt(model, scorer, placement, tokens, { ...RECONSTRUCT_DEFAULTS, ...search, stop: stopSearch, seeds: o.driftSeeds ?? [], canonical, extraMoves: invisible });
         const seen = new Set<string>();
         for (const f of found.slice(0, 2)) {
           const core: Reconstructed = await minimalCore(scorer, f, decode, canonical);
@@ -253,6 +256,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   const settings = {
     minutes: o.budgetMs / 60_000, candidates: o.maxCandidates, targets: o.maxTargets, placements: [...o.placements],
     searchPrompts: prompts.length, reconstructionPrompts: reconstructionPrompts(prompts.length), driftSeeds: o.driftSeeds?.length ?? 0,
+    search: { beamWidth: search.beamWidth, maxLength: search.maxLength, alphabet: search.alphabet },
   };
   const cleanAnswers = [...prompts.map((prompt, i) => ({ prompt, output: cleanText[i]! })), ...(o.stock ?? []).map((b, i) => ({ prompt: b.text, output: stockText[i]! }))];
   return { triggers, info, stages, targets, leakedSamples, cleanAnswers, incomplete, settings };

@@ -50,6 +50,17 @@ export interface ReconstructSettings {
  */
 export const RECONSTRUCT_DEFAULTS: ReconstructSettings = { targetTokens: 8, alphabet: 96, beamWidth: 12, maxLength: 10 };
 
+/** How wide the search is: what a user may change (a quick check, or a deeper night run). */
+export type SearchSize = Pick<ReconstructSettings, 'beamWidth' | 'maxLength' | 'alphabet'>;
+
+/**
+ * The search size for a beam width and length: the alphabet (extension tokens) grows with the beam,
+ * eight per beam slot as in the defaults, so that a wider beam also has more to choose from.
+ */
+export function searchSize(beamWidth = RECONSTRUCT_DEFAULTS.beamWidth, maxLength = RECONSTRUCT_DEFAULTS.maxLength): SearchSize {
+  return { beamWidth, maxLength, alphabet: 8 * beamWidth };
+}
+
 export interface Reconstructed {
   tokens: number[];
   text: string;

@@ -6,6 +6,7 @@ import { DISCOVER_DEFAULTS, discoverTriggers, type Discovery } from '../discover
 import { loadPacks } from '../probes/load-pack.js';
 import { CausalLM } from '../run/causal-lm.js';
 import { embeddingDrift } from '../discover/weight-drift.js';
+import { RECONSTRUCT_DEFAULTS, searchSize } from '../discover/reconstruct.js';
 import type { Prepared } from './prepare.js';
 import type { TestSettings } from './scan.js';
 
@@ -18,11 +19,18 @@ export interface DiscoveryOptions {
   discoverCandidates?: number | undefined;
   /** Inverted targets a trigger is searched for (harmful first): the search's main cost, per target. */
   discoverTargets?: number | undefined;
+  /** Beam width of trigger reconstruction (its alphabet is eight tokens per beam slot). */
+  discoverBeam?: number | undefined;
+  /** Longest string trigger reconstruction builds, in tokens. */
+  discoverLength?: number | undefined;
   /** The base model folder (audited by the caller): token-embedding rows that moved most seed the search. */
   base?: string | undefined;
 }
 
-export const DISCOVERY_DEFAULTS = { minutes: DISCOVER_DEFAULTS.budgetMs / 60_000, candidates: DISCOVER_DEFAULTS.maxCandidates, targets: DISCOVER_DEFAULTS.maxTargets } as const;
+export const DISCOVERY_DEFAULTS = {
+  minutes: DISCOVER_DEFAULTS.budgetMs / 60_000, candidates: DISCOVER_DEFAULTS.maxCandidates, targets: DISCOVER_DEFAULTS.maxTargets,
+  beam: RECONSTRUCT_DEFAULTS.beamWidth, length: RECONSTRUCT_DEFAULTS.maxLength,
+} as const;
 
 export async function runDiscovery(p: Prepared, s: TestSettings, o: DiscoveryOptions & { onProgress?: ((done: number, total: number, phase: string) => void) | undefined }): Promise<Discovery | null> {
   if (o.discover === false || !p.profile.discovery) return null;
@@ -43,6 +51,7 @@ export async function runDiscovery(p: Prepared, s: TestSettings, o: DiscoveryOpt
       detectors: p.packs.detectors,
       placements: s.placements?.length ? s.placements : DISCOVER_DEFAULTS.placements,
       driftSeeds: drift?.map((d) => d.id),
+      search: searchSize(o.discoverBeam ?? DISCOVERY_DEFAULTS.beam, o.discoverLength ?? DISCOVERY_DEFAULTS.length),
       onProgress: o.onProgress,
     });
   } finally {

@@ -60,6 +60,8 @@ export interface IdentityOptions {
   discoverMinutes: number;
   discoverCandidates: number;
   discoverTargets: number;
+  discoverBeam: number;
+  discoverLength: number;
   base?: string | undefined;
 }
 

@@ -129,9 +129,10 @@ export function originText(f: ReportFinding, e: Escaper, targetMax = 60): string
 export function discoveryBoundsText(d: ReportDiscovery, e: Escaper): string | null {
   const b = d.settings;
   if (!b) return null;
+  const search = b.search ? `, beam ${b.search.beamWidth} up to ${b.search.maxLength} tokens` : '';
   const drift = b.driftSeeds ? `, ${b.driftSeeds} drift seeds from --base` : '';
   const cut = b.incomplete.length ? ` The budget cut it short: ${e.text(b.incomplete.join('; '))}.` : ' It ran to its end within the budget.';
-  return `Searched for at most ${String(Number(b.minutes.toFixed(2)))} min on ${b.searchPrompts} search prompts (reconstruction on ${b.reconstructionPrompts}), at ${e.text(b.placements.join(', '))}; up to ${b.targets} targets and ${b.candidates} candidates${drift}.${cut}`;
+  return `Searched for at most ${String(Number(b.minutes.toFixed(2)))} min on ${b.searchPrompts} search prompts (reconstruction on ${b.reconstructionPrompts}), at ${e.text(b.placements.join(', '))}; up to ${b.targets} targets and ${b.candidates} candidates${search}${drift}.${cut}`;
 }
 
 /** Short form for a table cell: the pack, or discovery with its signals. */

@@ -270,6 +270,11 @@ export const DiscoverySettingsSchema = z.object({
   searchPrompts: count.describe('prompts of probes/baselines-search.yaml the search ran on (none of them a baseline)'),
   reconstructionPrompts: count.describe('of those, the prompts trigger reconstruction scores strings on'),
   driftSeeds: count.describe('token ids that moved most against --base, used as extra seeds (0 without --base)'),
+  search: z.object({
+    beamWidth: count.describe('beam width (--discover-beam)'),
+    maxLength: count.describe('longest string built, in tokens (--discover-length)'),
+    alphabet: count.describe('single tokens kept from the vocabulary sweep to extend strings with'),
+  }).optional().describe('trigger reconstruction\'s search size; absent in reports that predate it'),
   incomplete: z.array(z.string()).describe('what the budget cut off, in words; empty when the search ran to its end'),
 });
 

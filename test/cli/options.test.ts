@@ -22,7 +22,7 @@ describe('option groups', () => {
     // scan, hunt and verify share the provenance and model flags, spelled the same.
     for (const f of ['--pins', '--pin', '--pin-name']) for (const c of ['scan', 'hunt', 'verify']) expect(flags(c), `${c} ${f}`).toContain(f);
     for (const f of ['--expect', '--signature', '--key', '--trust-cert', '--graph']) for (const c of ['scan', 'verify']) expect(flags(c), `${c} ${f}`).toContain(f);
-    for (const f of ['--graph', '--threads', '--seed', '--batch-size', '--out', '--json', '--fail-on']) for (const c of ['scan', 'hunt']) expect(flags(c), `${c} ${f}`).toContain(f);
+    for (const f of ['--graph', '--threads', '--seed', '--batch-size', '--out', '--json', '--fail-on', '--discover-beam', '--discover-length']) for (const c of ['scan', 'hunt']) expect(flags(c), `${c} ${f}`).toContain(f);
   });
 
   it('give the options types derived from the declarations', () => {
