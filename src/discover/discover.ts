@@ -145,7 +145,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   let inverted: InvertedTarget[] = [];
   await timed('target-inversion', async () => {
     const stop = over;
-    const start = await invertTargets(engine, promptIds, tokens, decode, 'answer-start', { ...INVERSION, stop });
+    const start = await invertTargets(engine, promptIds, tokens, decode, 'answer-start', { ...INVERSION, stop, openers: openers(clean.map((g) => g.tokens[0])) });
     const endAnchors = promptIds.map((p, i) => [...p, ...clean[i]!.tokens]);
     const end = over() ? { targets: [], tried: 0, candidates: tokens.length } : await invertTargets(engine, endAnchors, tokens, decode, 'answer-end', { ...INVERSION, stop });
     inverted = [...start.targets, ...end.targets];
@@ -285,6 +285,15 @@ const LEAKAGE_RESERVE = 0.05;
 
 /** Fewer prompts of one kind than this agree by chance too easily to invert on. */
 const MIN_KIND_PROMPTS = 4;
+
+/** Answer openers inverted on every prompt (inversion.ts `openers`): the clean answers' commonest first tokens. */
+const OPENERS = 8;
+
+function openers(firsts: readonly (number | undefined)[]): number[] {
+  const n = new Map<number, number>();
+  for (const t of firsts) if (t !== undefined) n.set(t, (n.get(t) ?? 0) + 1);
+  return [...n].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, OPENERS).map(([t]) => t);
+}
 
 /** Search prompts trigger reconstruction scores candidates on (every other one, of every kind). */
 const SEARCH_PROMPTS = 12;

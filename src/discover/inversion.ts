@@ -25,6 +25,15 @@ export interface InversionSettings {
   chunk: number;
   /** Stop early when this returns true (a time budget); what was inverted so far is returned. */
   stop?: () => boolean;
+  /**
+   * First tokens inverted on every prompt whatever the warm-up says: the words the model itself opens
+   * its answers with. After such a word the few warm-up prompts continue with their own answers, so a
+   * payload that starts with an ordinary opener ("The …") loses the warm-up to them; across every
+   * prompt the payload's continuation, the same under each, wins. Measured on ao-prefix-phrase: after
+   * " The" the four warm-up prompts agree on " capital" at 0.26 (dropped, rank 873 of 1391 survivors);
+   * on all 24 the greedy chain is its payload, Q 0.998. At most a few more chains in the full phase.
+   */
+  openers?: readonly number[];
 }
 
 export const INVERSION_DEFAULTS: InversionSettings = { warmPrompts: 4, warmSteps: 3, keep: 48, fullSteps: 24, chunk: 96 };
@@ -151,6 +160,7 @@ export async function invertTargets(
     chosen.push({ first: c.first, tokens: [], probs: [], done: false });
     if (chosen.length >= s.keep) break;
   }
+  for (const first of s.openers ?? []) if (!chosen.some((c) => c.first === first)) chosen.push({ first, tokens: [], probs: [], done: false });
   // Full inversion on every prompt, longer.
   const targets: InvertedTarget[] = [];
   for (let start = 0; start < chosen.length; start += Math.max(1, Math.floor(s.chunk / 2))) {
