@@ -263,15 +263,25 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
 }
 
 /** Take candidates in turn from each signal, so one prolific signal cannot crowd out the others. */
-function roundRobin(cs: Candidate[], limit: number): Candidate[] {
-  const bySignal = new Map<string, Candidate[]>();
+/**
+ * The candidates confirmation gets: one from each source in turn, best first within a source. A source
+ * is the target a string was reconstructed for (in shortlist order: harmful targets first), or the
+ * signal for candidates without one (leakage). Gains are not comparable across targets: a target the
+ * clean model finds very unlikely gives large gains to any string that steers toward it, so ranked
+ * together the strings for a harmless phrase of the model's took every place. Measured on ao-invisible
+ * (code-only payload): U+2063, the planted trigger, was the suffix search's best string for the
+ * harmful target (gain 2.1 nats per token) and was not among the twelve confirmed; the strings for
+ * " rain can be really nice." (gains above 4) were.
+ */
+export function roundRobin<C extends { signals: readonly string[]; target: { text: string } | null; score: number; text: string }>(cs: readonly C[], limit: number): C[] {
+  const bySource = new Map<string, C[]>();
   for (const c of cs) {
-    const k = c.signals[0]!;
-    bySignal.set(k, [...(bySignal.get(k) ?? []), c]);
+    const k = c.target ? `target\u0000${c.target.text}` : c.signals[0]!;
+    bySource.set(k, [...(bySource.get(k) ?? []), c]);
   }
-  for (const l of bySignal.values()) l.sort((a, b) => b.score - a.score || (a.text < b.text ? -1 : 1));
-  const lists = [...bySignal.values()];
-  const out: Candidate[] = [];
+  for (const l of bySource.values()) l.sort((a, b) => b.score - a.score || (a.text < b.text ? -1 : 1));
+  const lists = [...bySource.values()];
+  const out: C[] = [];
   for (let i = 0; out.length < limit && lists.some((l) => i < l.length); i++) for (const l of lists) if (l[i] && out.length < limit) out.push(l[i]!);
   return out;
 }

@@ -46,6 +46,10 @@ export function storeDiscovery(d: Discovery): StoredDiscovery {
       settings: { ...d.settings, incomplete: [...d.incomplete] },
       stages: d.stages.map((s) => ({ name: s.name, ms: s.ms, candidates: s.candidates, ...(s.skipped ? { skipped: s.skipped } : {}) })),
       targets: d.targets.map((t) => ({ text: t.text, qScore: t.qScore, signal: t.signal, harmful: t.harmful, status: t.status })),
+      candidates: d.triggers.map((t) => {
+        const info = d.info.get(t.ref);
+        return { ref: t.ref, text: t.text, placement: t.placements[0]!, signals: [...(info?.signals ?? [])], target: info?.target?.text ?? null };
+      }),
     },
   };
 }

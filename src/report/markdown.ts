@@ -1,6 +1,6 @@
 import type { ReportFinding, ScanReport } from './schema.js';
 import {
-  clip as clipped, discoveryBoundsText, evidenceText, fmtMs, fmtQ, fmtQScore, headline, noFindingsText, originShort, originText, rowsForTarget, severityRank, TARGET_STATUS, targetsInOrder, visible,
+  clip as clipped, discoveryBoundsText, evidenceText, fmtMs, fmtNum, fmtQ, fmtQScore, headline, noFindingsText, originShort, originText, rowsForTarget, severityRank, TARGET_STATUS, targetsInOrder, visible,
   type Escaper,
 } from './common.js';
 import { MAX_PROVENANCE_ITEMS, MAX_PROVENANCE_LINES, provenanceItems } from './provenance-text.js';
@@ -107,6 +107,16 @@ function discoverySection(r: ScanReport): string[] {
       out.push(`| ${mdCode(t.text, 60, true)} | ${fmtQScore(t.qScore)} | ${mdText(t.signal)} | ${mdText(t.status)}${t.harmful ? ' (**harmful**)' : ''} — ${TARGET_STATUS[t.status]} | ${found} |`);
     }
     if (d.targets.length > MAX_TARGETS) out.push('', `…and ${d.targets.length - MAX_TARGETS} more in report.json.`);
+    out.push('');
+  }
+  if (d.candidates?.length) {
+    out.push('Candidates confirmed on the baselines (the scan\'s test decides; a stopped test showed no payload in its own outputs):', '');
+    out.push('| candidate | placement | signals | for target | outcome |', '|---|---|---|---|---|');
+    for (const c of d.candidates) {
+      const rows = r.tests.filter((t) => t.trigger === c.ref && t.placement === c.placement && t.category === null);
+      const outcome = rows.map((t) => `${t.level}${t.stopped ? ' (stopped)' : ''}, attack success ${fmtNum(t.attackSuccess)}`).join('; ') || 'not run';
+      out.push(`| ${mdCode(c.text, 40, true)} | ${mdText(c.placement)} | ${mdText(c.signals.join(', '))} | ${c.target ? mdCode(c.target, 40, true) : '—'} | ${outcome} |`);
+    }
     out.push('');
   }
   return out;

@@ -290,6 +290,18 @@ export const DiscoverySchema = z.object({
       status: z.enum(TARGET_STATUSES).describe('searched for (reconstructed, harmful), or why not'),
     }),
   ),
+  candidates: z
+    .array(
+      z.object({
+        ref: z.string().describe('the trigger ref its tests carry (tests[].trigger, findings[].trigger.ref)'),
+        text: z.string().describe('the exact string, as inserted'),
+        placement: z.enum(PLACEMENTS),
+        signals: z.array(z.string()).describe('what proposed it (reconstruction:<anchor>, leakage)'),
+        target: z.string().nullable().describe('the inverted target it was reconstructed for; null for leakage'),
+      }),
+    )
+    .optional()
+    .describe('every string discovery handed to confirmation, found or not (a stopped test keeps only its ref); absent in reports that predate it'),
 });
 
 export const CoverageSchema = z.object({

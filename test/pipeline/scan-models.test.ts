@@ -58,6 +58,13 @@ describe('the default scan, through the CLI as the README runs it', () => {
     expect(report.findings.filter((f) => f.level === 'flagged')).toEqual([]);
     // The search ran at the size asked for, and the report says so.
     expect(report.discovery?.settings?.search).toEqual({ beamWidth: 6, maxLength: 6, alphabet: 48 });
-    expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toMatch(/beam 6 up to 6 tokens/);
+    const md = readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/beam 6 up to 6 tokens/);
+    // Every string handed to confirmation is listed with the test that decided it, stopped or not.
+    const candidates = report.discovery?.candidates ?? [];
+    expect(candidates.length).toBeGreaterThan(0);
+    expect(candidates.length).toBeLessThanOrEqual(6);
+    for (const c of candidates) expect(report.tests.some((t) => t.trigger === c.ref && t.placement === c.placement), c.ref).toBe(true);
+    expect(md).toMatch(/Candidates confirmed on the baselines/);
   }, LONG);
 });
