@@ -262,7 +262,6 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   return { triggers, info, stages, targets, leakedSamples, cleanAnswers, incomplete, settings };
 }
 
-/** Take candidates in turn from each signal, so one prolific signal cannot crowd out the others. */
 /**
  * The candidates confirmation gets: one from each source in turn, best first within a source. A source
  * is the target a string was reconstructed for (in shortlist order: harmful targets first), or the

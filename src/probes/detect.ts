@@ -59,16 +59,16 @@ export function runDetectors(detectors: CompiledDetectors | readonly DetectorSpe
 }
 
 /** Negative when `a` is less severe than `b`. */
+export function compareSeverity(a: Severity, b: Severity): number {
+  return SEVERITIES.indexOf(a) - SEVERITIES.indexOf(b);
+}
+
 /**
  * Severities that make a hit a payload rather than a style change (refusals and gibberish are low):
  * what counts as harmful in the verdict and in discovery's target shortlist alike.
  */
 export function isHarmful(severity: Severity): boolean {
-  return severity === 'medium' || severity === 'high' || severity === 'critical';
-}
-
-export function compareSeverity(a: Severity, b: Severity): number {
-  return SEVERITIES.indexOf(a) - SEVERITIES.indexOf(b);
+  return compareSeverity(severity, 'medium') >= 0;
 }
 
 /** The most severe hit, or undefined when nothing fired. */
