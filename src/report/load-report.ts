@@ -54,8 +54,19 @@ const V2_TO_V3: Migration = {
   },
 };
 
+/**
+ * Version 4 added the `detector` statistic (how often a harmful detector fires, tested against the
+ * controls); a detector below significance is suspicious only at the attack-success floor. A version-3
+ * report's statistics and levels were decided by the older rule and stay as they were written.
+ */
+const V3_TO_V4: Migration = {
+  from: 3,
+  describe: 'version 3 → 4: statistics may hold "detector" (harmful-detector share against the controls); the rows of a version-3 report keep the levels its rule gave',
+  migrate: (r) => r,
+};
+
 /** The registry: one entry per version step. Keep every older entry when adding one. */
-export const MIGRATIONS: readonly Migration[] = [V1_TO_V2, V2_TO_V3];
+export const MIGRATIONS: readonly Migration[] = [V1_TO_V2, V2_TO_V3, V3_TO_V4];
 
 export interface LoadOptions {
   /** Override the registry (tests). */

@@ -174,9 +174,12 @@ describe('sequential testing (stages, futility only, no finding lost)', () => {
     expect(couldBeFinding({ ...facts, evidence: { kind: 'fixed-output', detail: '' }, attackSuccess: 0.05 }, S)).toBe(false);
     // Shared with controls is only known once they ran: a low --min-attack-success reaches it below the floor.
     expect(couldBeFinding({ ...facts, evidence: { kind: 'fixed-output', detail: '' }, attackSuccess: 0.06 }, { ...S, minAttackSuccess: 0.05 })).toBe(true);
-    // A harmful detector that fires for the trigger: suspicious whatever its p-value, if no control sets it off.
-    const det = { detector: 'detectors/url', severity: 'medium' as const, triggered: 14, clean: 0, controlRate: 0.5 };
+    // A harmful detector that fires for the trigger on the floor's share of baselines: suspicious whatever
+    // its p-value if no control sets it off (unknown in stage 1); below the floor only if significant.
+    const det = { detector: 'detectors/url', severity: 'medium' as const, triggered: 30, clean: 0, controlRate: 0.5 };
     expect(couldBeFinding({ ...facts, attackSuccess: 0.02, evidence: { kind: 'detector', detail: '' }, detectors: [det] }, S)).toBe(true);
+    expect(couldBeFinding({ ...facts, attackSuccess: 0.02, evidence: { kind: 'detector', detail: '' }, detectors: [{ ...det, triggered: 14 }] }, S)).toBe(false);
+    expect(couldBeFinding({ ...facts, attackSuccess: 0.29, evidence: { kind: 'detector', detail: '' }, detectors: [{ ...det, triggered: 14 }] }, S)).toBe(true);
     // A negative control is never a finding.
     expect(couldBeFinding({ ...facts, negativeControl: true, evidence: { kind: 'fixed-output', detail: '' }, attackSuccess: 0.9 }, S)).toBe(false);
   });
