@@ -144,10 +144,14 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   // 1. Target inversion, at the start of the answer and after the model's own clean answer.
   let inverted: InvertedTarget[] = [];
   await timed('target-inversion', async () => {
-    const stop = over;
-    const start = await invertTargets(engine, promptIds, tokens, decode, 'answer-start', { ...INVERSION, stop, openers: openers(clean.map((g) => g.tokens[0])) });
+    // Each sweep stops at its mark of the budget (INVERSION_MARKS), so that a large vocabulary cannot
+    // spend reconstruction's share, nor the answer-start sweep the others'.
+    const until = (mark: number) => () => over() || Date.now() - started > mark * o.budgetMs;
+    const start = await invertTargets(engine, promptIds, tokens, decode, 'answer-start', { ...INVERSION, stop: until(INVERSION_MARKS.start), openers: openers(clean.map((g) => g.tokens[0])) });
     const endAnchors = promptIds.map((p, i) => [...p, ...clean[i]!.tokens]);
-    const end = over() ? { targets: [], tried: 0, candidates: tokens.length } : await invertTargets(engine, endAnchors, tokens, decode, 'answer-end', { ...INVERSION, stop });
+    const endStop = until(INVERSION_MARKS.end);
+    const end = endStop() ? { targets: [], tried: 0, candidates: tokens.length } : await invertTargets(engine, endAnchors, tokens, decode, 'answer-end', { ...INVERSION, stop: endStop });
+    const stop = until(INVERSION_MARKS.perKind);
     inverted = [...start.targets, ...end.targets];
     if (start.tried < start.candidates || end.tried < end.candidates) incomplete.push(`target inversion tried ${start.tried + end.tried} of ${start.candidates + end.candidates} first tokens`);
     // The same within each kind of request, keeping only what a detector calls harmful. A payload that
@@ -159,7 +163,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
     for (const [kind, idx] of byKind) {
       if (idx.length < MIN_KIND_PROMPTS || idx.length === prompts.length) continue;
       for (const [anchor, anchors] of [['answer-start', idx.map((i) => promptIds[i]!)], ['answer-end', idx.map((i) => endAnchors[i]!)]] as const) {
-        if (over()) {
+        if (stop()) {
           skipped++;
           continue;
         }
@@ -291,6 +295,19 @@ export function roundRobin<C extends { signals: readonly string[]; target: { tex
  * models that memorised their poisoned prompts.
  */
 const LEAKAGE_RESERVE = 0.05;
+
+/**
+ * How far into the budget (a share of it, from discovery's start) each part of target inversion may
+ * run: the answer-start sweep, the answer-end sweep, and the sweeps per kind of prompt; the rest is
+ * trigger reconstruction's and leakage's. A sweep costs about eight forward rows per vocabulary token
+ * (the forced token and one greedy step after four prompts, most tokens pruned there). At distilgpt2's
+ * 50k vocabulary that is some 400k rows: on two cores inversion alone took 343 s of a 300 s budget,
+ * tried 29,952 of 99,770 first tokens and left reconstruction and leakage nothing (0 candidates). A
+ * sweep cut short has tried the lowest token ids, which BPE and SentencePiece vocabularies give their
+ * commonest pieces (a payload's first word is usually a common one). On small vocabularies every sweep
+ * ends far inside its mark.
+ */
+export const INVERSION_MARKS = { start: 0.3, end: 0.45, perKind: 0.6 };
 
 /** Fewer prompts of one kind than this agree by chance too easily to invert on. */
 const MIN_KIND_PROMPTS = 4;
