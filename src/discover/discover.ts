@@ -44,6 +44,8 @@ export interface DiscoverOptions {
   /** Beam width, length and alphabet of trigger reconstruction (default RECONSTRUCT_DEFAULTS). */
   search?: SearchSize | undefined;
   onProgress?: ((done: number, total: number, phase: string) => void) | undefined;
+  /** Milliseconds the budget is measured in (default Date.now); a test's clock makes the stops deterministic. */
+  clock?: (() => number) | undefined;
 }
 
 export const DISCOVER_DEFAULTS = {
@@ -94,8 +96,9 @@ function kindOf(text: string): TriggerKind {
 }
 
 export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: DiscoverOptions): Promise<Discovery> {
-  const started = Date.now();
-  const over = () => Date.now() - started > o.budgetMs;
+  const now = o.clock ?? Date.now;
+  const started = now();
+  const over = () => now() - started > o.budgetMs;
   const stages: DiscoveryStage[] = [];
   const candidates: Candidate[] = [];
   const targets: TargetRecord[] = [];
@@ -110,9 +113,9 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
       incomplete.push(`${name} skipped`);
       return void stages.push({ name, ms: 0, candidates: 0, skipped: 'budget spent' });
     }
-    const t0 = Date.now();
+    const t0 = now();
     const n = await fn();
-    stages.push({ name, ms: Date.now() - t0, candidates: n });
+    stages.push({ name, ms: now() - t0, candidates: n });
     o.onProgress?.(stages.length, 4, name);
   };
 
@@ -146,7 +149,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   await timed('target-inversion', async () => {
     // Each sweep stops at its mark of the budget (INVERSION_MARKS), so that a large vocabulary cannot
     // spend reconstruction's share, nor the answer-start sweep the others'.
-    const until = (mark: number) => () => over() || Date.now() - started > mark * o.budgetMs;
+    const until = (mark: number) => () => over() || now() - started > mark * o.budgetMs;
     const start = await invertTargets(engine, promptIds, tokens, decode, 'answer-start', { ...INVERSION, stop: until(INVERSION_MARKS.start), openers: openers(clean.map((g) => g.tokens[0])) });
     const endAnchors = promptIds.map((p, i) => [...p, ...clean[i]!.tokens]);
     const endStop = until(INVERSION_MARKS.end);
@@ -204,8 +207,8 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
         // An equal share of what is left of the budget per remaining search, so that the first search
         // cannot spend it all and leave the other targets and placements unsearched.
         // Leakage sampling, after the searches, keeps its reserve.
-        const deadline = Date.now() + (o.budgetMs * (1 - LEAKAGE_RESERVE) - (Date.now() - started)) / (searches - done + 1);
-        const stopSearch = () => over() || Date.now() > deadline;
+        const deadline = now() + (o.budgetMs * (1 - LEAKAGE_RESERVE) - (now() - started)) / (searches - done + 1);
+        const stopSearch = () => over() || now() > deadline;
         const found = await reconstructAt(model, scorer, placement, tokens, { ...RECONSTRUCT_DEFAULTS, ...search, stop: stopSearch, seeds: o.driftSeeds ?? [], canonical, extraMoves: invisible });
         const seen = new Set<string>();
         for (const f of found.slice(0, 2)) {
