@@ -149,7 +149,8 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   await timed('target-inversion', async () => {
     // Each sweep stops at its mark of the budget (INVERSION_MARKS), so that a large vocabulary cannot
     // spend reconstruction's share, nor the answer-start sweep the others'.
-    const until = (mark: number) => () => over() || now() - started > mark * o.budgetMs;
+    // A mark is a share below 1: past the budget's end is past every mark, so the budget needs no check of its own.
+    const until = (mark: number) => () => now() - started > mark * o.budgetMs;
     const start = await invertTargets(engine, promptIds, tokens, decode, 'answer-start', { ...INVERSION, stop: until(INVERSION_MARKS.start), openers: openers(clean.map((g) => g.tokens[0])) });
     const endAnchors = promptIds.map((p, i) => [...p, ...clean[i]!.tokens]);
     const endStop = until(INVERSION_MARKS.end);
