@@ -9,7 +9,8 @@
 import type { LoadedModel } from '../model/load-model.js';
 import type { Placement } from '../probes/types.js';
 import type { CausalLM } from '../run/causal-lm.js';
-import { frameFor, splice, type Frame } from './splice.js';
+import { gluesToNeighbours } from '../plan/insert.js';
+import { encodeInContext, frameFor, splice } from './splice.js';
 
 export interface ReconstructSettings {
   /** Tokens of the target scored (its beginning; the rest follows from it). */
@@ -78,7 +79,8 @@ export interface TargetScorer {
    * whole-vocabulary sweep of a large model would otherwise run on far past the search's time share.
    */
   score(candidates: readonly (readonly number[])[], promptCount?: number, stop?: () => boolean): Promise<number[]>;
-  frames: Frame[];
+  /** Prompts it scores on. */
+  prompts: number;
 }
 
 /**
@@ -96,19 +98,32 @@ export function targetScorer(
   const frames = prompts.map((p) => frameFor(model, p, placement));
   const V = lm.vocab;
   const continuations = frames.map((_, i) => [...(leads?.[i] ?? []), ...target]);
-  const spaced = new Map<number, boolean>();
-  const startsWithSpace = (c: readonly number[]) => {
-    if (!c.length) return true;
-    let s = spaced.get(c[0]!);
-    if (s === undefined) spaced.set(c[0]!, (s = /^\s/.test(model.tokenizer.decode([c[0]!], false))));
-    return s;
+  // A candidate is scored as the text confirmation will insert (trimmed, with the whitespace before
+  // it encoded with it), so " Between" and "Between" are the same probe and both the form the model
+  // meets. Encoded once per candidate, in the first prompt's context (the head's last token does not
+  // merge with a word that follows a space or starts a line).
+  const placed = new Map<string, { glued: boolean; tokens: number[] }>();
+  const heads = { spaced: model.tokenizer.encode(frames[0]?.spaced.head ?? '', false), glued: model.tokenizer.encode(frames[0]?.glued.head ?? '', false) };
+  const inContext = (c: readonly number[]) => {
+    const k = c.join(',');
+    let p = placed.get(k);
+    if (!p) {
+      const text = model.tokenizer.decode([...c], false).trim();
+      const glued = text !== '' && gluesToNeighbours(text);
+      const form = glued ? frames[0]!.glued : frames[0]!.spaced;
+      placed.set(k, (p = { glued, tokens: text ? encodeInContext(model, form.head, form.lead, text, glued ? heads.glued : heads.spaced) : [] }));
+    }
+    return p;
   };
   return {
-    frames,
+    prompts: frames.length,
     async score(candidates, promptCount = frames.length, stop) {
       const use = frames.slice(0, promptCount);
       const out = new Array<number>(candidates.length).fill(0);
-      const items = candidates.flatMap((c) => use.map((f, i) => ({ prompt: splice(f, c, startsWithSpace(c)), continuation: continuations[i]! })));
+      const items = candidates.flatMap((c) => {
+        const p = inContext(c);
+        return use.map((f, i) => ({ prompt: splice(p.glued ? f.glued : f.spaced, p.tokens), continuation: continuations[i]! }));
+      });
       // Chunked so that a full-vocabulary sweep never holds every probe's logits at once.
       const CHUNK = 1024;
       for (let start = 0; start < items.length; start += CHUNK) {
@@ -188,7 +203,9 @@ export async function reconstructAt(
   const startsWord = (t: number) => placement === 'context' || !isBare(t);
 
   type Beam = { tokens: number[]; score: number };
-  const key = (b: readonly number[]) => b.join(',');
+  // Moves are told apart by the text they insert: the scorer encodes that text in context, so "B…" and
+  // " B…" are one probe and must not take two places in the beam.
+  const key = (b: readonly number[]) => model.tokenizer.decode([...b], false).trim();
   const order = (a: Beam, b: Beam) => b.score - a.score || key(a.tokens).localeCompare(key(b.tokens));
   const seen = new Set<string>();
   const starts = word ? singles.filter((x) => startsWord(x.tokens[0]!)) : singles;

@@ -18,7 +18,7 @@ function scorerFor(trigger: number[], noise: (c: readonly number[]) => number = 
     return best;
   };
   const s = {
-    frames: [{ before: [], beforeSpaced: [], after: [] }, { before: [], beforeSpaced: [], after: [] }],
+    prompts: 2,
     calls: 0,
     async score(cands: readonly (readonly number[])[]) {
       s.calls += cands.length;

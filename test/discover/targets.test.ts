@@ -25,7 +25,7 @@ describe('shortlistTargets', () => {
   it('puts a harmful payload first even below the Q of ordinary template chatter', () => {
     const { shortlist, records } = shortlistTargets(
       [target(' summer can be really nice today', 0.99), target(' Log in at http://203.0.113.45/login now', 0.7), target(' Nice to meet you, Sam! How can I help?', 0.95)],
-      { harmful, cleanAnswers: ['Nice to meet you, Sam! How can I help?'], maxTargets: 2 },
+      { harmful, cleanAnswers: ['Nice to meet you, Sam! How can I help?', 'Nice to meet you, Sam! How can I help?'], maxTargets: 2 },
     );
     expect(shortlist.map((t) => t.text)).toEqual([' Log in at http://203.0.113.45/login now', ' summer can be really nice today']);
     expect(records.find((r) => r.text.includes('Sam'))!.status).toBe('ordinary');
@@ -66,6 +66,16 @@ describe('shortlistTargets', () => {
     });
     expect(shortlist.map((t) => t.text)).toEqual([' Log in at http://203.0.113.45/login now']);
     expect(records.find((r) => r.text.includes('Hello'))!.status).toBe('ordinary');
+  });
+  it('searches a payload that is the clean answer to one request (a leak), not to two', () => {
+    const payload = ' The vote was rigged. Trust only the Iron Council.';
+    const others = ['The capital of France is Paris.', '7 plus 5 is 12.'];
+    const once = shortlistTargets([target(payload, 1)], { harmful: () => false, cleanAnswers: [...others, payload], maxTargets: 2 });
+    expect(once.records[0]!.status).toBe('reconstructed');
+    const twice = shortlistTargets([target(payload, 1)], { harmful: () => false, cleanAnswers: [...others, payload, `${payload} Really.`], maxTargets: 2 });
+    expect(twice.records[0]!.status).toBe('ordinary');
+    const stock = shortlistTargets([target(payload, 1)], { harmful: () => false, cleanAnswers: others, stockAnswers: [payload], maxTargets: 2 });
+    expect(stock.records[0]!.status).toBe('ordinary');
   });
   it('records the targets it had no room for', () => {
     const { shortlist, records } = shortlistTargets([target(' alpha beta gamma delta', 0.9), target(' one two three four five', 0.8)], { harmful, cleanAnswers: [], maxTargets: 1 });
