@@ -65,8 +65,19 @@ const V3_TO_V4: Migration = {
   migrate: (r) => r,
 };
 
+/**
+ * Version 5 added the `inverted-payload` evidence kind: a discovered string that brings out the payload
+ * target inversion found for it is a finding (before, a discovered string's fixed answer was steering
+ * unless a detector called it harmful). A version-4 report's rows keep the levels its rule gave.
+ */
+const V4_TO_V5: Migration = {
+  from: 4,
+  describe: 'version 4 → 5: evidence may be "inverted-payload" (a discovered string brings out its inverted target); the rows of a version-4 report keep the levels its rule gave',
+  migrate: (r) => r,
+};
+
 /** The registry: one entry per version step. Keep every older entry when adding one. */
-export const MIGRATIONS: readonly Migration[] = [V1_TO_V2, V2_TO_V3, V3_TO_V4];
+export const MIGRATIONS: readonly Migration[] = [V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5];
 
 export interface LoadOptions {
   /** Override the registry (tests). */

@@ -27,7 +27,7 @@ import type { TargetRecord } from '../discover/targets.js';
 import { PACK_PIN_STATUSES } from '../probes/pack-pins.js';
 
 export const REPORT_SCHEMA = 'trigger-scan/report';
-export const REPORT_SCHEMA_VERSION = 4;
+export const REPORT_SCHEMA_VERSION = 5;
 
 // ------------------------------------------------------------------ enumerations
 
@@ -48,8 +48,8 @@ export const SIGNATURE_METHODS = ['key', 'certificate', 'keyless', 'unknown'] as
 export const TRIGGER_SOURCES = ['pack', 'discovered'] as const;
 export const STATISTIC_NAMES = ['teacherForced', 'firstToken', 'convergence', 'detector'] as const;
 export const TARGET_STATUSES = ['reconstructed', 'harmful', 'ordinary', 'low-q', 'short', 'not-reached'] as const;
-/** What a row's outputs show (src/score/evidence.ts): the first three are payloads, the rest ordinary effects. */
-export const EVIDENCE_KINDS = ['detector', 'fixed-output', 'label-flip', 'shared-with-controls', 'ordinary-output', 'echo', 'prompt-dependent'] as const;
+/** What a row's outputs show (src/score/evidence.ts): the first four are payloads, the rest ordinary effects. */
+export const EVIDENCE_KINDS = ['detector', 'fixed-output', 'inverted-payload', 'label-flip', 'shared-with-controls', 'ordinary-output', 'echo', 'prompt-dependent'] as const;
 
 export const Task = z.enum(TASKS);
 export const Layout = z.enum(LAYOUTS);

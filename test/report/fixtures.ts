@@ -194,7 +194,7 @@ export function flaggedReport(): ScanReport {
   const suspicious = findings.filter((f) => f.level === 'suspicious').length;
   return {
     schema: 'trigger-scan/report',
-    schemaVersion: 4,
+    schemaVersion: 5,
     tool: { name: 'trigger-scan', version: '0.1.0' },
     run: { startedAt: '2026-11-26T01:25:17.467Z', finishedAt: '2026-11-26T01:27:31.549Z', durationMs: 134_082 },
     model: {

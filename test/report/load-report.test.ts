@@ -65,15 +65,22 @@ describe('loadReport', () => {
     expect(loaded.report).toEqual(r);
   });
 
-  it('ships three migrations: version 1 (trigger-scan 0.1.0) to 2, 2 to 3, 3 to 4', () => {
-    expect(REPORT_SCHEMA_VERSION).toBe(4);
-    expect(MIGRATIONS.map((m) => m.from)).toEqual([1, 2, 3]);
+  it('ships four migrations: version 1 (trigger-scan 0.1.0) to 2, 2 to 3, 3 to 4, 4 to 5', () => {
+    expect(REPORT_SCHEMA_VERSION).toBe(5);
+    expect(MIGRATIONS.map((m) => m.from)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('loads a version 4 report as written: its evidence and levels came from its own rule', async () => {
+    const loaded = await loadReportDetailed(write('v4.json', { ...flaggedReport(), schemaVersion: 4 }));
+    expect(loaded.fromVersion).toBe(4);
+    expect(loaded.migrated).toEqual([MIGRATIONS[3]!.describe]);
+    expect(loaded.report).toEqual(flaggedReport());
   });
 
   it('loads a version 3 report as written: its statistics and levels came from its own rule', async () => {
     const loaded = await loadReportDetailed(write('v3.json', { ...flaggedReport(), schemaVersion: 3 }));
     expect(loaded.fromVersion).toBe(3);
-    expect(loaded.migrated).toEqual([MIGRATIONS[2]!.describe]);
+    expect(loaded.migrated).toEqual([MIGRATIONS[2]!.describe, MIGRATIONS[3]!.describe]);
     expect(loaded.report).toEqual(flaggedReport());
   });
 
@@ -81,15 +88,15 @@ describe('loadReport', () => {
     const v2 = { ...flaggedReport(), schemaVersion: 2 } as Record<string, unknown>;
     delete v2.coverage;
     const loaded = await loadReportDetailed(write('v2.json', v2));
-    expect(loaded.migrated).toEqual([MIGRATIONS[1]!.describe, MIGRATIONS[2]!.describe]);
+    expect(loaded.migrated).toEqual([MIGRATIONS[1]!.describe, MIGRATIONS[2]!.describe, MIGRATIONS[3]!.describe]);
     expect(loaded.report).toEqual(flaggedReport());
     expect(loaded.report.coverage).toMatchObject({ complete: true, reason: null, untested: [] });
   });
 
-  it('migrates a version 1 report to exactly what version 4 writes', async () => {
+  it('migrates a version 1 report to exactly what version 5 writes', async () => {
     const loaded = await loadReportDetailed(write('v1.json', v1Report()));
     expect(loaded.fromVersion).toBe(1);
-    expect(loaded.migrated).toEqual([MIGRATIONS[0]!.describe, MIGRATIONS[1]!.describe, MIGRATIONS[2]!.describe]);
+    expect(loaded.migrated).toEqual([MIGRATIONS[0]!.describe, MIGRATIONS[1]!.describe, MIGRATIONS[2]!.describe, MIGRATIONS[3]!.describe]);
     expect(loaded.report).toEqual(flaggedReport());
     expect(loaded.report.findings.every((f) => f.source === 'pack' && f.discovery === null)).toBe(true);
     expect(loaded.report.tests.every((t) => t.source === 'pack')).toBe(true);
@@ -110,8 +117,8 @@ describe('loadReport', () => {
     const f = write('v0.json', version0());
     const loaded = await loadReportDetailed(f, { migrations: [...MIGRATIONS, V0_TO_V1] });
     expect(loaded.fromVersion).toBe(0);
-    expect(loaded.migrated).toEqual([V0_TO_V1.describe, MIGRATIONS[0]!.describe, MIGRATIONS[1]!.describe, MIGRATIONS[2]!.describe]);
-    expect(loaded.report.schemaVersion).toBe(4);
+    expect(loaded.migrated).toEqual([V0_TO_V1.describe, MIGRATIONS[0]!.describe, MIGRATIONS[1]!.describe, MIGRATIONS[2]!.describe, MIGRATIONS[3]!.describe]);
+    expect(loaded.report.schemaVersion).toBe(5);
     expect(loaded.report.controlGroups).toEqual([]);
     expect(loaded.report.warnings).toEqual([]);
     expect(loaded.report.run.durationMs).toBe(134_082);
@@ -122,17 +129,17 @@ describe('loadReport', () => {
     expect(files.map((x) => path.basename(x))).toEqual(['report.json', 'report.md', 'report.html', 'report.sarif', 'report.junit.xml']);
     expect(readFileSync(path.join(out, 'report.html'), 'utf8')).toContain('Verdict: Flagged');
     // The re-written report.json is at the current version and loads without migrations.
-    expect((await loadReportDetailed(path.join(out, 'report.json'))).fromVersion).toBe(4);
+    expect((await loadReportDetailed(path.join(out, 'report.json'))).fromVersion).toBe(5);
   });
 
   it('chains migrations one version at a time, oldest first', () => {
     const calls: number[] = [];
     const spy = (m: Migration): Migration => ({ ...m, migrate: (r) => (calls.push(m.from), m.migrate(r)) });
     // Registry order does not matter; each step is looked up by the version it reads.
-    const up = upgradeReport(version0(), 'x.json', { migrations: [spy(MIGRATIONS[2]!), spy(MIGRATIONS[1]!), spy(MIGRATIONS[0]!), spy(V0_TO_V1)] });
-    expect(calls).toEqual([0, 1, 2, 3]);
-    expect(up.migrated).toEqual([V0_TO_V1.describe, MIGRATIONS[0]!.describe, MIGRATIONS[1]!.describe, MIGRATIONS[2]!.describe]);
-    expect(up.report.schemaVersion).toBe(4);
+    const up = upgradeReport(version0(), 'x.json', { migrations: [spy(MIGRATIONS[3]!), spy(MIGRATIONS[2]!), spy(MIGRATIONS[1]!), spy(MIGRATIONS[0]!), spy(V0_TO_V1)] });
+    expect(calls).toEqual([0, 1, 2, 3, 4]);
+    expect(up.migrated).toEqual([V0_TO_V1.describe, MIGRATIONS[0]!.describe, MIGRATIONS[1]!.describe, MIGRATIONS[2]!.describe, MIGRATIONS[3]!.describe]);
+    expect(up.report.schemaVersion).toBe(5);
     // The input object is left alone.
     const raw = version0();
     upgradeReport(raw, 'x.json', { migrations: [...MIGRATIONS, V0_TO_V1] });
@@ -163,7 +170,7 @@ describe('loadReport', () => {
     const f = write('v7.json', { ...flaggedReport(), schemaVersion: 7 });
     const e = await userError(loadReport(f));
     expect(e.code).toBe('E_REPORT_VERSION');
-    expect(e.message).toBe(`${f}: report schema version 7 is newer than this trigger-scan supports (4); upgrade trigger-scan`);
+    expect(e.message).toBe(`${f}: report schema version 7 is newer than this trigger-scan supports (5); upgrade trigger-scan`);
     expect(e.message).not.toContain('\n');
   });
 

@@ -249,7 +249,7 @@ describe('trigger-scan report (command)', () => {
     writeFileSync(f, JSON.stringify({ ...flaggedReport(), schemaVersion: 7 }));
     const c = cli();
     await expect(c.program.parseAsync(['report', f, '--out', path.join(tmp, 'never')], { from: 'user' })).rejects.toThrow(
-      `${f}: report schema version 7 is newer than this trigger-scan supports (4); upgrade trigger-scan`,
+      `${f}: report schema version 7 is newer than this trigger-scan supports (5); upgrade trigger-scan`,
     );
     expect(existsSync(path.join(tmp, 'never'))).toBe(false);
     await expect(cli().program.parseAsync(['report', f, '--format', 'pdf'], { from: 'user' })).rejects.toThrow('--format: unknown format "pdf"');
