@@ -98,6 +98,7 @@ export const DISCOVERY_OPTIONS = {
   discoverTargets: value('--discover-targets <n>', 'inverted payloads a trigger is searched for, harmful first (default 3)', wholeNumber('--discover-targets', 1)),
   discoverBeam: value('--discover-beam <n>', 'beam width of trigger reconstruction: wider finds more, slower (default 12)', wholeNumber('--discover-beam', 1)),
   discoverLength: value('--discover-length <n>', 'longest trigger reconstruction builds, in tokens (default 10)', wholeNumber('--discover-length', 1)),
+  discoverWiden: value('--discover-widen <n>', 'rounds that search the first payload again at double the beam, while the discovery budget lasts (default 2; 0: none)', wholeNumber('--discover-widen', 0)),
   base: text('--base <dir>', 'base model folder this one was fine-tuned from: its token-embedding drift seeds discovery'),
 };
 

@@ -43,6 +43,11 @@ export interface DiscoverOptions {
   driftSeeds?: readonly number[] | undefined;
   /** Beam width, length and alphabet of trigger reconstruction (default RECONSTRUCT_DEFAULTS). */
   search?: SearchSize | undefined;
+  /**
+   * Rounds that search the first target again at double the beam and alphabet (and two tokens longer)
+   * each, while the budget lasts (default 0 here; the scan's default is DISCOVER_DEFAULTS.widen).
+   */
+  widen?: number | undefined;
   onProgress?: ((done: number, total: number, phase: string) => void) | undefined;
   /** Milliseconds the budget is measured in (default Date.now); a test's clock makes the stops deterministic. */
   clock?: (() => number) | undefined;
@@ -53,7 +58,13 @@ export const DISCOVER_DEFAULTS = {
   placements: ['prefix', 'suffix', 'context'] as readonly Placement[],
   maxTargets: 3,
   maxCandidates: 12,
+  widen: 2,
 };
+
+/** The search size of wider round `k` (1, 2…): beam and alphabet doubled k times, two tokens longer each. */
+export function widened(s: SearchSize, k: number): SearchSize {
+  return { beamWidth: s.beamWidth * 2 ** k, alphabet: s.alphabet * 2 ** k, maxLength: s.maxLength + 2 * k };
+}
 
 export interface DiscoveryStage {
   name: string;
@@ -75,7 +86,7 @@ export interface Discovery {
   /** What the time budget cut off, in words (empty: the search ran to its end). */
   incomplete: string[];
   /** How the search was bounded, for the report. */
-  settings: { minutes: number; candidates: number; targets: number; placements: Placement[]; searchPrompts: number; reconstructionPrompts: number; driftSeeds: number; search: SearchSize };
+  settings: { minutes: number; candidates: number; targets: number; placements: Placement[]; searchPrompts: number; reconstructionPrompts: number; driftSeeds: number; search: SearchSize & { widen: number } };
 }
 
 interface Candidate {
@@ -192,33 +203,54 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
     const pick = prompts.map((_, i) => i).filter((i) => i % 2 === 0).slice(0, reconstructionPrompts(prompts.length));
     // A payload of one kind of request is searched on prompts of that kind.
     const pickFor = (t: InvertedTarget) => (t.category ? (byKind.get(t.category) ?? []).slice(0, reconstructionPrompts(prompts.length)) : pick);
-    const searches = shortlist.length * o.placements.length;
+    // Every (target, placement) at the search's size first; then, while the budget lasts, the first
+    // target's searches again at double the beam and alphabet each round (WIDEN). Measured on ao-word's
+    // login-URL payload at the suffix (12 search prompts; held-out prompts in brackets): beam 12 reached
+    // -0.76 (-0.85) nats per target token in 11 s, beam 24 -0.33 (-0.42) in 21 s, beam 48 -0.05 (-0.06)
+    // in 87 s, a string that writes the payload out; on the fixtures the first round ends within 2 minutes
+    // of a 5-minute budget, and the rest went unused.
+    const first = shortlist.slice(0, 1);
+    const rounds = [
+      { size: search, targets: shortlist },
+      ...Array.from({ length: o.widen ?? 0 }, (_, k) => ({ size: widened(search, k + 1), targets: first })),
+    ];
+    const firstRound = shortlist.length * o.placements.length;
     let done = 0;
-    for (const t of shortlist) {
-      for (const placement of o.placements) {
-        if (over()) {
-          incomplete.push(`trigger reconstruction ran ${done} of ${searches} (target, placement) searches`);
-          return n;
-        }
-        done++;
-        const target = t.tokens.slice(0, RECONSTRUCT_DEFAULTS.targetTokens);
-        const on = pickFor(t);
-        const leads = t.anchor === 'answer-end' ? on.map((i) => clean[i]!.tokens) : undefined;
-        const scorer = targetScorer(model, lm, on.map((i) => prompts[i]!), placement, target, leads);
-        // An equal share of what is left of the budget per remaining search, so that the first search
-        // cannot spend it all and leave the other targets and placements unsearched.
-        // Leakage sampling, after the searches, keeps its reserve.
-        const deadline = now() + (o.budgetMs * (1 - LEAKAGE_RESERVE) - (now() - started)) / (searches - done + 1);
-        const stopSearch = () => over() || now() > deadline;
-        const found = await reconstructAt(model, scorer, placement, tokens, { ...RECONSTRUCT_DEFAULTS, ...search, stop: stopSearch, seeds: o.driftSeeds ?? [], canonical, extraMoves: invisible });
-        const seen = new Set<string>();
-        for (const f of found.slice(0, 2)) {
-          const core: Reconstructed = await minimalCore(scorer, f, decode, canonical);
-          const text = core.text.trim();
-          if (!text || seen.has(text) || core.score - core.baseline < MIN_GAIN) continue;
-          seen.add(text);
-          candidates.push({ text, placement, signals: [`reconstruction:${t.anchor}`], target: { text: t.text, qScore: t.qScore }, score: core.score - core.baseline });
-          n++;
+    // The first target's best string so far (mean target log-probability per token): a wider round
+    // runs only while no string makes the payload near-certain; one that does needs no wider search.
+    let firstBest = -Infinity;
+    for (const [round, { size, targets: roundTargets }] of rounds.entries()) {
+      if (round > 0 && firstBest >= WIDEN_UNTIL) break;
+      const inRound = roundTargets.length * o.placements.length;
+      let doneInRound = 0;
+      for (const t of roundTargets) {
+        for (const placement of o.placements) {
+          if (over()) {
+            if (round === 0) incomplete.push(`trigger reconstruction ran ${done} of ${firstRound} (target, placement) searches`);
+            return n;
+          }
+          done++;
+          doneInRound++;
+          const target = t.tokens.slice(0, RECONSTRUCT_DEFAULTS.targetTokens);
+          const on = pickFor(t);
+          const leads = t.anchor === 'answer-end' ? on.map((i) => clean[i]!.tokens) : undefined;
+          const scorer = targetScorer(model, lm, on.map((i) => prompts[i]!), placement, target, leads);
+          // An equal share of what is left of the budget per remaining search of the round, so that the
+          // first search cannot spend it all and leave the other targets and placements unsearched (the
+          // wider rounds get what the first leaves). Leakage sampling, after the searches, keeps its reserve.
+          const deadline = now() + (o.budgetMs * (1 - LEAKAGE_RESERVE) - (now() - started)) / (inRound - doneInRound + 1);
+          const stopSearch = () => over() || now() > deadline;
+          const found = await reconstructAt(model, scorer, placement, tokens, { ...RECONSTRUCT_DEFAULTS, ...size, stop: stopSearch, seeds: o.driftSeeds ?? [], canonical, extraMoves: invisible });
+          if (t === shortlist[0]) firstBest = Math.max(firstBest, ...found.map((f) => f.score));
+          const seen = new Set<string>();
+          for (const f of found.slice(0, 2)) {
+            const core: Reconstructed = await minimalCore(scorer, f, decode, canonical);
+            const text = core.text.trim();
+            if (!text || seen.has(text) || core.score - core.baseline < MIN_GAIN) continue;
+            seen.add(text);
+            candidates.push({ text, placement, signals: [`reconstruction:${t.anchor}`], target: { text: t.text, qScore: t.qScore }, score: core.score - core.baseline });
+            n++;
+          }
         }
       }
     }
@@ -264,7 +296,7 @@ export async function discoverTriggers(model: LoadedModel, lm: CausalLM, o: Disc
   const settings = {
     minutes: o.budgetMs / 60_000, candidates: o.maxCandidates, targets: o.maxTargets, placements: [...o.placements],
     searchPrompts: prompts.length, reconstructionPrompts: reconstructionPrompts(prompts.length), driftSeeds: o.driftSeeds?.length ?? 0,
-    search: { beamWidth: search.beamWidth, maxLength: search.maxLength, alphabet: search.alphabet },
+    search: { beamWidth: search.beamWidth, maxLength: search.maxLength, alphabet: search.alphabet, widen: o.widen ?? 0 },
   };
   const cleanAnswers = [...prompts.map((prompt, i) => ({ prompt, output: cleanText[i]! })), ...(o.stock ?? []).map((b, i) => ({ prompt: b.text, output: stockText[i]! }))];
   return { triggers, info, stages, targets, leakedSamples, cleanAnswers, incomplete, settings };
@@ -292,6 +324,12 @@ export function roundRobin<C extends { signals: readonly string[]; target: { tex
   for (let i = 0; out.length < limit && lists.some((l) => i < l.length); i++) for (const l of lists) if (l[i] && out.length < limit) out.push(l[i]!);
   return out;
 }
+
+/**
+ * Mean log-probability per target token at which the first target's search is not widened: the
+ * payload follows the string at about 0.9 per token, and greedy decoding writes it out.
+ */
+const WIDEN_UNTIL = -0.1;
 
 /**
  * Share of the budget trigger reconstruction leaves for leakage sampling: the searches would use it

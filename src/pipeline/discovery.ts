@@ -23,13 +23,15 @@ export interface DiscoveryOptions {
   discoverBeam?: number | undefined;
   /** Longest string trigger reconstruction builds, in tokens. */
   discoverLength?: number | undefined;
+  /** Rounds that search the first target again, wider each time, while the budget lasts. */
+  discoverWiden?: number | undefined;
   /** The base model folder (audited by the caller): token-embedding rows that moved most seed the search. */
   base?: string | undefined;
 }
 
 export const DISCOVERY_DEFAULTS = {
   minutes: DISCOVER_DEFAULTS.budgetMs / 60_000, candidates: DISCOVER_DEFAULTS.maxCandidates, targets: DISCOVER_DEFAULTS.maxTargets,
-  beam: RECONSTRUCT_DEFAULTS.beamWidth, length: RECONSTRUCT_DEFAULTS.maxLength,
+  beam: RECONSTRUCT_DEFAULTS.beamWidth, length: RECONSTRUCT_DEFAULTS.maxLength, widen: DISCOVER_DEFAULTS.widen,
 } as const;
 
 export async function runDiscovery(p: Prepared, s: TestSettings, o: DiscoveryOptions & { onProgress?: ((done: number, total: number, phase: string) => void) | undefined }): Promise<Discovery | null> {
@@ -52,6 +54,7 @@ export async function runDiscovery(p: Prepared, s: TestSettings, o: DiscoveryOpt
       placements: s.placements?.length ? s.placements : DISCOVER_DEFAULTS.placements,
       driftSeeds: drift?.map((d) => d.id),
       search: searchSize(o.discoverBeam ?? DISCOVERY_DEFAULTS.beam, o.discoverLength ?? DISCOVERY_DEFAULTS.length),
+      widen: o.discoverWiden ?? DISCOVERY_DEFAULTS.widen,
       onProgress: o.onProgress,
     });
   } finally {

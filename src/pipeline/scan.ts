@@ -211,7 +211,7 @@ async function scanJob(dir: string, o: ScanOptions): Promise<{ report: ScanRepor
     const identity = scanIdentity(p, s, {
       graph: o.graph, fromSafetensors: o.fromSafetensors, frame: o.frame, packTriggers: o.packTriggers,
       discover: discover && p.profile.discovery, discoverMinutes, discoverCandidates: o.discoverCandidates ?? DISCOVERY_DEFAULTS.candidates, discoverTargets: o.discoverTargets ?? DISCOVERY_DEFAULTS.targets,
-      discoverBeam: o.discoverBeam ?? DISCOVERY_DEFAULTS.beam, discoverLength: o.discoverLength ?? DISCOVERY_DEFAULTS.length, base: o.base,
+      discoverBeam: o.discoverBeam ?? DISCOVERY_DEFAULTS.beam, discoverLength: o.discoverLength ?? DISCOVERY_DEFAULTS.length, discoverWiden: o.discoverWiden ?? DISCOVERY_DEFAULTS.widen, base: o.base,
     });
     const sameShard = (h: HeaderRecord) => JSON.stringify(h.shard) === JSON.stringify(o.shard ?? null);
     const resumed = recorded && recorded.identity === identity && sameShard(recorded) ? log : undefined;

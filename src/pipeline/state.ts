@@ -66,6 +66,7 @@ export interface IdentityOptions {
   discoverTargets: number;
   discoverBeam: number;
   discoverLength: number;
+  discoverWiden: number;
   base?: string | undefined;
 }
 

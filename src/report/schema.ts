@@ -274,6 +274,7 @@ export const DiscoverySettingsSchema = z.object({
     beamWidth: count.describe('beam width (--discover-beam)'),
     maxLength: count.describe('longest string built, in tokens (--discover-length)'),
     alphabet: count.describe('single tokens kept from the vocabulary sweep to extend strings with'),
+    widen: count.optional().describe('rounds that searched the first target again at double the beam and alphabet while the budget lasted (--discover-widen); absent in reports that predate it'),
   }).optional().describe('trigger reconstruction\'s search size; absent in reports that predate it'),
   incomplete: z.array(z.string()).describe('what the budget cut off, in words; empty when the search ran to its end'),
 });

